@@ -1,0 +1,78 @@
+//! `legitka-sim`: the simulated card printer as a program of its own.
+
+use anyhow::Context;
+use clap::Parser;
+use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter, TcpListenerLink};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "A software Evolis-class card printer on a pty or TCP port"
+)]
+struct Args {
+    /// Listen on TCP (e.g. 127.0.0.1:9100) instead of a pseudo-terminal.
+    #[arg(long)]
+    tcp: Option<String>,
+    /// Write each printed card here as PNG (card and panels).
+    #[arg(long, default_value = "sim-out")]
+    out: PathBuf,
+    /// Seconds one card takes; 0 prints instantly.
+    #[arg(long, default_value_t = 0.0)]
+    card_seconds: f64,
+    /// Card image width and height in pixels (from the printer profile).
+    #[arg(long, default_value_t = 1016)]
+    width: u32,
+    #[arg(long, default_value_t = 648)]
+    height: u32,
+    /// Cards in the feeder.
+    #[arg(long, default_value_t = 100)]
+    feeder: u32,
+    /// Panels left on the ribbon.
+    #[arg(long, default_value_t = 300)]
+    ribbon: u32,
+    /// Jam on this card (1 = the first card printed).
+    #[arg(long)]
+    jam_on_card: Option<u64>,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let mut printer = SimPrinter::new(SimConfig {
+        width: args.width,
+        height: args.height,
+        ribbon_capacity: args.ribbon,
+        feeder_cards: args.feeder,
+        card_time: Duration::from_secs_f64(args.card_seconds.max(0.0)),
+        out_dir: Some(args.out.clone()),
+        ..SimConfig::default()
+    });
+    printer.faults.jam_on_card = args.jam_on_card;
+    let sim = SimHandle::new(printer);
+    let stop = Arc::new(AtomicBool::new(false));
+    match args.tcp {
+        Some(addr) => {
+            let l = TcpListenerLink::bind(&addr).with_context(|| format!("binding {addr}"))?;
+            println!("tcp://{}", l.local_addr()?);
+            l.run(sim, stop)?;
+        }
+        None => {
+            let path = spawn_pty(sim, stop).context("opening a pseudo-terminal")?;
+            println!("serial:{path}");
+            // The line lives in its own thread; this one only keeps the process.
+            loop {
+                std::thread::park();
+            }
+        }
+    }
+    Ok(())
+}

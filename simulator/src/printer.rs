@@ -1,0 +1,344 @@
+//! The simulated printer's state machine: what it answers, what it prints.
+
+use image::{Rgb, RgbImage};
+use legitka_drivers::evolis::cmd;
+use legitka_drivers::evolis::flags::{self, Words};
+use legitka_drivers::evolis::wire::{self, Frame};
+use legitka_drivers::{Cause, Mono};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+use tracing::{info, warn};
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub width: u32,
+    pub height: u32,
+    pub model: String,
+    pub serial: String,
+    pub firmware: String,
+    pub ribbon: String,
+    pub ribbon_capacity: u32,
+    pub feeder_cards: u32,
+    /// How long a card takes from `Se` to ejection. Zero in tests.
+    pub card_time: Duration,
+    /// Where each printed card is written as PNG; `None` keeps them in memory only.
+    pub out_dir: Option<PathBuf>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            width: 1016,
+            height: 648,
+            model: "Evolis Primacy 2 (simulated)".into(),
+            serial: "SIM-000001".into(),
+            firmware: "legitka-sim 1".into(),
+            ribbon: "YMCKO".into(),
+            ribbon_capacity: 300,
+            feeder_cards: 100,
+            card_time: Duration::ZERO,
+            out_dir: None,
+        }
+    }
+}
+
+/// Faults a test or a technician can set; each is a switch the printer
+/// reports until it is cleared.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// The card with this number (1-based, counted by the printer) jams.
+    pub jam_on_card: Option<u64>,
+    /// A fault present right now, as an error word.
+    pub active: Option<Cause>,
+}
+
+/// A card as the printer produced it.
+#[derive(Debug, Clone)]
+pub struct PrintedCard {
+    pub number: u64,
+    /// What the card looks like: colour dyes on white, resin on top.
+    pub image: RgbImage,
+    pub black: Mono,
+    pub overlay: Option<Mono>,
+    pub panels: Vec<char>,
+    pub bytes: usize,
+}
+
+struct Job {
+    panels: HashMap<char, (u32, Vec<u8>)>,
+    bytes: usize,
+}
+
+struct Printing {
+    until: Instant,
+    job: Job,
+}
+
+pub struct SimPrinter {
+    cfg: SimConfig,
+    pub faults: Faults,
+    counter: u64,
+    ribbon_left: u32,
+    feeder_left: u32,
+    job: Option<Job>,
+    printing: Option<Printing>,
+    printed: Vec<PrintedCard>,
+}
+
+impl SimPrinter {
+    pub fn new(cfg: SimConfig) -> Self {
+        SimPrinter {
+            ribbon_left: cfg.ribbon_capacity,
+            feeder_left: cfg.feeder_cards,
+            cfg,
+            faults: Faults::default(),
+            counter: 0,
+            job: None,
+            printing: None,
+            printed: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.cfg
+    }
+
+    pub fn printed(&self) -> &[PrintedCard] {
+        &self.printed
+    }
+
+    pub fn is_printing(&self) -> bool {
+        self.printing.is_some()
+    }
+
+    fn words(&self) -> Words {
+        if let Some(cause) = self.faults.active {
+            return flags::raise(cause, true);
+        }
+        let mut w = Words::default();
+        if self.feeder_left == 0 {
+            w.war |= flags::WAR_FEEDER_EMPTY;
+        }
+        if self.ribbon_left == 0 {
+            w.war |= flags::WAR_RIBBON_ENDED;
+        } else if self.ribbon_left <= 10 {
+            w.inf |= flags::INF_RIBBON_LOW;
+        }
+        if self.printing.is_some() {
+            w.inf |= flags::INF_PRINTING_RUNNING;
+        }
+        w
+    }
+
+    /// Lets time pass: a card whose printing time is over leaves the printer.
+    pub fn tick(&mut self) -> Option<u64> {
+        let done = self
+            .printing
+            .as_ref()
+            .is_some_and(|p| Instant::now() >= p.until);
+        if !done {
+            return None;
+        }
+        let job = self.printing.take()?.job;
+        self.counter += 1;
+        if self.faults.jam_on_card == Some(self.counter) {
+            // The blank is stuck: it is not counted as printed.
+            self.counter -= 1;
+            self.faults.active = Some(Cause::CardJam);
+            warn!("simulated card jam");
+            return None;
+        }
+        self.ribbon_left = self.ribbon_left.saturating_sub(1);
+        self.feeder_left = self.feeder_left.saturating_sub(1);
+        let card = self.develop(job);
+        if let Some(dir) = &self.cfg.out_dir {
+            if let Err(e) = save(dir, &card) {
+                warn!(error = %e, "cannot write printed card");
+            }
+        }
+        info!(card = card.number, bytes = card.bytes, "card printed");
+        self.printed.push(card);
+        Some(self.counter)
+    }
+
+    /// Builds the card the panels make: dyes subtract from white, resin is black.
+    fn develop(&self, job: Job) -> PrintedCard {
+        let (w, h) = (self.cfg.width, self.cfg.height);
+        let density = |letter: char| {
+            job.panels
+                .get(&letter)
+                .map(|(levels, data)| wire::decode_panel(data, *levels, w, h))
+        };
+        let (y, m, c) = (density('y'), density('m'), density('c'));
+        let black = density('k')
+            .map(|g| mono_from_ink(&g))
+            .unwrap_or_else(|| Mono::new(w, h));
+        let overlay = density('o').map(|g| mono_from_ink(&g));
+        let at =
+            |p: &Option<image::GrayImage>, x, yy| p.as_ref().map_or(0, |i| i.get_pixel(x, yy).0[0]);
+        let image = RgbImage::from_fn(w, h, |x, yy| {
+            if black.get(x, yy) {
+                return Rgb([0, 0, 0]);
+            }
+            Rgb([
+                255 - at(&c, x, yy),
+                255 - at(&m, x, yy),
+                255 - at(&y, x, yy),
+            ])
+        });
+        let mut panels: Vec<char> = job.panels.keys().copied().collect();
+        panels.sort();
+        PrintedCard {
+            number: self.counter,
+            image,
+            black,
+            overlay,
+            panels,
+            bytes: job.bytes,
+        }
+    }
+
+    /// Handles one frame and returns the reply (without the closing CR), or
+    /// nothing for frames a printer does not answer.
+    pub fn handle(&mut self, frame: Frame) -> Option<String> {
+        match frame {
+            Frame::Garbage(bytes) => {
+                warn!(len = bytes.len(), "garbage on the line ignored");
+                None
+            }
+            Frame::Download {
+                panel,
+                levels,
+                data,
+            } => {
+                let Some(job) = self.job.as_mut() else {
+                    return Some("ERROR CDE".into());
+                };
+                if wire::bits_for_levels(levels).is_none() || !"ymcko".contains(panel) {
+                    return Some("ERROR PARAMETRES".into());
+                }
+                job.bytes += data.len();
+                job.panels.insert(panel, (levels, data));
+                Some("OK".into())
+            }
+            Frame::Command(c) => Some(self.command(&c)),
+        }
+    }
+
+    fn command(&mut self, c: &str) -> String {
+        let ok = || "OK".to_string();
+        match c {
+            "" => ok(),
+            cmd::MODEL => self.cfg.model.clone(),
+            cmd::SERIAL => self.cfg.serial.clone(),
+            cmd::FIRMWARE => self.cfg.firmware.clone(),
+            cmd::CARDS_PRINTED => self.counter.to_string(),
+            cmd::RIBBON_REMAINING => self.ribbon_left.to_string(),
+            "Rst" => self.words().encode(),
+            cmd::START_SEQUENCE => {
+                if let Some(cause) = self.faults.active {
+                    return format!("ERROR {}", cause.as_str().to_uppercase());
+                }
+                if self.printing.is_some() {
+                    return "ERROR BUSY".into();
+                }
+                if self.feeder_left == 0 {
+                    return "ERROR FEEDER".into();
+                }
+                if self.ribbon_left == 0 {
+                    return "ERROR RIBBON".into();
+                }
+                self.job = Some(Job {
+                    panels: HashMap::new(),
+                    bytes: 0,
+                });
+                ok()
+            }
+            cmd::END_SEQUENCE => match self.job.take() {
+                Some(job) => {
+                    self.printing = Some(Printing {
+                        until: Instant::now() + self.cfg.card_time,
+                        job,
+                    });
+                    self.tick();
+                    ok()
+                }
+                None => "ERROR CDE".into(),
+            },
+            c if c.starts_with("Pr;") || c.starts_with("Pmi;") || c.starts_with("Pc;") => ok(),
+            cmd::FRONT => ok(),
+            _ => "ERROR CDE".into(),
+        }
+    }
+}
+
+fn mono_from_ink(g: &image::GrayImage) -> Mono {
+    let mut m = Mono::new(g.width(), g.height());
+    for (x, y, p) in g.enumerate_pixels() {
+        m.set(x, y, p.0[0] >= 128);
+    }
+    m
+}
+
+fn save(dir: &std::path::Path, card: &PrintedCard) -> Result<(), image::ImageError> {
+    std::fs::create_dir_all(dir)?;
+    card.image
+        .save(dir.join(format!("card-{:05}.png", card.number)))?;
+    card.black
+        .to_gray()
+        .save(dir.join(format!("card-{:05}-k.png", card.number)))?;
+    if let Some(o) = &card.overlay {
+        o.to_gray()
+            .save(dir.join(format!("card-{:05}-o.png", card.number)))?;
+    }
+    Ok(())
+}
+
+/// A simulator shared between its line and a test or console that watches it.
+#[derive(Clone)]
+pub struct SimHandle {
+    inner: Arc<(Mutex<SimPrinter>, Condvar)>,
+}
+
+impl SimHandle {
+    pub fn new(printer: SimPrinter) -> Self {
+        SimHandle {
+            inner: Arc::new((Mutex::new(printer), Condvar::new())),
+        }
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&mut SimPrinter) -> R) -> R {
+        let mut guard = self.inner.0.lock().unwrap_or_else(|e| e.into_inner());
+        let r = f(&mut guard);
+        self.inner.1.notify_all();
+        r
+    }
+
+    /// Waits until `pred` holds or `timeout` passes; returns whether it held.
+    pub fn wait_until(&self, timeout: Duration, pred: impl Fn(&SimPrinter) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut guard = self.inner.0.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            guard.tick();
+            if pred(&guard) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            guard = self
+                .inner
+                .1
+                .wait_timeout(guard, left.min(Duration::from_millis(20)))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    pub fn printed_count(&self) -> usize {
+        self.with(|p| p.printed().len())
+    }
+}

@@ -1,0 +1,102 @@
+//! The driver and the simulator over a real pseudo-terminal through
+//! `serialport`: what the driver sends is what the simulator prints.
+
+use image::{Rgb, RgbImage};
+use legitka_drivers::evolis::{EvolisPrinter, EvolisSettings};
+use legitka_drivers::transport::SerialTransport;
+use legitka_drivers::{Capabilities, Cause, Mono, PanelSet, PrintError, Printer, PrinterState};
+use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+const W: u32 = 1016;
+const H: u32 = 648;
+
+fn start() -> (SimHandle, EvolisPrinter) {
+    let sim = SimHandle::new(SimPrinter::new(SimConfig::default()));
+    let path = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false))).unwrap();
+    let link = SerialTransport::open(&path).unwrap();
+    let caps = Capabilities {
+        dpi: 300,
+        width_px: W,
+        height_px: H,
+        ribbons: vec!["YMCKO".into()],
+        duplex: false,
+    };
+    let printer = EvolisPrinter::connect(Box::new(link), EvolisSettings::default(), caps).unwrap();
+    (sim, printer)
+}
+
+fn test_card() -> PanelSet {
+    // A gradient with distinct hues so a swapped or shifted panel shows.
+    let colour = RgbImage::from_fn(W, H, |x, y| {
+        Rgb([
+            (x * 255 / W) as u8,
+            (y * 255 / H) as u8,
+            ((x + y) % 256) as u8,
+        ])
+    });
+    let mut black = Mono::new(W, H);
+    for x in 100..300 {
+        black.set(x, 500, true);
+    }
+    PanelSet {
+        colour: Some(colour),
+        black: Some(black),
+        overlay: Some(Mono::filled(W, H)),
+    }
+}
+
+#[test]
+fn a_card_round_trips_through_the_simulator_pixel_for_pixel() {
+    let (sim, mut printer) = start();
+    assert_eq!(printer.identity().serial, "SIM-000001");
+    let card = test_card();
+    let report = printer.print(&card).unwrap();
+    assert_eq!(report.counter, 1);
+    let printed = sim.with(|p| p.printed()[0].clone());
+    assert_eq!(printed.panels, vec!['c', 'k', 'm', 'o', 'y']);
+    assert_eq!(printed.black, *card.black.as_ref().unwrap());
+    assert_eq!(
+        printed.overlay.as_ref().unwrap().count_set(),
+        (W * H) as usize
+    );
+    let src = card.colour.as_ref().unwrap();
+    let mut worst = 0i32;
+    for (x, y, p) in printed.image.enumerate_pixels() {
+        if card.black.as_ref().unwrap().get(x, y) {
+            assert_eq!(p.0, [0, 0, 0]);
+            continue;
+        }
+        for c in 0..3 {
+            worst = worst.max((i32::from(p.0[c]) - i32::from(src.get_pixel(x, y).0[c])).abs());
+        }
+    }
+    // 7-bit colour loses at most one step of 255/127.
+    assert!(worst <= 2, "colour differs by {worst}");
+}
+
+#[test]
+fn a_jam_is_reported_mid_card_and_the_cause_read_back() {
+    let (sim, mut printer) = start();
+    sim.with(|p| p.faults.jam_on_card = Some(1));
+    let err = printer.print(&test_card()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PrintError::MidCard {
+                cause: Cause::CardJam,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let st = printer.status().unwrap();
+    assert_eq!(st.state, PrinterState::Error);
+    assert_eq!(st.detail, Some(Cause::CardJam));
+    assert_eq!(sim.printed_count(), 0);
+    // Cleared, the next card prints.
+    sim.with(|p| p.faults = Default::default());
+    printer.print(&test_card()).unwrap();
+    assert_eq!(sim.printed_count(), 1);
+}
