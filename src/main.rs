@@ -1,1 +1,48 @@
-fn main() {}
+//! `legitka`: the print station's one executable, with git-style
+//! sub-commands (one file each under `src/cmd/`).
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Print station for Polish school ID cards (legitymacja szkolna)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the station: take orders over MQTT and print them.
+    Daemon(cmd::daemon::Args),
+    /// Everything on one machine: embedded broker, simulator, station, and N orders.
+    Demo(cmd::demo::Args),
+    /// Render one order (JSON as the central system sends it) without printing.
+    Render(cmd::render::Args),
+    /// List orders and their state.
+    Orders(cmd::orders::ListArgs),
+    /// Release a held card to print (again): the operator's word.
+    Release(cmd::orders::ReleaseArgs),
+    /// Write the issuance register as CSV.
+    Register(cmd::orders::RegisterArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    cmd::init_logging();
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        match cli.command {
+            Command::Daemon(a) => cmd::daemon::run(a).await,
+            Command::Demo(a) => cmd::demo::run(a).await,
+            Command::Render(a) => cmd::render::run(a),
+            Command::Orders(a) => cmd::orders::list(a).await,
+            Command::Release(a) => cmd::orders::release(a).await,
+            Command::Register(a) => cmd::orders::register(a).await,
+        }
+    })
+}

@@ -1,0 +1,160 @@
+//! `legitka demo --cards N --out DIR`: a whole station on one machine with
+//! nothing installed. An embedded broker, the printer simulator on a
+//! pseudo-terminal, the station, and a stand-in central system that sends N
+//! orders and writes back everything the station reported.
+
+use anyhow::{bail, Context};
+use legitka::central::{count, Central};
+use legitka::settings::{MqttSettings, PrinterSettings, Settings};
+use legitka::store::Store;
+use legitka::{broker, sample, shutdown, station};
+use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// How many cards to order and print.
+    #[arg(long, default_value_t = 20)]
+    cards: usize,
+    /// Where the printed cards, the register and the events go.
+    #[arg(long, default_value = "demo-out")]
+    out: PathBuf,
+    /// Seconds the simulated printer takes per card (0 = instant).
+    #[arg(long, default_value_t = 0.0)]
+    card_seconds: f64,
+}
+
+const STATION: &str = "demo-sekretariat";
+
+pub async fn run(a: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let cards_dir = a.out.join("cards");
+    let data_dir = a.out.join("station");
+    // A fresh run: old cards and an old database would mix with this one.
+    for d in [&cards_dir, &data_dir] {
+        if d.exists() {
+            std::fs::remove_dir_all(d).with_context(|| format!("clearing {}", d.display()))?;
+        }
+    }
+    std::fs::create_dir_all(&cards_dir)?;
+    let port = broker::start_embedded().context("starting the embedded MQTT broker")?;
+    let sim = SimHandle::new(SimPrinter::new(SimConfig {
+        card_time: Duration::from_secs_f64(a.card_seconds),
+        out_dir: Some(cards_dir.clone()),
+        ..SimConfig::default()
+    }));
+    let pty = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false)))
+        .context("starting the simulator")?;
+    eprintln!("broker on 127.0.0.1:{port}, printer simulator on {pty}");
+    let settings = Settings {
+        school: sample::SCHOOL_RSPO.into(),
+        station: STATION.into(),
+        data_dir: data_dir.clone(),
+        mqtt: MqttSettings {
+            url: format!("mqtt://127.0.0.1:{port}"),
+            prefix: "legitymacje/v1".into(),
+            username: None,
+            password: None,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+            shared: false,
+        },
+        printer: PrinterSettings {
+            uri: format!("serial:{pty}"),
+            profile: "evolis-primacy-2".into(),
+            operator: Some("demo".into()),
+            sim_card_seconds: 0.0,
+        },
+        central_keys: Default::default(),
+        profiles_dir: None,
+    };
+    let (trigger, stop) = shutdown::channel();
+    let station = tokio::spawn(station::run(settings.clone(), stop));
+    let mut central = Central::connect(
+        "127.0.0.1",
+        port,
+        &settings.mqtt.prefix,
+        &settings.school,
+        STATION,
+    )
+    .await;
+    let orders: Vec<_> = (0..a.cards).map(sample::order).collect();
+    for o in &orders {
+        central.send_order(o).await;
+    }
+    let ids: Vec<String> = orders
+        .iter()
+        .map(|o| o["order_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let finished = |events: &[serde_json::Value]| {
+        ids.iter().all(|id| {
+            events.iter().any(|e| {
+                e["order_id"] == id.as_str()
+                    && matches!(
+                        e["type"].as_str(),
+                        Some("card.printed" | "order.rejected" | "order.held")
+                    )
+            })
+        })
+    };
+    let budget = Duration::from_secs(60 + (a.card_seconds * a.cards as f64 * 1.5) as u64);
+    let complete = central.wait_events(budget, finished).await;
+    trigger.fire();
+    station.await??;
+
+    let mut events = std::fs::File::create(a.out.join("events.jsonl"))?;
+    for e in &central.seen {
+        writeln!(events, "{e}")?;
+    }
+    let store = Store::open(&settings.db_path(), STATION).await?;
+    std::fs::write(a.out.join("register.csv"), store.register_csv().await?)?;
+    let register = store.register().await?;
+    for (n, o) in orders.iter().enumerate() {
+        let id = o["order_id"].as_str().unwrap_or_default();
+        let outcome = central
+            .seen
+            .iter()
+            .rev()
+            .find(|e| e["order_id"] == id && e["type"] != "order.accepted")
+            .map(|e| match e["type"].as_str() {
+                Some("card.printed") => "printed".to_string(),
+                Some(t) => format!("{t} ({})", e["code"].as_str().unwrap_or("")),
+                None => "?".into(),
+            })
+            .unwrap_or_else(|| "no answer".into());
+        let png = register
+            .iter()
+            .position(|r| r.order_id == id)
+            .map(|i| format!("cards/card-{:05}.png", i + 1))
+            .unwrap_or_default();
+        println!(
+            "{:>3}/{} card {:<9} {} {:<28} {:<10} {}",
+            n + 1,
+            a.cards,
+            o["card"]["number"].as_str().unwrap_or(""),
+            o["student"]["first_names"].as_str().unwrap_or(""),
+            o["student"]["last_name"].as_str().unwrap_or(""),
+            outcome,
+            png
+        );
+    }
+    let printed = count(&central.seen, "card.printed");
+    println!(
+        "total: {printed} of {} cards printed, {} rejected, {} held, {} in the simulator, in {:.1} s; see {}",
+        a.cards,
+        count(&central.seen, "order.rejected"),
+        count(&central.seen, "order.held"),
+        sim.printed_count(),
+        started.elapsed().as_secs_f64(),
+        a.out.display()
+    );
+    if !complete || printed != a.cards || sim.printed_count() != a.cards {
+        bail!("the demo did not print every card");
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+pub mod daemon;
+pub mod demo;
+pub mod orders;
+pub mod render;
+
+/// Logs to stderr; `LEGITKA_LOG` sets the filter, `LEGITKA_LOG_JSON=1` makes
+/// them structured JSON for journald collectors.
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("LEGITKA_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,rumqttd=warn,rumqttc=warn,sqlx=warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("LEGITKA_LOG_JSON").is_ok_and(|v| v == "1") {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}

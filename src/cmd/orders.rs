@@ -1,0 +1,87 @@
+//! Operator commands on the station's database: list, release, register.
+
+use anyhow::Context;
+use legitka::settings::Settings;
+use legitka::store::Store;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Only orders in this state (queued, printing, printed, held, cancelled).
+    #[arg(long)]
+    status: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct ReleaseArgs {
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The held order.
+    order_id: String,
+    /// Who decides: recorded with the release.
+    #[arg(long)]
+    operator: String,
+    /// The interrupted blank is spoiled: record it in the register.
+    #[arg(long)]
+    spoiled: bool,
+}
+
+#[derive(clap::Args)]
+pub struct RegisterArgs {
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+async fn open(config: Option<&std::path::Path>) -> anyhow::Result<Store> {
+    let s = Settings::load(config)?;
+    Store::open(&s.db_path(), &s.station)
+        .await
+        .with_context(|| format!("opening {}", s.db_path().display()))
+}
+
+pub async fn list(a: ListArgs) -> anyhow::Result<()> {
+    let store = open(a.config.as_deref()).await?;
+    println!(
+        "{:<5} {:<36} {:<12} {:<10} {:<10} hold",
+        "seq", "order", "card", "student", "status"
+    );
+    for o in store.orders().await? {
+        if a.status.as_deref().is_some_and(|s| s != o.status) {
+            continue;
+        }
+        println!(
+            "{:<5} {:<36} {:<12} {:<10} {:<10} {}",
+            o.seq,
+            o.order_id,
+            o.card_number,
+            o.student_id,
+            o.status,
+            o.hold_code
+                .map(|c| format!("{c}: {}", o.hold_message.unwrap_or_default()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+pub async fn release(a: ReleaseArgs) -> anyhow::Result<()> {
+    let store = open(a.config.as_deref()).await?;
+    store.release(&a.order_id, &a.operator, a.spoiled).await?;
+    println!("order {} queued again on {}'s word", a.order_id, a.operator);
+    Ok(())
+}
+
+pub async fn register(a: RegisterArgs) -> anyhow::Result<()> {
+    let store = open(a.config.as_deref()).await?;
+    let csv = store.register_csv().await?;
+    match a.out {
+        Some(p) => std::fs::write(&p, csv).with_context(|| format!("writing {}", p.display()))?,
+        None => print!("{csv}"),
+    }
+    Ok(())
+}

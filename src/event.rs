@@ -1,0 +1,128 @@
+//! Events the station reports to the central system (contract `mqtt-v1`,
+//! "station -> central"). Built here, stored in the outbox, published later.
+
+use crate::reject::{Code, Rejection};
+use chrono::{SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+pub fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// One event before the station's name and the time are stamped on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub kind: &'static str,
+    pub order_id: Option<String>,
+    pub fields: Map<String, Value>,
+}
+
+impl Event {
+    fn new(kind: &'static str, order_id: Option<&str>, fields: Value) -> Self {
+        Event {
+            kind,
+            order_id: order_id.map(str::to_string),
+            fields: match fields {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            },
+        }
+    }
+
+    pub fn accepted(order_id: &str, card_number: &str) -> Self {
+        Self::new(
+            "order.accepted",
+            Some(order_id),
+            json!({ "card_number": card_number }),
+        )
+    }
+
+    pub fn rejected(order_id: Option<&str>, r: &Rejection) -> Self {
+        Self::new(
+            "order.rejected",
+            order_id,
+            json!({ "code": r.code.as_str(), "message": r.message, "field": r.field }),
+        )
+    }
+
+    pub fn cancelled(order_id: &str) -> Self {
+        Self::new("order.cancelled", Some(order_id), json!({}))
+    }
+
+    pub fn held(order_id: &str, code: &str, message: &str) -> Self {
+        Self::new(
+            "order.held",
+            Some(order_id),
+            json!({ "code": code, "message": message }),
+        )
+    }
+
+    pub fn printed(order_id: &str, p: &PrintedFields) -> Self {
+        Self::new(
+            "card.printed",
+            Some(order_id),
+            json!({
+                "card_number": p.card_number,
+                "printer_model": p.printer_model,
+                "printer_serial": p.printer_serial,
+                "batch_id": p.batch_id,
+                "operator": p.operator,
+                "blank_serial": p.blank_serial,
+            }),
+        )
+    }
+
+    pub fn failed(order_id: &str, code: &str, message: &str) -> Self {
+        Self::new(
+            "card.failed",
+            Some(order_id),
+            json!({ "code": code, "message": message }),
+        )
+    }
+
+    pub fn spoiled(order_id: &str, card_number: &str, cause: &str) -> Self {
+        Self::new(
+            "card.spoiled",
+            Some(order_id),
+            json!({ "card_number": card_number, "blank_serial": null, "cause": cause }),
+        )
+    }
+
+    pub fn photo_purged(student_id: &str) -> Self {
+        Self::new("photo.purged", None, json!({ "student_id": student_id }))
+    }
+
+    /// A cancel for a card that exists already changes nothing on it.
+    pub fn cancel_refused(order_id: &str, why: &str) -> Self {
+        Self::rejected(
+            Some(order_id),
+            &Rejection::new(Code::AlreadyPrinted, Some("order_id"), why),
+        )
+    }
+
+    /// The JSON as published.
+    pub fn to_json(&self, station: &str) -> String {
+        let mut m = Map::new();
+        m.insert("type".into(), json!(self.kind));
+        m.insert("station".into(), json!(station));
+        m.insert("at".into(), json!(now()));
+        if let Some(id) = &self.order_id {
+            m.insert("order_id".into(), json!(id));
+        }
+        for (k, v) in &self.fields {
+            m.insert(k.clone(), v.clone());
+        }
+        Value::Object(m).to_string()
+    }
+}
+
+/// What `card.printed` reports about the printer and the batch.
+#[derive(Debug, Clone)]
+pub struct PrintedFields {
+    pub card_number: String,
+    pub printer_model: String,
+    pub printer_serial: String,
+    pub batch_id: Option<String>,
+    pub operator: Option<String>,
+    pub blank_serial: Option<String>,
+}

@@ -1,0 +1,189 @@
+//! The central system's messages as they arrive on the wire (contract
+//! `mqtt-v1`), before anything is checked. Validation turns an
+//! [`OrderMsg`] into a [`crate::order::ValidOrder`]; nothing else prints.
+
+use crate::reject::{Code, Rejection};
+use base64::Engine;
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OrderMsg {
+    pub order_id: String,
+    pub created_at: String,
+    pub reason: String,
+    pub pattern: String,
+    pub card: CardMsg,
+    pub student: StudentMsg,
+    pub school: SchoolMsg,
+    pub photo: PhotoMsg,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CardMsg {
+    pub number: String,
+    pub issue_date: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StudentMsg {
+    pub id: String,
+    pub first_names: String,
+    pub last_name: String,
+    pub birth_date: String,
+    pub pesel: Option<String>,
+    pub identity_document: Option<IdentityDocumentMsg>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IdentityDocumentMsg {
+    pub name: String,
+    pub number: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SchoolMsg {
+    pub rspo: String,
+    pub name: String,
+    pub address: String,
+    pub headteacher: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PhotoMsg {
+    pub media_type: String,
+    pub sha256: String,
+    pub data: String,
+    pub accepted_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CancelMsg {
+    pub order_id: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RevokeMsg {
+    pub student_id: String,
+    pub created_at: String,
+}
+
+/// A message from the central system, its shape checked.
+#[derive(Debug, Clone)]
+pub enum Inbound {
+    Order(Box<OrderMsg>, serde_json::Value),
+    Cancel(CancelMsg),
+    Revoke(RevokeMsg),
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    key_id: String,
+    payload: String,
+    sig: String,
+}
+
+/// The central system's Ed25519 public keys, by `key_id`.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedKeys(BTreeMap<String, VerifyingKey>);
+
+impl TrustedKeys {
+    /// Keys as configured: key id to base64 of the 32-byte public key.
+    pub fn from_config(keys: &BTreeMap<String, String>) -> Result<Self, String> {
+        let mut out = BTreeMap::new();
+        for (id, b64) in keys {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| format!("key {id}: {e}"))?;
+            let arr: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| format!("key {id}: an Ed25519 public key is 32 bytes"))?;
+            let key = VerifyingKey::from_bytes(&arr).map_err(|e| format!("key {id}: {e}"))?;
+            out.insert(id.clone(), key);
+        }
+        Ok(TrustedKeys(out))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The inner bytes of a signed envelope, if its signature holds.
+    fn open(&self, raw: &[u8]) -> Result<Vec<u8>, Rejection> {
+        let bad = |m: &str| Rejection::new(Code::SignatureInvalid, None, m);
+        let env: Envelope = serde_json::from_slice(raw)
+            .map_err(|_| bad("message is not a signed envelope and keys are configured"))?;
+        let key = self
+            .0
+            .get(&env.key_id)
+            .ok_or_else(|| bad(&format!("unknown key_id {:?}", env.key_id)))?;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let payload = b64
+            .decode(&env.payload)
+            .map_err(|_| bad("payload is not base64"))?;
+        let sig = b64.decode(&env.sig).map_err(|_| bad("sig is not base64"))?;
+        let sig =
+            Signature::from_slice(&sig).map_err(|_| bad("sig is not an Ed25519 signature"))?;
+        key.verify(&payload, &sig)
+            .map_err(|_| bad("signature does not match the payload"))?;
+        Ok(payload)
+    }
+}
+
+/// Whatever id a message names, for addressing a rejection even when the
+/// message is otherwise unusable.
+pub fn order_id_hint(value: &serde_json::Value) -> Option<String> {
+    value.get("order_id")?.as_str().map(str::to_string)
+}
+
+/// Parses one message from the `orders` or `revocations` topic.
+///
+/// On failure the rejection carries the order id when one could be read.
+pub fn parse(raw: &[u8], keys: &TrustedKeys) -> Result<Inbound, (Option<String>, Rejection)> {
+    let inner;
+    let bytes = if keys.is_empty() {
+        raw
+    } else {
+        inner = keys.open(raw).map_err(|r| (None, r))?;
+        &inner[..]
+    };
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        (
+            None,
+            Rejection::new(Code::Schema, None, &format!("not JSON: {e}")),
+        )
+    })?;
+    let hint = order_id_hint(&value);
+    let fail = |r: Rejection| (hint.clone(), r);
+    let kind = value.get("type").and_then(|t| t.as_str()).ok_or_else(|| {
+        fail(Rejection::new(
+            Code::Schema,
+            Some("type"),
+            "type is missing",
+        ))
+    })?;
+    fn typed<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, Rejection> {
+        serde_path_to_error::deserialize(v).map_err(|e| {
+            let path = e.path().to_string();
+            Rejection::new(
+                Code::Schema,
+                Some(&path),
+                &format!("{path}: {}", e.into_inner()),
+            )
+        })
+    }
+    match kind {
+        "card.order" => typed::<OrderMsg>(&value)
+            .map(|o| Inbound::Order(Box::new(o), value.clone()))
+            .map_err(fail),
+        "card.cancel" => typed(&value).map(Inbound::Cancel).map_err(fail),
+        "photo.revoke" => typed(&value).map(Inbound::Revoke).map_err(fail),
+        other => Err(fail(Rejection::new(
+            Code::Schema,
+            Some("type"),
+            &format!("unknown message type {other:?}"),
+        ))),
+    }
+}

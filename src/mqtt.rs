@@ -1,0 +1,249 @@
+//! The station's MQTT connection: options as the contract wants them, the
+//! event loop, and the publisher that drains the outbox and keeps the
+//! retained `state` current.
+
+use crate::settings::MqttSettings;
+use crate::shutdown::Shutdown;
+use crate::store::Store;
+use crate::topics::Topics;
+use rumqttc::{
+    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, Publish, QoS, Transport,
+};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::{mpsc, watch, Notify};
+use tracing::{debug, info, warn};
+
+#[derive(Debug, Error)]
+pub enum MqttError {
+    #[error("mqtt url {0:?}: expected mqtt://host:port or mqtts://host:port")]
+    Url(String),
+    #[error("reading {0}: {1}")]
+    File(String, std::io::Error),
+}
+
+/// Largest message accepted: a 5 MB photo in base64 and the order around it.
+/// Bigger ones are refused by the client library before we can read them.
+pub const MAX_PACKET: usize = 16 << 20;
+
+pub fn options(
+    cfg: &MqttSettings,
+    client_id: &str,
+    will: Option<(String, Vec<u8>)>,
+) -> Result<MqttOptions, MqttError> {
+    let url = url::Url::parse(&cfg.url).map_err(|_| MqttError::Url(cfg.url.clone()))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| MqttError::Url(cfg.url.clone()))?;
+    let tls = match url.scheme() {
+        "mqtt" | "tcp" => false,
+        "mqtts" | "ssl" => true,
+        _ => return Err(MqttError::Url(cfg.url.clone())),
+    };
+    let port = url.port().unwrap_or(if tls { 8883 } else { 1883 });
+    let mut o = MqttOptions::new(client_id, host, port);
+    o.set_keep_alive(Duration::from_secs(30))
+        // Orders sent while the station was away wait for it at the broker.
+        .set_clean_session(false)
+        // PUBACK only after the order is committed.
+        .set_manual_acks(true)
+        .set_max_packet_size(MAX_PACKET, MAX_PACKET)
+        .set_inflight(16);
+    if let Some((topic, payload)) = will {
+        o.set_last_will(LastWill::new(topic, payload, QoS::AtLeastOnce, true));
+    }
+    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
+        o.set_credentials(u, p);
+    }
+    if tls {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let read = |p: &std::path::PathBuf| {
+            std::fs::read(p).map_err(|e| MqttError::File(p.display().to_string(), e))
+        };
+        let ca = match &cfg.ca_file {
+            Some(p) => read(p)?,
+            None => return Err(MqttError::Url(format!("{} needs mqtt.ca_file", cfg.url))),
+        };
+        let client_auth = match (&cfg.client_cert, &cfg.client_key) {
+            (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
+            _ => None,
+        };
+        o.set_transport(Transport::tls(ca, client_auth, None));
+    }
+    Ok(o)
+}
+
+/// What the event loop tells the publisher about its own messages.
+#[derive(Debug, Clone, Copy)]
+pub enum Feedback {
+    Sent(u16),
+    Acked(u16),
+}
+
+/// Drives the connection: forwards incoming publishes, resubscribes on every
+/// connect (harmless with a persistent session, needed without one) and
+/// reports publish acknowledgements.
+pub async fn pump(
+    mut eventloop: EventLoop,
+    client: AsyncClient,
+    subscriptions: Vec<String>,
+    inbound: mpsc::Sender<Publish>,
+    feedback: mpsc::UnboundedSender<Feedback>,
+    connected: watch::Sender<bool>,
+) {
+    let mut failures = 0u32;
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                failures = 0;
+                info!(
+                    session_present = ack.session_present,
+                    "connected to the broker"
+                );
+                for s in &subscriptions {
+                    if let Err(e) = client.try_subscribe(s, QoS::AtLeastOnce) {
+                        warn!(error = %e, topic = %s, "cannot subscribe");
+                    }
+                }
+                let _ = connected.send(true);
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                if inbound.send(p).await.is_err() {
+                    return;
+                }
+            }
+            Ok(Event::Incoming(Packet::PubAck(a))) => {
+                let _ = feedback.send(Feedback::Acked(a.pkid));
+            }
+            Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
+                let _ = feedback.send(Feedback::Sent(pkid));
+            }
+            // The publisher says goodbye last; nothing follows.
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
+            Ok(other) => debug!(event = ?other, "mqtt"),
+            Err(e) => {
+                let _ = connected.send(false);
+                failures += 1;
+                let wait = Duration::from_millis(200 * u64::from(failures.min(25)));
+                warn!(error = %e, retry_in = ?wait, "broker connection lost");
+                if feedback.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// Publishes one message at QoS 1 and waits for the broker's PUBACK.
+/// One message is in flight at a time, so acknowledgements match by order
+/// and packet id.
+pub struct Publisher {
+    client: AsyncClient,
+    feedback: mpsc::UnboundedReceiver<Feedback>,
+}
+
+impl Publisher {
+    pub fn new(client: AsyncClient, feedback: mpsc::UnboundedReceiver<Feedback>) -> Self {
+        Publisher { client, feedback }
+    }
+
+    pub async fn publish(&mut self, topic: &str, payload: Vec<u8>, retain: bool) -> bool {
+        while self.feedback.try_recv().is_ok() {}
+        if self
+            .client
+            .publish(topic, QoS::AtLeastOnce, retain, payload)
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        let wait = async {
+            let mut sent = None;
+            while let Some(f) = self.feedback.recv().await {
+                match (f, sent) {
+                    (Feedback::Sent(p), None) => sent = Some(p),
+                    (Feedback::Acked(p), Some(s)) if p == s => return true,
+                    _ => {}
+                }
+            }
+            false
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap_or(false)
+    }
+}
+
+/// Drains the outbox and keeps the retained state current until `stop`; then
+/// drains once more, publishes the final (offline) state and disconnects, so
+/// the broker does not send the will for a station that left in order.
+pub async fn publish_loop(
+    mut publisher: Publisher,
+    store: Store,
+    topics: Topics,
+    mut state: watch::Receiver<Vec<u8>>,
+    outbox_ready: std::sync::Arc<Notify>,
+    mut connected: watch::Receiver<bool>,
+    mut stop: Shutdown,
+) {
+    let mut state_dirty = true;
+    loop {
+        if *connected.borrow() {
+            if state_dirty {
+                let payload = state.borrow_and_update().clone();
+                state_dirty = !publisher.publish(&topics.state, payload, true).await;
+            }
+            match store.unsent(50).await {
+                Ok(batch) => {
+                    for (id, payload) in batch {
+                        if !publisher
+                            .publish(&topics.events, payload.into_bytes(), false)
+                            .await
+                        {
+                            break;
+                        }
+                        if let Err(e) = store.mark_sent(id).await {
+                            warn!(error = %e, "cannot mark event sent");
+                        }
+                    }
+                }
+                Err(e) => warn!(error = %e, "cannot read the outbox"),
+            }
+        }
+        if stop.is_set() {
+            break;
+        }
+        tokio::select! {
+            _ = outbox_ready.notified() => {}
+            r = state.changed() => { if r.is_ok() { state_dirty = true; } }
+            r = connected.changed() => { if r.is_ok() && *connected.borrow() { state_dirty = true; } }
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = stop.wait() => {}
+        }
+    }
+    let client = publisher.client.clone();
+    let farewell = async {
+        if let Ok(batch) = store.unsent(1000).await {
+            for (id, payload) in batch {
+                if !publisher
+                    .publish(&topics.events, payload.into_bytes(), false)
+                    .await
+                {
+                    break;
+                }
+                let _ = store.mark_sent(id).await;
+            }
+        }
+        let mut last: serde_json::Value =
+            serde_json::from_slice(&state.borrow()).unwrap_or_else(|_| serde_json::json!({}));
+        last["online"] = serde_json::Value::Bool(false);
+        publisher
+            .publish(&topics.state, last.to_string().into_bytes(), true)
+            .await;
+    };
+    if *connected.borrow() {
+        let _ = tokio::time::timeout(Duration::from_secs(5), farewell).await;
+    }
+    let _ = client.disconnect().await;
+}

@@ -1,0 +1,228 @@
+//! The student's photo: checked before it is decoded, decoded within limits,
+//! cropped to the card's 19:26 field around its centre and resampled to the
+//! field's exact pixels. Never stretched.
+
+use crate::reject::{Code, Rejection};
+use base64::Engine;
+use image::{imageops, DynamicImage, ImageFormat, ImageReader, Limits, RgbImage};
+use sha2::{Digest, Sha256};
+use std::io::Cursor;
+
+/// At most 5 MB of JPEG (contract).
+pub const MAX_JPEG_BYTES: usize = 5_000_000;
+/// At most 40 megapixels once decoded (contract).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// 19 x 26 mm at 300 dpi (contract).
+pub const MIN_WIDTH: u32 = 224;
+pub const MIN_HEIGHT: u32 = 307;
+
+/// A JPEG that passed every check; its bytes are what the central system sent.
+#[derive(Clone)]
+pub struct Photo {
+    jpeg: Vec<u8>,
+    width: u32,
+    height: u32,
+}
+
+impl std::fmt::Debug for Photo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A child's photo never goes to a log, even by accident.
+        write!(
+            f,
+            "Photo({}x{}, {} bytes)",
+            self.width,
+            self.height,
+            self.jpeg.len()
+        )
+    }
+}
+
+fn reject(code: Code, message: &str) -> Rejection {
+    let field = match code {
+        Code::PhotoChecksum => "photo.sha256",
+        Code::PhotoFormat => "photo.media_type",
+        _ => "photo.data",
+    };
+    Rejection::new(code, Some(field), message)
+}
+
+impl Photo {
+    /// Checks a photo as the contract sends it: base64 data, its SHA-256, its
+    /// media type. Sizes are checked before anything is decoded.
+    pub fn from_message(media_type: &str, sha256: &str, data_b64: &str) -> Result<Self, Rejection> {
+        if media_type != "image/jpeg" {
+            return Err(reject(
+                Code::PhotoFormat,
+                &format!("media_type must be image/jpeg, not {media_type:?}"),
+            ));
+        }
+        // Base64 is 4 characters per 3 bytes: refuse before decoding.
+        if data_b64.len() > MAX_JPEG_BYTES.div_ceil(3) * 4 + 4 {
+            return Err(reject(Code::PhotoTooLarge, "the JPEG is over 5 MB"));
+        }
+        let jpeg = base64::engine::general_purpose::STANDARD
+            .decode(data_b64.trim())
+            .map_err(|e| {
+                Rejection::new(
+                    Code::Schema,
+                    Some("photo.data"),
+                    &format!("photo.data is not base64: {e}"),
+                )
+            })?;
+        if jpeg.len() > MAX_JPEG_BYTES {
+            return Err(reject(Code::PhotoTooLarge, "the JPEG is over 5 MB"));
+        }
+        let digest = hex::encode(Sha256::digest(&jpeg));
+        if !digest.eq_ignore_ascii_case(sha256.trim()) {
+            return Err(reject(
+                Code::PhotoChecksum,
+                "photo.sha256 does not match the photo's bytes",
+            ));
+        }
+        Self::from_jpeg(jpeg)
+    }
+
+    pub fn from_jpeg(jpeg: Vec<u8>) -> Result<Self, Rejection> {
+        let reader = ImageReader::new(Cursor::new(&jpeg))
+            .with_guessed_format()
+            .map_err(|e| reject(Code::PhotoFormat, &e.to_string()))?;
+        if reader.format() != Some(ImageFormat::Jpeg) {
+            return Err(reject(Code::PhotoFormat, "the photo is not a JPEG"));
+        }
+        // The header alone: a decompression bomb is refused before allocating.
+        let (width, height) = reader
+            .into_dimensions()
+            .map_err(|e| reject(Code::PhotoFormat, &format!("unreadable JPEG: {e}")))?;
+        if u64::from(width) * u64::from(height) > MAX_PIXELS {
+            return Err(reject(
+                Code::PhotoTooLarge,
+                &format!("{width} x {height} is over 40 megapixels"),
+            ));
+        }
+        if width < MIN_WIDTH || height < MIN_HEIGHT {
+            return Err(reject(
+                Code::PhotoTooSmall,
+                &format!("{width} x {height} is under the {MIN_WIDTH} x {MIN_HEIGHT} the 19 x 26 mm field needs at 300 dpi"),
+            ));
+        }
+        let photo = Photo {
+            jpeg,
+            width,
+            height,
+        };
+        let img = photo.decode()?;
+        if !is_colour(&img) {
+            return Err(reject(Code::PhotoNotColour, "the photo must be in colour"));
+        }
+        Ok(photo)
+    }
+
+    pub fn jpeg(&self) -> &[u8] {
+        &self.jpeg
+    }
+
+    pub fn dimensions(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    pub fn decode(&self) -> Result<DynamicImage, Rejection> {
+        let mut reader = ImageReader::with_format(Cursor::new(&self.jpeg), ImageFormat::Jpeg);
+        let mut limits = Limits::default();
+        limits.max_image_width = Some(self.width);
+        limits.max_image_height = Some(self.height);
+        // RGB at 8 bits plus the decoder's own working room.
+        limits.max_alloc = Some(u64::from(self.width) * u64::from(self.height) * 4 + (64 << 20));
+        reader.limits(limits);
+        reader
+            .decode()
+            .map_err(|e| reject(Code::PhotoFormat, &format!("cannot decode the JPEG: {e}")))
+    }
+
+    /// The photo as printed: centre-cropped to the field's aspect ratio and
+    /// resampled to exactly `w` x `h` pixels.
+    pub fn fitted(&self, w: u32, h: u32) -> Result<RgbImage, Rejection> {
+        let img = self.decode()?.to_rgb8();
+        Ok(fit(&img, w, h))
+    }
+}
+
+/// Centre-crops to the target's aspect ratio, then resamples with Lanczos.
+/// An image already at the exact size passes through untouched.
+pub fn fit(img: &RgbImage, w: u32, h: u32) -> RgbImage {
+    if img.dimensions() == (w, h) {
+        return img.clone();
+    }
+    let (sw, sh) = img.dimensions();
+    // Compare sw/sh with w/h without floating point.
+    let (cw, ch) = if u64::from(sw) * u64::from(h) > u64::from(w) * u64::from(sh) {
+        ((u64::from(sh) * u64::from(w) / u64::from(h)) as u32, sh)
+    } else {
+        (sw, (u64::from(sw) * u64::from(h) / u64::from(w)) as u32)
+    };
+    let crop = imageops::crop_imm(img, (sw - cw) / 2, (sh - ch) / 2, cw, ch).to_image();
+    imageops::resize(&crop, w, h, imageops::FilterType::Lanczos3)
+}
+
+/// A photo is in colour if it was decoded with colour channels and enough of
+/// it has chroma: a grey picture saved as RGB is still grey.
+fn is_colour(img: &DynamicImage) -> bool {
+    if !img.color().has_color() {
+        return false;
+    }
+    let rgb = img.to_rgb8();
+    let coloured = rgb
+        .pixels()
+        .filter(|p| {
+            let [r, g, b] = p.0;
+            r.max(g).max(b) - r.min(g).min(b) > 12
+        })
+        .count();
+    coloured * 100 > rgb.pixels().len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLOUR: &[u8] = include_bytes!("../fixtures/photos/portrait-colour-570x780.jpg");
+    const GREY: &[u8] = include_bytes!("../fixtures/photos/portrait-grayscale-228x312.jpg");
+    const SMALL: &[u8] = include_bytes!("../fixtures/photos/portrait-too-small-114x156.jpg");
+
+    #[test]
+    fn fixtures_are_judged_as_the_contract_says() {
+        assert!(Photo::from_jpeg(COLOUR.to_vec()).is_ok());
+        assert_eq!(
+            Photo::from_jpeg(GREY.to_vec()).unwrap_err().code,
+            Code::PhotoNotColour
+        );
+        assert_eq!(
+            Photo::from_jpeg(SMALL.to_vec()).unwrap_err().code,
+            Code::PhotoTooSmall
+        );
+        assert_eq!(
+            Photo::from_jpeg(b"GIF89a....".to_vec()).unwrap_err().code,
+            Code::PhotoFormat
+        );
+        let cut = COLOUR[..COLOUR.len() / 2].to_vec();
+        assert_eq!(Photo::from_jpeg(cut).unwrap_err().code, Code::PhotoFormat);
+    }
+
+    #[test]
+    fn fitting_crops_around_the_centre_and_never_stretches() {
+        // Left half red, right half blue, 400 x 300: landscape into 19:26.
+        let img = RgbImage::from_fn(400, 300, |x, _| {
+            if x < 200 {
+                image::Rgb([255, 0, 0])
+            } else {
+                image::Rgb([0, 0, 255])
+            }
+        });
+        let out = fit(&img, 224, 307);
+        assert_eq!(out.dimensions(), (224, 307));
+        // The centre line of the source stays in the middle of the field.
+        assert!(out.get_pixel(100, 150).0[0] > 200);
+        assert!(out.get_pixel(124, 150).0[2] > 200);
+        let same = RgbImage::from_pixel(224, 307, image::Rgb([1, 2, 3]));
+        assert_eq!(fit(&same, 224, 307), same);
+    }
+}

@@ -1,0 +1,263 @@
+//! Printer profiles and card patterns: data files in `profiles/`, built into
+//! the binary so a fresh station runs without them, and overridable from a
+//! directory so a technician can adapt a blank without touching Rust.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ProfileError {
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+    #[error("no printer profile named {0:?}")]
+    UnknownPrinter(String),
+    #[error("reading {file}: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Millimetres per inch, for placing layouts given in mm on a dpi grid.
+pub const MM_PER_INCH: f32 = 25.4;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterProfile {
+    pub model: String,
+    pub protocol: String,
+    pub dpi: u32,
+    pub width_px: u32,
+    pub height_px: u32,
+    pub ribbon: String,
+    pub ribbons: Vec<String>,
+    pub duplex: bool,
+    pub colour_levels: u32,
+    pub status_command: String,
+    pub card_offset_x_px: f32,
+    pub card_offset_y_px: f32,
+    pub seconds_per_card: f32,
+    #[serde(default)]
+    pub overlay_holes: Vec<Rect>,
+}
+
+impl PrinterProfile {
+    /// Pixels from the panel's corner for a position in mm on the card.
+    pub fn px(&self, x_mm: f32, y_mm: f32) -> (f32, f32) {
+        (
+            self.card_offset_x_px + self.mm(x_mm),
+            self.card_offset_y_px + self.mm(y_mm),
+        )
+    }
+
+    pub fn mm(&self, mm: f32) -> f32 {
+        mm * self.dpi as f32 / MM_PER_INCH
+    }
+
+    /// Which panels the loaded ribbon carries, in print order.
+    pub fn has_colour(&self) -> bool {
+        self.ribbon.to_ascii_uppercase().starts_with("YMC")
+    }
+
+    pub fn has_overlay(&self) -> bool {
+        self.ribbon.to_ascii_uppercase().contains('O')
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rect {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pattern {
+    pub pattern: String,
+    pub title: String,
+    pub blank_colour: String,
+    pub blank_title: String,
+    pub photo: Rect,
+    #[serde(rename = "field")]
+    pub fields: Vec<FieldSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub name: String,
+    pub caption: String,
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+    /// Preferred size in points.
+    pub size: f32,
+    /// Smallest legible size in points; below it the order is rejected.
+    pub min_size: f32,
+    pub lines: u8,
+    #[serde(default)]
+    pub bold: bool,
+}
+
+impl FieldSpec {
+    pub fn rect(&self) -> Rect {
+        Rect {
+            x: self.x,
+            y: self.y,
+            w: self.w,
+            h: self.h,
+        }
+    }
+}
+
+const BUILTIN_PRINTERS: &[(&str, &str)] = &[
+    (
+        "evolis-primacy-2",
+        include_str!("../profiles/printers/evolis-primacy-2.toml"),
+    ),
+    (
+        "evolis-zenius",
+        include_str!("../profiles/printers/evolis-zenius.toml"),
+    ),
+];
+
+const BUILTIN_PATTERNS: &[(&str, &str)] = &[
+    (
+        "mein-i-1",
+        include_str!("../profiles/patterns/mein-i-1.toml"),
+    ),
+    (
+        "mein-i-3-n",
+        include_str!("../profiles/patterns/mein-i-3-n.toml"),
+    ),
+];
+
+/// The profiles a station works with.
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    pub printers: BTreeMap<String, PrinterProfile>,
+    /// Keyed by pattern symbol (`MEiN-I/1`).
+    pub patterns: BTreeMap<String, Pattern>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ProfileError> {
+    toml::from_str(text).map_err(|e| ProfileError::Invalid {
+        file: file.to_string(),
+        message: e.to_string(),
+    })
+}
+
+impl Profiles {
+    pub fn builtin() -> Self {
+        Self::from_sources(
+            BUILTIN_PRINTERS
+                .iter()
+                .map(|(n, t)| (format!("printers/{n}.toml"), t.to_string())),
+            BUILTIN_PATTERNS
+                .iter()
+                .map(|(n, t)| (format!("patterns/{n}.toml"), t.to_string())),
+        )
+        .expect("built-in profiles are checked by the tests")
+    }
+
+    /// Reads `printers/*.toml` and `patterns/*.toml` under `dir`.
+    pub fn load_dir(dir: &Path) -> Result<Self, ProfileError> {
+        let read = |sub: &str| -> Result<Vec<(String, String)>, ProfileError> {
+            let d = dir.join(sub);
+            let io = |source| ProfileError::Io {
+                file: d.display().to_string(),
+                source,
+            };
+            let mut out = Vec::new();
+            for entry in std::fs::read_dir(&d).map_err(io)? {
+                let path = entry.map_err(io)?.path();
+                if path.extension().is_some_and(|e| e == "toml") {
+                    let text = std::fs::read_to_string(&path).map_err(io)?;
+                    out.push((path.display().to_string(), text));
+                }
+            }
+            Ok(out)
+        };
+        Self::from_sources(read("printers")?, read("patterns")?)
+    }
+
+    fn from_sources(
+        printers: impl IntoIterator<Item = (String, String)>,
+        patterns: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ProfileError> {
+        let mut out = Profiles {
+            printers: BTreeMap::new(),
+            patterns: BTreeMap::new(),
+        };
+        for (file, text) in printers {
+            let p: PrinterProfile = parse(&file, &text)?;
+            let name = Path::new(&file)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.printers.insert(name, p);
+        }
+        for (file, text) in patterns {
+            let p: Pattern = parse(&file, &text)?;
+            out.patterns.insert(p.pattern.clone(), p);
+        }
+        Ok(out)
+    }
+
+    pub fn printer(&self, name: &str) -> Result<&PrinterProfile, ProfileError> {
+        self.printers
+            .get(name)
+            .ok_or_else(|| ProfileError::UnknownPrinter(name.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_profiles_parse_and_place_every_field_on_the_card() {
+        let p = Profiles::builtin();
+        assert!(p.printers.contains_key("evolis-primacy-2"));
+        assert!(p.printers.contains_key("evolis-zenius"));
+        for symbol in ["MEiN-I/1", "MEiN-I/3-N"] {
+            let pat = &p.patterns[symbol];
+            assert!((pat.photo.w - 19.0).abs() < 1e-6 && (pat.photo.h - 26.0).abs() < 1e-6);
+            for f in &pat.fields {
+                assert!(
+                    f.x >= 0.0 && f.x + f.w <= 85.6,
+                    "{symbol} {} leaves the card",
+                    f.name
+                );
+                assert!(
+                    f.y >= 0.0 && f.y + f.h <= 53.98,
+                    "{symbol} {} leaves the card",
+                    f.name
+                );
+                assert!(f.min_size <= f.size);
+            }
+        }
+    }
+
+    #[test]
+    fn the_repository_profiles_dir_matches_the_builtin_set() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+        let loaded = Profiles::load_dir(&dir).unwrap();
+        let builtin = Profiles::builtin();
+        assert_eq!(
+            loaded.printers.keys().collect::<Vec<_>>(),
+            builtin.printers.keys().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            loaded.patterns.keys().collect::<Vec<_>>(),
+            builtin.patterns.keys().collect::<Vec<_>>()
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! The print queue: takes accepted cards in arrival order, renders each,
+//! sends it to the printer and records what happened. A card is marked
+//! `printing` before its first byte leaves, so a crash can never lead to it
+//! being printed again without an operator.
+
+use crate::event::{Event, PrintedFields};
+use crate::profile::PrinterProfile;
+use crate::render::{RenderError, Renderer};
+use crate::shutdown::Shutdown;
+use crate::state::{PrinterView, StateReport};
+use crate::store::Store;
+use legitka_drivers::evolis::{EvolisPrinter, EvolisSettings};
+use legitka_drivers::{open_uri, Capabilities, PrintError, Printer, PrinterUri, Status};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use tracing::{error, info, warn};
+
+pub struct Queue {
+    pub store: Store,
+    pub renderer: Arc<Renderer>,
+    pub uri: PrinterUri,
+    pub profile: PrinterProfile,
+    pub station: String,
+    pub batch_id: String,
+    pub operator: Option<String>,
+    pub state: watch::Sender<Vec<u8>>,
+    pub queue_ready: Arc<Notify>,
+    pub outbox_ready: Arc<Notify>,
+}
+
+type Link = Box<dyn Printer>;
+
+/// Connects to the printer the profile describes.
+pub fn connect(uri: &PrinterUri, profile: &PrinterProfile) -> Result<Link, String> {
+    let link = open_uri(uri).map_err(|e| e.to_string())?;
+    let settings = EvolisSettings {
+        ribbon: profile.ribbon.to_ascii_lowercase(),
+        colour_levels: profile.colour_levels,
+        status_command: profile.status_command.clone(),
+        ..EvolisSettings::default()
+    };
+    let caps = Capabilities {
+        dpi: profile.dpi,
+        width_px: profile.width_px,
+        height_px: profile.height_px,
+        ribbons: profile.ribbons.clone(),
+        duplex: profile.duplex,
+    };
+    match profile.protocol.as_str() {
+        "evolis" => EvolisPrinter::connect(link, settings, caps)
+            .map(|p| Box::new(p) as Link)
+            .map_err(|e| e.to_string()),
+        other => Err(format!("no driver for protocol {other:?}")),
+    }
+}
+
+/// Runs blocking printer I/O off the async threads, handing the link back.
+async fn blocking<T: Send + 'static>(
+    link: Link,
+    f: impl FnOnce(&mut Link) -> T + Send + 'static,
+) -> (Link, T) {
+    tokio::task::spawn_blocking(move || {
+        let mut link = link;
+        let r = f(&mut link);
+        (link, r)
+    })
+    .await
+    .expect("printer thread panicked")
+}
+
+impl Queue {
+    fn view(&self, l: &Link, s: &Status) -> PrinterView {
+        PrinterView {
+            model: l.identity().model.clone(),
+            serial: l.identity().serial.clone(),
+            ribbon: self.profile.ribbon.clone(),
+            status: s.clone(),
+        }
+    }
+
+    async fn report(&self, printer: Option<PrinterView>, printing_now: bool) {
+        let queue = self.store.counts().await.unwrap_or_default();
+        let report = StateReport {
+            station: self.station.clone(),
+            printer,
+            printing_now,
+            queue,
+        };
+        self.state.send_if_modified(|old| {
+            let new = report.to_json();
+            // `at` changes every time; compare the rest.
+            let strip = |b: &[u8]| {
+                let mut v: serde_json::Value = serde_json::from_slice(b).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("at");
+                }
+                v
+            };
+            if strip(old) == strip(&new) {
+                return false;
+            }
+            *old = new;
+            true
+        });
+    }
+
+    /// Waits for `d`, new work, or shutdown.
+    async fn idle(&self, d: Duration, shutdown: &mut Shutdown) {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = self.queue_ready.notified() => {}
+            _ = shutdown.wait() => {}
+        }
+    }
+
+    pub async fn run(self, mut shutdown: Shutdown) {
+        let mut link: Option<Link> = None;
+        let mut paused_for = None;
+        while !shutdown.is_set() {
+            let Some(l) = link.take() else {
+                let (uri, profile) = (self.uri.clone(), self.profile.clone());
+                let connected = tokio::task::spawn_blocking(move || connect(&uri, &profile))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                match connected {
+                    Ok(l) => {
+                        info!(model = %l.identity().model, serial = %l.identity().serial, "printer connected");
+                        link = Some(l);
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "printer not reachable; retrying");
+                        self.report(None, false).await;
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                            _ = shutdown.wait() => {}
+                        }
+                    }
+                }
+                continue;
+            };
+            let (l, status) = blocking(l, |p| p.status()).await;
+            let status = match status {
+                Ok(s) => s,
+                Err(e) => {
+                    warn!(error = %e, "printer stopped answering");
+                    self.report(None, false).await;
+                    continue;
+                }
+            };
+            let view = self.view(&l, &status);
+            self.report(Some(view), false).await;
+            if !status.can_print() {
+                if paused_for != status.detail {
+                    warn!(state = ?status.state, cause = ?status.detail, "queue paused until the printer is ready");
+                    paused_for = status.detail;
+                }
+                link = Some(l);
+                self.idle(Duration::from_secs(1), &mut shutdown).await;
+                continue;
+            }
+            if paused_for.take().is_some() {
+                info!("printer ready again; queue resumes");
+            }
+            let next = match self.store.next_queued().await {
+                Ok(n) => n,
+                Err(e) => {
+                    error!(error = %e, "cannot read the queue");
+                    link = Some(l);
+                    self.idle(Duration::from_secs(2), &mut shutdown).await;
+                    continue;
+                }
+            };
+            let Some(card) = next else {
+                link = Some(l);
+                self.idle(Duration::from_secs(1), &mut shutdown).await;
+                continue;
+            };
+            link = self.print_one(l, card, &status).await;
+            self.outbox_ready.notify_one();
+        }
+        info!("print queue stopped");
+    }
+
+    /// Prints one card; returns the link if it is still usable.
+    async fn print_one(
+        &self,
+        l: Link,
+        card: crate::store::Queued,
+        status: &Status,
+    ) -> Option<Link> {
+        let id = card.data.order_id.clone();
+        let renderer = self.renderer.clone();
+        let data = card.data.clone();
+        let rendered = tokio::task::spawn_blocking(move || renderer.render(&data, &card.photo))
+            .await
+            .expect("renderer panicked");
+        let rendered = match rendered {
+            Ok(r) => r,
+            Err(e) => {
+                let (code, message) = match &e {
+                    RenderError::Rejected(r) => (r.code.as_str().to_string(), r.message.clone()),
+                    RenderError::Template(m) => ("render_failed".into(), m.clone()),
+                };
+                error!(order_id = %id, %code, "card cannot be rendered; held");
+                if let Err(e) = self.store.hold(&id, &code, &message, &[]).await {
+                    error!(error = %e, "cannot hold order");
+                }
+                return Some(l);
+            }
+        };
+        for w in &rendered.warnings {
+            warn!(order_id = %id, warning = %w, "rendering");
+        }
+        match self.store.mark_printing(&id).await {
+            Ok(true) => {}
+            Ok(false) => return Some(l), // cancelled or revoked meanwhile
+            Err(e) => {
+                error!(error = %e, "cannot record printing; card not started");
+                return Some(l);
+            }
+        }
+        let view = self.view(&l, status);
+        self.report(Some(view), true).await;
+        info!(order_id = %id, card = %card.data.card_number, "printing");
+        let panels = rendered.panels;
+        let (l, result) = blocking(l, move |p| p.print(&panels)).await;
+        let recorded = match result {
+            Ok(report) => {
+                let fields = PrintedFields {
+                    card_number: card.data.card_number.clone(),
+                    printer_model: l.identity().model.clone(),
+                    printer_serial: l.identity().serial.clone(),
+                    batch_id: Some(self.batch_id.clone()),
+                    operator: self.operator.clone(),
+                    blank_serial: None,
+                };
+                info!(order_id = %id, card = %card.data.card_number, bytes = report.bytes_sent, "card printed");
+                self.store.mark_printed(&id, &fields).await
+            }
+            Err(PrintError::NotStarted(e)) => {
+                warn!(order_id = %id, error = %e, "printer lost before the card started; card stays queued");
+                if let Err(e) = self.store.requeue(&id).await {
+                    error!(error = %e, "cannot requeue");
+                }
+                return None;
+            }
+            Err(PrintError::NotReady(cause)) => {
+                warn!(order_id = %id, %cause, "printer not ready; card stays queued");
+                self.store.requeue(&id).await
+            }
+            Err(e) => {
+                let (cause, drop_link) = match &e {
+                    PrintError::MidCard { cause, .. } => (cause.as_str().to_string(), false),
+                    PrintError::LostMidCard(_) => ("disconnected".to_string(), true),
+                    _ => ("protocol".to_string(), false),
+                };
+                error!(order_id = %id, %cause, error = %e, "card failed in the printer; held for checking");
+                let message =
+                    format!("{e}; check the printer and the blank, then release or spoil it");
+                let r = self
+                    .store
+                    .hold(
+                        &id,
+                        "needs_check",
+                        &message,
+                        &[Event::failed(&id, &cause, &e.to_string())],
+                    )
+                    .await;
+                if drop_link {
+                    if let Err(e) = r {
+                        error!(error = %e, "cannot record the failure");
+                    }
+                    return None;
+                }
+                r
+            }
+        };
+        if let Err(e) = recorded {
+            error!(order_id = %id, error = %e, "cannot record the card's outcome");
+        }
+        Some(l)
+    }
+}

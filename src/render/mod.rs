@@ -1,0 +1,374 @@
+//! Renders a card in the printer's print technique: the photo in the colour
+//! panels, text in black resin, the overlay with the holes the blank needs.
+//! Only the variable data is printed; the blank's own print appears in the
+//! preview and the proof, never on a panel.
+
+pub mod pdf;
+pub mod text;
+
+use crate::order::CardData;
+use crate::photo::Photo;
+use crate::profile::{Pattern, PrinterProfile, Profiles, Rect};
+use crate::reject::{Code, Rejection};
+use image::{imageops, Rgb, RgbImage};
+use legitka_drivers::{Mono, PanelSet};
+use resvg::{tiny_skia, usvg};
+use std::sync::Arc;
+use thiserror::Error;
+
+pub const FONT_REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+pub const FONT_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+
+#[derive(Debug, Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error("template: {0}")]
+    Template(String),
+}
+
+/// A field's text placed on the card.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub name: String,
+    pub lines: Vec<String>,
+    pub size_px: f32,
+    pub bold: bool,
+    /// Field box in panel pixels.
+    pub x_px: f32,
+    pub y_px: f32,
+    pub w_px: f32,
+    pub h_px: f32,
+}
+
+impl Placed {
+    /// Baselines of each line, in panel pixels, centred in the box.
+    pub fn baselines(&self) -> Vec<f32> {
+        let lh = self.size_px * text::LINE_EM;
+        let top = self.y_px + (self.h_px - lh * self.lines.len() as f32) / 2.0;
+        (0..self.lines.len())
+            .map(|i| top + self.size_px * text::ASCENT_EM + lh * i as f32)
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub pattern: String,
+    pub fields: Vec<Placed>,
+}
+
+/// A card ready to print, and what the operator sees of it.
+pub struct RenderedCard {
+    pub panels: PanelSet,
+    /// The card as it will look on its blank.
+    pub preview: RgbImage,
+    pub layout: Layout,
+    /// The photo at the field's exact pixels.
+    pub photo: RgbImage,
+    pub photo_box_px: (u32, u32, u32, u32),
+    pub warnings: Vec<String>,
+}
+
+/// The contract's name for the field a layout field shows.
+pub fn contract_field(name: &str) -> &str {
+    match name {
+        "first_names" => "student.first_names",
+        "last_name" => "student.last_name",
+        "birth_date" => "student.birth_date",
+        "identity" => "student.pesel",
+        "school_name" => "school.name",
+        "school_address" => "school.address",
+        "headteacher" => "school.headteacher",
+        "issue_date" => "card.issue_date",
+        "card_number" => "card.number",
+        other => other,
+    }
+}
+
+pub struct Renderer {
+    fontdb: Arc<usvg::fontdb::Database>,
+    profiles: Profiles,
+    printer: PrinterProfile,
+}
+
+impl Renderer {
+    pub fn new(profiles: Profiles, printer: PrinterProfile) -> Self {
+        let mut db = usvg::fontdb::Database::new();
+        db.load_font_data(FONT_REGULAR.to_vec());
+        db.load_font_data(FONT_BOLD.to_vec());
+        Renderer {
+            fontdb: Arc::new(db),
+            profiles,
+            printer,
+        }
+    }
+
+    pub fn printer(&self) -> &PrinterProfile {
+        &self.printer
+    }
+
+    pub fn has_pattern(&self, symbol: &str) -> bool {
+        self.profiles.patterns.contains_key(symbol)
+    }
+
+    fn pattern(&self, symbol: &str) -> Result<&Pattern, Rejection> {
+        self.profiles.patterns.get(symbol).ok_or_else(|| {
+            Rejection::new(
+                Code::PatternUnknown,
+                Some("pattern"),
+                &format!("no template for pattern {symbol:?}"),
+            )
+        })
+    }
+
+    fn rect_px(&self, r: &Rect) -> (f32, f32, f32, f32) {
+        let (x, y) = self.printer.px(r.x, r.y);
+        (x, y, self.printer.mm(r.w), self.printer.mm(r.h))
+    }
+
+    /// Every character must have a glyph in the shipped font, or it would
+    /// print as a box.
+    fn check_glyphs(&self, field: &str, s: &str) -> Result<(), Rejection> {
+        use skrifa::MetadataProvider;
+        let font = skrifa::FontRef::new(FONT_REGULAR).expect("the shipped font parses");
+        let map = font.charmap();
+        match s.chars().find(|c| map.map(*c).is_none()) {
+            None => Ok(()),
+            Some(c) => Err(Rejection::new(
+                Code::Schema,
+                Some(contract_field(field)),
+                &format!(
+                    "{} has a character the card font cannot print: U+{:04X}",
+                    contract_field(field),
+                    c as u32
+                ),
+            )),
+        }
+    }
+
+    /// Places every field's text, or says which field does not fit.
+    pub fn layout(&self, card: &CardData) -> Result<Layout, Rejection> {
+        let pattern = self.pattern(&card.pattern)?;
+        let px_per_pt = self.printer.dpi as f32 / 72.0;
+        let mut wanted = Vec::new();
+        for spec in &pattern.fields {
+            if let Some(t) = card.field_text(&spec.name) {
+                self.check_glyphs(&spec.name, &t)?;
+                wanted.push((spec, t));
+            }
+        }
+        let mut all = Vec::new();
+        let mut ranges = Vec::new();
+        for (spec, t) in &wanted {
+            let c = text::candidates(t, spec.lines);
+            ranges.push(all.len()..all.len() + c.len());
+            all.extend(c.into_iter().map(|s| (s, spec.bold)));
+        }
+        let widths = text::measure(&self.fontdb, &all)
+            .map_err(|e| Rejection::new(Code::Schema, None, &format!("text layout failed: {e}")))?;
+        let mut fields = Vec::new();
+        for ((spec, t), range) in wanted.iter().zip(ranges) {
+            let (x, y, w, h) = self.rect_px(&spec.rect());
+            let fitted = text::fit(spec, t, &widths[range], px_per_pt, w, h).map_err(|mut r| {
+                r.field = Some(contract_field(&spec.name).to_string());
+                r
+            })?;
+            fields.push(Placed {
+                name: spec.name.clone(),
+                lines: fitted.lines,
+                size_px: fitted.size_px,
+                bold: spec.bold,
+                x_px: x,
+                y_px: y,
+                w_px: w,
+                h_px: h,
+            });
+        }
+        Ok(Layout {
+            pattern: card.pattern.clone(),
+            fields,
+        })
+    }
+
+    fn svg_doc(&self, body: &str) -> String {
+        format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">{body}</svg>"#,
+            w = self.printer.width_px,
+            h = self.printer.height_px
+        )
+    }
+
+    fn rasterise(&self, svg: &str) -> Result<tiny_skia::Pixmap, RenderError> {
+        let opts = usvg::Options {
+            fontdb: self.fontdb.clone(),
+            ..Default::default()
+        };
+        let tree =
+            usvg::Tree::from_str(svg, &opts).map_err(|e| RenderError::Template(e.to_string()))?;
+        let mut pixmap = tiny_skia::Pixmap::new(self.printer.width_px, self.printer.height_px)
+            .ok_or_else(|| RenderError::Template("empty card size".into()))?;
+        resvg::render(
+            &tree,
+            tiny_skia::Transform::identity(),
+            &mut pixmap.as_mut(),
+        );
+        Ok(pixmap)
+    }
+
+    fn text_svg(&self, layout: &Layout, fill: &str) -> String {
+        let mut body = String::new();
+        for f in &layout.fields {
+            for (i, (line, base)) in f.lines.iter().zip(f.baselines()).enumerate() {
+                body.push_str(&text::svg_text(
+                    &format!("{}-{i}", f.name),
+                    f.x_px,
+                    base,
+                    f.size_px,
+                    f.bold,
+                    fill,
+                    line,
+                ));
+            }
+        }
+        body
+    }
+
+    /// The resin panel: every text, one bit per pixel.
+    pub fn black_panel(&self, layout: &Layout) -> Result<Mono, RenderError> {
+        let pixmap = self.rasterise(&self.svg_doc(&self.text_svg(layout, "#000")))?;
+        let (w, h) = (pixmap.width(), pixmap.height());
+        let mut m = Mono::new(w, h);
+        for (i, px) in pixmap.pixels().iter().enumerate() {
+            if px.alpha() >= 128 {
+                m.set(i as u32 % w, i as u32 / w, true);
+            }
+        }
+        Ok(m)
+    }
+
+    pub fn render(&self, card: &CardData, photo: &Photo) -> Result<RenderedCard, RenderError> {
+        let layout = self.layout(card)?;
+        let pattern = self.pattern(&card.pattern)?;
+        let (px, py, pw, ph) = self.rect_px(&pattern.photo);
+        let (px, py, pw, ph) = (
+            px.round() as u32,
+            py.round() as u32,
+            pw.floor() as u32,
+            ph.floor() as u32,
+        );
+        let fitted = photo.fitted(pw, ph)?;
+        let (w, h) = (self.printer.width_px, self.printer.height_px);
+        let mut warnings = Vec::new();
+
+        let mut colour = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
+        imageops::replace(&mut colour, &fitted, i64::from(px), i64::from(py));
+        let mut black = self.black_panel(&layout)?;
+        let colour = if self.printer.has_colour() {
+            Some(colour)
+        } else {
+            // A monochrome ribbon: the photo goes to resin, dithered.
+            warnings.push(format!(
+                "ribbon {} has no colour panels: the photo is printed dithered in black",
+                self.printer.ribbon
+            ));
+            let mut grey = imageops::grayscale(&fitted);
+            imageops::dither(&mut grey, &imageops::colorops::BiLevel);
+            for (x, y, p) in grey.enumerate_pixels() {
+                if p.0[0] < 128 {
+                    black.set(px + x, py + y, true);
+                }
+            }
+            None
+        };
+        let overlay = self.printer.has_overlay().then(|| {
+            let mut o = Mono::filled(w, h);
+            for hole in &self.printer.overlay_holes {
+                let (hx, hy, hw, hh) = self.rect_px(hole);
+                for y in hy.max(0.0) as u32..((hy + hh) as u32).min(h) {
+                    for x in hx.max(0.0) as u32..((hx + hw) as u32).min(w) {
+                        o.set(x, y, false);
+                    }
+                }
+            }
+            o
+        });
+        let panels = PanelSet {
+            colour,
+            black: Some(black),
+            overlay,
+        };
+        let preview = self.preview(pattern, &layout, &panels)?;
+        Ok(RenderedCard {
+            panels,
+            preview,
+            layout,
+            photo: fitted,
+            photo_box_px: (px, py, pw, ph),
+            warnings,
+        })
+    }
+
+    /// The blank as bought (colour, title, captions: never printed), with the
+    /// dyes multiplied onto it and the resin on top.
+    fn preview(
+        &self,
+        pattern: &Pattern,
+        layout: &Layout,
+        panels: &PanelSet,
+    ) -> Result<RgbImage, RenderError> {
+        let (cx, cy) = self.printer.px(0.0, 0.0);
+        let (cw, ch) = (self.printer.mm(85.6), self.printer.mm(53.98));
+        let mut body = format!(
+            r##"<rect width="100%" height="100%" fill="#ffffff"/><rect x="{cx}" y="{cy}" width="{cw}" height="{ch}" rx="{r}" fill="{}"/>"##,
+            pattern.blank_colour,
+            r = self.printer.mm(3.18)
+        );
+        let (tx, ty) = self.printer.px(3.5, 6.5);
+        body.push_str(&text::svg_text(
+            "blank-title",
+            tx,
+            ty,
+            self.printer.mm(3.6),
+            true,
+            "#7a3050",
+            &pattern.blank_title,
+        ));
+        for f in &pattern.fields {
+            if f.caption.is_empty() {
+                continue;
+            }
+            let (x, y) = self.printer.px(f.x, f.y);
+            body.push_str(&text::svg_text(
+                &format!("cap-{}", f.name),
+                x,
+                y - 2.0,
+                self.printer.mm(1.5),
+                false,
+                "#8a5a6a",
+                &f.caption,
+            ));
+        }
+        let blank = self.rasterise(&self.svg_doc(&body))?;
+        let black = panels.black.as_ref();
+        let _ = layout;
+        Ok(RgbImage::from_fn(
+            self.printer.width_px,
+            self.printer.height_px,
+            |x, y| {
+                if black.is_some_and(|k| k.get(x, y)) {
+                    return Rgb([0, 0, 0]);
+                }
+                let b = blank
+                    .pixel(x, y)
+                    .map(|p| p.demultiply())
+                    .map_or([255, 255, 255], |p| [p.red(), p.green(), p.blue()]);
+                let c = panels
+                    .colour
+                    .as_ref()
+                    .map_or([255, 255, 255], |c| c.get_pixel(x, y).0);
+                Rgb([0, 1, 2].map(|i| ((u16::from(b[i]) * u16::from(c[i])) / 255) as u8))
+            },
+        ))
+    }
+}

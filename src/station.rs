@@ -1,0 +1,170 @@
+//! A whole station: store, MQTT, ingest, queue and publisher wired together
+//! and run until shutdown.
+
+use crate::ingest::Ingest;
+use crate::message::TrustedKeys;
+use crate::mqtt::{self, Publisher};
+use crate::profile::Profiles;
+use crate::queue::Queue;
+use crate::render::Renderer;
+use crate::settings::Settings;
+use crate::shutdown::{self, Shutdown};
+use crate::state::StateReport;
+use crate::store::Store;
+use crate::topics::Topics;
+use legitka_drivers::PrinterUri;
+use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::{mpsc, watch, Notify};
+use tracing::{info, warn};
+
+#[derive(Debug, Error)]
+pub enum StationError {
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Mqtt(#[from] mqtt::MqttError),
+    #[error("printer: {0}")]
+    Printer(String),
+    #[error("central_keys: {0}")]
+    Keys(String),
+    #[error("data_dir {0}: {1}")]
+    DataDir(String, std::io::Error),
+}
+
+/// Starts the printer simulator for `printer.uri = "sim"` and returns the
+/// serial line it listens on.
+fn start_simulator(settings: &Settings, profiles: &Profiles) -> Result<PrinterUri, StationError> {
+    let profile = profiles.printer(&settings.printer.profile)?;
+    let sim = SimHandle::new(SimPrinter::new(SimConfig {
+        width: profile.width_px,
+        height: profile.height_px,
+        ribbon: profile.ribbon.clone(),
+        card_time: Duration::from_secs_f32(settings.printer.sim_card_seconds.max(0.0)),
+        out_dir: Some(settings.data_dir.join("sim-cards")),
+        ..SimConfig::default()
+    }));
+    let path = spawn_pty(sim, Arc::new(AtomicBool::new(false)))
+        .map_err(|e| StationError::Printer(format!("cannot start the simulator: {e}")))?;
+    info!(%path, "printer simulator started");
+    Ok(PrinterUri::Serial(path))
+}
+
+pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), StationError> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .map_err(|e| StationError::DataDir(settings.data_dir.display().to_string(), e))?;
+    let profiles = match &settings.profiles_dir {
+        Some(d) => Profiles::load_dir(d)?,
+        None => Profiles::builtin(),
+    };
+    let profile = profiles.printer(&settings.printer.profile)?.clone();
+    let uri: PrinterUri = settings
+        .printer
+        .uri
+        .parse()
+        .map_err(|e: legitka_drivers::TransportError| StationError::Printer(e.to_string()))?;
+    let uri = match uri {
+        PrinterUri::Sim => start_simulator(&settings, &profiles)?,
+        other => other,
+    };
+    let keys = TrustedKeys::from_config(&settings.central_keys).map_err(StationError::Keys)?;
+    let store = Store::open(&settings.db_path(), &settings.station).await?;
+    let held = store.hold_interrupted().await?;
+    if !held.is_empty() {
+        warn!(
+            count = held.len(),
+            "cards interrupted mid-print are held for an operator"
+        );
+    }
+    let renderer = Arc::new(Renderer::new(profiles, profile.clone()));
+    let topics = Topics::new(
+        &settings.mqtt.prefix,
+        &settings.school,
+        &settings.station,
+        settings.mqtt.shared,
+    );
+    let will = serde_json::json!({ "online": false, "station": settings.station }).to_string();
+    let opts = mqtt::options(
+        &settings.mqtt,
+        &format!("station-{}", settings.station),
+        Some((topics.state.clone(), will.into_bytes())),
+    )?;
+    let (client, eventloop) = rumqttc::AsyncClient::new(opts, 64);
+
+    let (inbound_tx, inbound_rx) = mpsc::channel(16);
+    let (feedback_tx, feedback_rx) = mpsc::unbounded_channel();
+    let (connected_tx, connected_rx) = watch::channel(false);
+    let initial = StateReport {
+        station: settings.station.clone(),
+        printer: None,
+        printing_now: false,
+        queue: store.counts().await?,
+    };
+    let (state_tx, state_rx) = watch::channel(initial.to_json());
+    let outbox_ready = Arc::new(Notify::new());
+    let queue_ready = Arc::new(Notify::new());
+
+    let pump = tokio::spawn(mqtt::pump(
+        eventloop,
+        client.clone(),
+        vec![
+            topics.orders_subscription.clone(),
+            topics.revocations.clone(),
+        ],
+        inbound_tx,
+        feedback_tx,
+        connected_tx,
+    ));
+    let ingest = Ingest {
+        store: store.clone(),
+        renderer: renderer.clone(),
+        keys,
+        school: settings.school.clone(),
+        client: client.clone(),
+        outbox_ready: outbox_ready.clone(),
+        queue_ready: queue_ready.clone(),
+    };
+    let ingest = tokio::spawn(ingest.run(inbound_rx));
+    let (net_trigger, net_stop) = shutdown::channel();
+    let publisher = tokio::spawn(mqtt::publish_loop(
+        Publisher::new(client.clone(), feedback_rx),
+        store.clone(),
+        topics.clone(),
+        state_rx,
+        outbox_ready.clone(),
+        connected_rx,
+        net_stop,
+    ));
+    let queue = Queue {
+        store: store.clone(),
+        renderer,
+        uri,
+        profile,
+        station: settings.station.clone(),
+        batch_id: format!(
+            "{}-{}",
+            settings.station,
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ),
+        operator: settings.printer.operator.clone(),
+        state: state_tx,
+        queue_ready,
+        outbox_ready,
+    };
+    info!(station = %settings.station, school = %settings.school, "station running");
+    let queue = tokio::spawn(queue.run(shutdown.clone()));
+    shutdown.wait().await;
+    let _ = queue.await;
+    // The card in the printer is recorded; now say goodbye on the broker.
+    net_trigger.fire();
+    let _ = tokio::time::timeout(Duration::from_secs(10), publisher).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), pump).await;
+    ingest.abort();
+    info!("station stopped");
+    Ok(())
+}
