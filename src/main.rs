@@ -29,6 +29,12 @@ enum Command {
     Release(cmd::orders::ReleaseArgs),
     /// Write the issuance register as CSV.
     Register(cmd::orders::RegisterArgs),
+    /// Print a sample card.order (Polish names, a real photo) as JSON.
+    SampleOrder {
+        /// Which of the sample students.
+        #[arg(long, default_value_t = 0)]
+        index: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,6 +49,10 @@ fn main() -> anyhow::Result<()> {
             Command::Orders(a) => cmd::orders::list(a).await,
             Command::Release(a) => cmd::orders::release(a).await,
             Command::Register(a) => cmd::orders::register(a).await,
+            Command::SampleOrder { index } => {
+                println!("{:#}", legitka::sample::order(index));
+                Ok(())
+            }
         }
     })
 }

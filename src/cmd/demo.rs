@@ -83,6 +83,14 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         STATION,
     )
     .await;
+    // Its state comes after its subscriptions: from then on no order is missed.
+    if central
+        .wait_state(Duration::from_secs(30), |s| s["online"] == true)
+        .await
+        .is_none()
+    {
+        bail!("the station did not come online");
+    }
     let orders: Vec<_> = (0..a.cards).map(sample::order).collect();
     for o in &orders {
         central.send_order(o).await;

@@ -1,0 +1,138 @@
+//! What the integration tests share: a real broker (embedded, or the one
+//! named in LEGITKA_TEST_MQTT, e.g. 127.0.0.1:1883 for Mosquitto), the real
+//! simulator on a pseudo-terminal, and a station wired to both.
+#![allow(dead_code)]
+
+use legitka::central::Central;
+use legitka::settings::{MqttSettings, PrinterSettings, Settings};
+use legitka::shutdown::{self, Trigger};
+use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+pub const SCHOOL: &str = legitka::sample::SCHOOL_RSPO;
+
+/// The broker for this test process.
+pub fn broker() -> (String, u16) {
+    static EMBEDDED: OnceLock<u16> = OnceLock::new();
+    if let Ok(addr) = std::env::var("LEGITKA_TEST_MQTT") {
+        let (host, port) = addr.rsplit_once(':').expect("LEGITKA_TEST_MQTT is host:port");
+        return (host.to_string(), port.parse().expect("port"));
+    }
+    let port = *EMBEDDED.get_or_init(|| legitka::broker::start_embedded().expect("embedded broker"));
+    ("127.0.0.1".into(), port)
+}
+
+pub fn simulator(card_time: Duration) -> (SimHandle, String) {
+    let sim = SimHandle::new(SimPrinter::new(SimConfig {
+        card_time,
+        ..SimConfig::default()
+    }));
+    let path = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false))).expect("pty");
+    (sim, path)
+}
+
+/// Settings for a station with its own topics, so tests sharing a broker
+/// never see each other's messages.
+pub fn settings(dir: &std::path::Path, pty: &str) -> Settings {
+    let (host, port) = broker();
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    Settings {
+        school: SCHOOL.into(),
+        station: format!("t-{}", &tag[..12]),
+        data_dir: dir.to_path_buf(),
+        mqtt: MqttSettings {
+            url: format!("mqtt://{host}:{port}"),
+            prefix: format!("legitka-test/{tag}"),
+            username: None,
+            password: None,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+            shared: false,
+        },
+        printer: PrinterSettings {
+            uri: format!("serial:{pty}"),
+            profile: "evolis-primacy-2".into(),
+            operator: Some("test".into()),
+            sim_card_seconds: 0.0,
+        },
+        central_keys: BTreeMap::new(),
+        profiles_dir: None,
+    }
+}
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub sim: SimHandle,
+    pub settings: Settings,
+    pub central: Central,
+    trigger: Option<Trigger>,
+    station: Option<tokio::task::JoinHandle<Result<(), legitka::station::StationError>>>,
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (sim, pty) = simulator(Duration::ZERO);
+        let mut settings = settings(dir.path(), &pty);
+        tweak(&mut settings);
+        let (host, port) = broker();
+        let central = Central::connect(&host, port, &settings.mqtt.prefix, SCHOOL, &settings.station).await;
+        let (trigger, stop) = shutdown::channel();
+        let station = tokio::spawn(legitka::station::run(settings.clone(), stop));
+        let mut central = central;
+        // The station subscribes before it first publishes its state: once the
+        // state is seen, orders reach it.
+        central
+            .wait_state(Duration::from_secs(30), |s| s["online"] == true)
+            .await
+            .expect("station comes online");
+        Harness {
+            dir,
+            sim,
+            settings,
+            central,
+            trigger: Some(trigger),
+            station: Some(station),
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.settings.db_path()
+    }
+
+    /// Waits for an event of `kind` about `order_id`.
+    pub async fn wait_for(&mut self, order_id: &str, kind: &str) -> serde_json::Value {
+        let (id, k) = (order_id.to_string(), kind.to_string());
+        let ok = self
+            .central
+            .wait_events(Duration::from_secs(60), |ev| {
+                ev.iter().any(|e| e["order_id"] == id.as_str() && e["type"] == k.as_str())
+            })
+            .await;
+        assert!(ok, "no {kind} for {order_id}; saw {:#?}", self.central.seen);
+        self.central.events_for(order_id, kind).next().unwrap().clone()
+    }
+
+    pub async fn stop(mut self) -> Self {
+        if let Some(t) = self.trigger.take() {
+            t.fire();
+        }
+        if let Some(s) = self.station.take() {
+            tokio::time::timeout(Duration::from_secs(30), s)
+                .await
+                .expect("station stops within 30 s")
+                .unwrap()
+                .unwrap();
+        }
+        self
+    }
+}
