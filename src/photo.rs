@@ -105,6 +105,12 @@ impl Photo {
                 &format!("{width} x {height} is under the {MIN_WIDTH} x {MIN_HEIGHT} the 19 x 26 mm field needs at 300 dpi"),
             ));
         }
+        if !is_complete(&jpeg) {
+            return Err(reject(
+                Code::PhotoFormat,
+                "the JPEG is truncated (no end after its image data)",
+            ));
+        }
         let photo = Photo {
             jpeg,
             width,
@@ -161,6 +167,15 @@ pub fn fit(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     };
     let crop = imageops::crop_imm(img, (sw - cw) / 2, (sh - ch) / 2, cw, ch).to_image();
     imageops::resize(&crop, w, h, imageops::FilterType::Lanczos3)
+}
+
+/// A JPEG ends with EOI after its last scan. Decoders fill a truncated scan
+/// with grey rather than fail, so this is checked on the bytes. Inside a scan
+/// 0xFF is always stuffed, so FF D9 there can only be the real end.
+fn is_complete(jpeg: &[u8]) -> bool {
+    let last_scan = jpeg.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    let end = jpeg.windows(2).rposition(|w| w == [0xFF, 0xD9]);
+    matches!((last_scan, end), (Some(s), Some(e)) if e > s)
 }
 
 /// A photo is in colour if it was decoded with colour channels and enough of

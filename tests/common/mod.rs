@@ -19,10 +19,13 @@ pub const SCHOOL: &str = legitka::sample::SCHOOL_RSPO;
 pub fn broker() -> (String, u16) {
     static EMBEDDED: OnceLock<u16> = OnceLock::new();
     if let Ok(addr) = std::env::var("LEGITKA_TEST_MQTT") {
-        let (host, port) = addr.rsplit_once(':').expect("LEGITKA_TEST_MQTT is host:port");
+        let (host, port) = addr
+            .rsplit_once(':')
+            .expect("LEGITKA_TEST_MQTT is host:port");
         return (host.to_string(), port.parse().expect("port"));
     }
-    let port = *EMBEDDED.get_or_init(|| legitka::broker::start_embedded().expect("embedded broker"));
+    let port =
+        *EMBEDDED.get_or_init(|| legitka::broker::start_embedded().expect("embedded broker"));
     ("127.0.0.1".into(), port)
 }
 
@@ -85,7 +88,14 @@ impl Harness {
         let mut settings = settings(dir.path(), &pty);
         tweak(&mut settings);
         let (host, port) = broker();
-        let central = Central::connect(&host, port, &settings.mqtt.prefix, SCHOOL, &settings.station).await;
+        let central = Central::connect(
+            &host,
+            port,
+            &settings.mqtt.prefix,
+            SCHOOL,
+            &settings.station,
+        )
+        .await;
         let (trigger, stop) = shutdown::channel();
         let station = tokio::spawn(legitka::station::run(settings.clone(), stop));
         let mut central = central;
@@ -115,11 +125,16 @@ impl Harness {
         let ok = self
             .central
             .wait_events(Duration::from_secs(60), |ev| {
-                ev.iter().any(|e| e["order_id"] == id.as_str() && e["type"] == k.as_str())
+                ev.iter()
+                    .any(|e| e["order_id"] == id.as_str() && e["type"] == k.as_str())
             })
             .await;
         assert!(ok, "no {kind} for {order_id}; saw {:#?}", self.central.seen);
-        self.central.events_for(order_id, kind).next().unwrap().clone()
+        self.central
+            .events_for(order_id, kind)
+            .next()
+            .unwrap()
+            .clone()
     }
 
     pub async fn stop(mut self) -> Self {

@@ -1,0 +1,158 @@
+//! The daemon killed with SIGKILL in the middle of a batch, then restarted:
+//! no accepted order is lost, no card is printed twice, the card that was in
+//! the printer waits for an operator, and prints again only on their word.
+
+mod common;
+
+use legitka::central::Central;
+use legitka::store::Store;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn daemon(config: &std::path::Path, log: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args(["daemon", "--config"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("daemon starts")
+}
+
+fn write_config(s: &legitka::settings::Settings, path: &std::path::Path) {
+    let toml = format!(
+        "school = \"{}\"\nstation = \"{}\"\ndata_dir = \"{}\"\n[mqtt]\nurl = \"{}\"\nprefix = \"{}\"\n[printer]\nuri = \"{}\"\noperator = \"auto\"\n",
+        s.school,
+        s.station,
+        s.data_dir.display(),
+        s.mqtt.url,
+        s.mqtt.prefix,
+        s.printer.uri
+    );
+    std::fs::write(path, toml).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_batch_loses_nothing_and_prints_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    // A printer slow enough to be caught with a card inside.
+    let (sim, pty) = common::simulator(Duration::from_millis(1500));
+    let settings = common::settings(dir.path(), &pty);
+    let config = dir.path().join("legitka.toml");
+    write_config(&settings, &config);
+    let (host, port) = common::broker();
+    let mut central = Central::connect(
+        &host,
+        port,
+        &settings.mqtt.prefix,
+        common::SCHOOL,
+        &settings.station,
+    )
+    .await;
+
+    let mut first = daemon(&config, &dir.path().join("first.log"));
+    central
+        .wait_state(Duration::from_secs(60), |s| s["online"] == true)
+        .await
+        .expect("daemon online");
+    let orders: Vec<_> = (0..4).map(legitka::sample::order).collect();
+    let ids: Vec<String> = orders
+        .iter()
+        .map(|o| o["order_id"].as_str().unwrap().to_string())
+        .collect();
+    for o in &orders {
+        central.send_order(o).await;
+    }
+    assert!(
+        central
+            .wait_events(Duration::from_secs(60), |ev| ids.iter().all(|id| ev
+                .iter()
+                .any(
+                    |e| e["order_id"] == id.as_str() && e["type"] == "order.accepted"
+                )))
+            .await,
+        "all four accepted"
+    );
+    // Kill while the second card is in the printer.
+    assert!(
+        sim.wait_until(Duration::from_secs(60), |p| p.printed().len() == 1
+            && p.is_printing())
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // The card in the printer comes out regardless: the printer never knew.
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |p| p.printed().len() == 2
+            && !p.is_printing())
+    );
+
+    let mut second = daemon(&config, &dir.path().join("second.log"));
+    let settled = central
+        .wait_events(Duration::from_secs(90), |ev| {
+            let printed = ev.iter().filter(|e| e["type"] == "card.printed").count();
+            let held = ev.iter().filter(|e| e["type"] == "order.held").count();
+            printed == 3 && held == 1
+        })
+        .await;
+    assert!(
+        settled,
+        "expected 3 printed and 1 held; saw {:#?}",
+        central.seen
+    );
+    let held = central
+        .seen
+        .iter()
+        .find(|e| e["type"] == "order.held")
+        .unwrap()
+        .clone();
+    assert_eq!(held["code"], "needs_check");
+    let held_id = held["order_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        held_id, ids[1],
+        "the card that was in the printer is the one held"
+    );
+    // Physically printed: 1 before the kill, 1 during, 2 after. Never again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sim.printed_count(), 4);
+
+    // The operator looked: the blank was spoiled; print it again.
+    let out = Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args(["release", "--config"])
+        .arg(&config)
+        .args([&held_id, "--operator", "Anna Kowalska", "--spoiled"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        central
+            .wait_events(Duration::from_secs(60), |ev| ev.iter().any(|e| e["type"]
+                == "card.printed"
+                && e["order_id"] == held_id.as_str()))
+            .await
+    );
+    assert!(central
+        .events_for(&held_id, "card.spoiled")
+        .next()
+        .is_some());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(second.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(second.wait().unwrap().success(), "SIGTERM is a clean stop");
+    assert_eq!(sim.printed_count(), 5);
+
+    let store = Store::open(&settings.db_path(), &settings.station)
+        .await
+        .unwrap();
+    let reg = store.register().await.unwrap();
+    let mut registered: Vec<_> = reg.iter().map(|r| r.order_id.clone()).collect();
+    registered.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(registered, expected, "every order registered exactly once");
+}

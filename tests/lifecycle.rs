@@ -1,0 +1,116 @@
+//! Redeliveries, cancels and photo revocations, through the broker.
+
+mod common;
+
+use common::Harness;
+use legitka::central::count;
+use legitka::sample;
+use legitka_drivers::Cause;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_order_is_printed_once() {
+    let mut h = Harness::start().await;
+    let o = sample::order(0);
+    let id = o["order_id"].as_str().unwrap().to_string();
+    // Twice before it prints, once after.
+    h.central.send_order(&o).await;
+    h.central.send_order(&o).await;
+    h.wait_for(&id, "card.printed").await;
+    h.central.send_order(&o).await;
+    // A second order proves the third copy was handled before it.
+    let o2 = sample::order(1);
+    h.central.send_order(&o2).await;
+    h.wait_for(o2["order_id"].as_str().unwrap(), "card.printed")
+        .await;
+    let h = h.stop().await;
+    assert_eq!(h.sim.printed_count(), 2);
+    assert_eq!(h.central.events_for(&id, "order.accepted").count(), 1);
+    assert_eq!(h.central.events_for(&id, "card.printed").count(), 1);
+    assert_eq!(count(&h.central.seen, "order.rejected"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_and_revoke_act_on_waiting_cards_and_spare_printed_ones() {
+    let mut h = Harness::start().await;
+    let printed = sample::order(0);
+    let printed_id = printed["order_id"].as_str().unwrap().to_string();
+    h.central.send_order(&printed).await;
+    h.wait_for(&printed_id, "card.printed").await;
+
+    // Feeder empty: the queue waits, the next orders stay queued.
+    h.sim.with(|p| p.faults.active = Some(Cause::FeederEmpty));
+    let state = h
+        .central
+        .wait_state(Duration::from_secs(30), |s| {
+            s["printer"]["detail"] == "feeder_empty"
+        })
+        .await
+        .expect("state reports the empty feeder");
+    assert_eq!(state["printer"]["state"], "error");
+    let to_cancel = sample::order(1);
+    let to_revoke = sample::order(2);
+    let (cid, rid) = (
+        to_cancel["order_id"].as_str().unwrap().to_string(),
+        to_revoke["order_id"].as_str().unwrap().to_string(),
+    );
+    h.central.send_order(&to_cancel).await;
+    h.central.send_order(&to_revoke).await;
+    h.wait_for(&rid, "order.accepted").await;
+
+    let topic = h.central.topics.orders.clone();
+    let cancel = |id: &str| serde_json::json!({"type": "card.cancel", "order_id": id, "created_at": "2026-09-02T08:00:00Z"});
+    h.central
+        .publish(&topic, cancel(&cid).to_string().into_bytes())
+        .await;
+    h.wait_for(&cid, "order.cancelled").await;
+    h.central
+        .publish(&topic, cancel(&printed_id).to_string().into_bytes())
+        .await;
+    let refused = h.wait_for(&printed_id, "order.rejected").await;
+    assert_eq!(refused["code"], "already_printed");
+
+    let student = to_revoke["student"]["id"].as_str().unwrap().to_string();
+    let revoke = serde_json::json!({"type": "photo.revoke", "student_id": student, "created_at": "2026-09-02T08:00:00Z"});
+    h.central
+        .publish(
+            &h.central.topics.revocations.clone(),
+            revoke.to_string().into_bytes(),
+        )
+        .await;
+    let held = h.wait_for(&rid, "order.held").await;
+    assert_eq!(held["code"], "photo_revoked");
+    assert!(
+        h.central
+            .wait_events(Duration::from_secs(10), |ev| ev.iter().any(|e| e["type"]
+                == "photo.purged"
+                && e["student_id"] == student.as_str()))
+            .await
+    );
+
+    // The feeder is refilled: nothing waiting may print.
+    h.sim.with(|p| p.faults.active = None);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let h = h.stop().await;
+    assert_eq!(h.sim.printed_count(), 1);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", h.db().display()))
+        .await
+        .unwrap();
+    let photos: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders WHERE photo IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        photos.0, 0,
+        "no photo is kept: printed, cancelled and revoked alike"
+    );
+    let pesels: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders WHERE data LIKE ?")
+        .bind(format!(
+            "%{}%",
+            printed["student"]["pesel"].as_str().unwrap()
+        ))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(pesels.0, 0, "a printed card's PESEL is not kept");
+}
