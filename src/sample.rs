@@ -70,7 +70,11 @@ pub fn order(i: usize) -> Value {
         1 + (i % 28) as u32,
     )
     .expect("valid date");
-    let photo = if i % 2 == 0 { PHOTO_LARGE } else { PHOTO_EXACT };
+    let photo = if i.is_multiple_of(2) {
+        PHOTO_LARGE
+    } else {
+        PHOTO_EXACT
+    };
     json!({
         "type": "card.order",
         "order_id": uuid::Uuid::new_v4().to_string(),

@@ -140,13 +140,17 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             .position(|r| r.order_id == id)
             .map(|i| format!("cards/card-{:05}.png", i + 1))
             .unwrap_or_default();
+        let name = format!(
+            "{} {}",
+            o["student"]["first_names"].as_str().unwrap_or(""),
+            o["student"]["last_name"].as_str().unwrap_or("")
+        );
         println!(
-            "{:>3}/{} card {:<9} {} {:<28} {:<10} {}",
+            "{:>3}/{} card {:<9} {:<40} {:<10} {}",
             n + 1,
             a.cards,
             o["card"]["number"].as_str().unwrap_or(""),
-            o["student"]["first_names"].as_str().unwrap_or(""),
-            o["student"]["last_name"].as_str().unwrap_or(""),
+            name,
             outcome,
             png
         );
