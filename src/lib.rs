@@ -23,4 +23,5 @@ pub mod shutdown;
 pub mod state;
 pub mod station;
 pub mod store;
+pub mod template;
 pub mod topics;

@@ -2,6 +2,7 @@
 //! the binary so a fresh station runs without them, and overridable from a
 //! directory so a technician can adapt a blank without touching Rust.
 
+use crate::template::{self, Problem, Template, CARD_H_MM, CARD_W_MM};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -65,6 +66,69 @@ impl PrinterProfile {
     pub fn has_overlay(&self) -> bool {
         self.ribbon.to_ascii_uppercase().contains('O')
     }
+
+    /// What `legitka templates check` reports about a printer profile.
+    pub fn problems(&self, file: &str) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut say = |element: &str, message: String| {
+            out.push(Problem {
+                file: file.to_string(),
+                element: Some(element.to_string()),
+                message,
+            })
+        };
+        if self.protocol != "evolis" {
+            say("protocol", format!("no driver for {:?}", self.protocol));
+        }
+        if crate::render::KNOWN_RIBBONS
+            .iter()
+            .all(|r| !r.eq_ignore_ascii_case(&self.ribbon))
+        {
+            say(
+                "ribbon",
+                format!(
+                    "unknown ribbon {:?}; known: {:?}",
+                    self.ribbon,
+                    crate::render::KNOWN_RIBBONS
+                ),
+            );
+        }
+        if !self
+            .ribbons
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&self.ribbon))
+        {
+            say(
+                "ribbon",
+                format!(
+                    "{} is not among this printer's ribbons {:?}",
+                    self.ribbon, self.ribbons
+                ),
+            );
+        }
+        if ![32, 64, 128].contains(&self.colour_levels) {
+            say(
+                "colour_levels",
+                format!("{} is not 32, 64 or 128", self.colour_levels),
+            );
+        }
+        let (w, h) = self.px(CARD_W_MM, CARD_H_MM);
+        if w > self.width_px as f32 + 0.5 || h > self.height_px as f32 + 0.5 {
+            say(
+                "width_px",
+                format!(
+                    "the card ({w:.0} x {h:.0} px with its offset) does not fit {} x {}",
+                    self.width_px, self.height_px
+                ),
+            );
+        }
+        for (i, r) in self.overlay_holes.iter().enumerate() {
+            if r.x < 0.0 || r.y < 0.0 || r.x + r.w > CARD_W_MM || r.y + r.h > CARD_H_MM {
+                say(&format!("overlay_holes[{i}]"), "leaves the card".into());
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -74,47 +138,6 @@ pub struct Rect {
     pub y: f32,
     pub w: f32,
     pub h: f32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Pattern {
-    pub pattern: String,
-    pub title: String,
-    pub blank_colour: String,
-    pub blank_title: String,
-    pub photo: Rect,
-    #[serde(rename = "field")]
-    pub fields: Vec<FieldSpec>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FieldSpec {
-    pub name: String,
-    pub caption: String,
-    pub x: f32,
-    pub y: f32,
-    pub w: f32,
-    pub h: f32,
-    /// Preferred size in points.
-    pub size: f32,
-    /// Smallest legible size in points; below it the order is rejected.
-    pub min_size: f32,
-    pub lines: u8,
-    #[serde(default)]
-    pub bold: bool,
-}
-
-impl FieldSpec {
-    pub fn rect(&self) -> Rect {
-        Rect {
-            x: self.x,
-            y: self.y,
-            w: self.w,
-            h: self.h,
-        }
-    }
 }
 
 const BUILTIN_PRINTERS: &[(&str, &str)] = &[
@@ -128,14 +151,14 @@ const BUILTIN_PRINTERS: &[(&str, &str)] = &[
     ),
 ];
 
-const BUILTIN_PATTERNS: &[(&str, &str)] = &[
+const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "mein-i-1",
-        include_str!("../profiles/patterns/mein-i-1.toml"),
+        include_str!("../profiles/templates/mein-i-1.svg"),
     ),
     (
         "mein-i-3-n",
-        include_str!("../profiles/patterns/mein-i-3-n.toml"),
+        include_str!("../profiles/templates/mein-i-3-n.svg"),
     ),
 ];
 
@@ -144,7 +167,7 @@ const BUILTIN_PATTERNS: &[(&str, &str)] = &[
 pub struct Profiles {
     pub printers: BTreeMap<String, PrinterProfile>,
     /// Keyed by pattern symbol (`MEiN-I/1`).
-    pub patterns: BTreeMap<String, Pattern>,
+    pub patterns: BTreeMap<String, Template>,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ProfileError> {
@@ -160,16 +183,24 @@ impl Profiles {
             BUILTIN_PRINTERS
                 .iter()
                 .map(|(n, t)| (format!("printers/{n}.toml"), t.to_string())),
-            BUILTIN_PATTERNS
+            BUILTIN_TEMPLATES
                 .iter()
-                .map(|(n, t)| (format!("patterns/{n}.toml"), t.to_string())),
+                .map(|(n, t)| (format!("templates/{n}.svg"), t.to_string())),
         )
         .expect("built-in profiles are checked by the tests")
     }
 
-    /// Reads `printers/*.toml` and `patterns/*.toml` under `dir`.
+    /// Reads `printers/*.toml` and `templates/*.svg` under `dir`.
     pub fn load_dir(dir: &Path) -> Result<Self, ProfileError> {
-        let read = |sub: &str| -> Result<Vec<(String, String)>, ProfileError> {
+        let (printers, templates) = Self::read_dir(dir)?;
+        Self::from_sources(printers, templates)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn read_dir(
+        dir: &Path,
+    ) -> Result<(Vec<(String, String)>, Vec<(String, String)>), ProfileError> {
+        let read = |sub: &str, ext: &str| -> Result<Vec<(String, String)>, ProfileError> {
             let d = dir.join(sub);
             let io = |source| ProfileError::Io {
                 file: d.display().to_string(),
@@ -178,14 +209,48 @@ impl Profiles {
             let mut out = Vec::new();
             for entry in std::fs::read_dir(&d).map_err(io)? {
                 let path = entry.map_err(io)?.path();
-                if path.extension().is_some_and(|e| e == "toml") {
+                if path.extension().is_some_and(|e| e == ext) {
                     let text = std::fs::read_to_string(&path).map_err(io)?;
                     out.push((path.display().to_string(), text));
                 }
             }
+            out.sort();
             Ok(out)
         };
-        Self::from_sources(read("printers")?, read("patterns")?)
+        Ok((read("printers", "toml")?, read("templates", "svg")?))
+    }
+
+    /// Everything wrong with the profiles in `dir`, each with its file and,
+    /// for templates, the element.
+    pub fn check_dir(dir: &Path) -> Result<Vec<Problem>, ProfileError> {
+        let (printers, templates) = Self::read_dir(dir)?;
+        let mut problems = Vec::new();
+        for (file, text) in &printers {
+            match parse::<PrinterProfile>(file, text) {
+                Ok(p) => problems.extend(p.problems(file)),
+                Err(e) => problems.push(Problem {
+                    file: file.clone(),
+                    element: None,
+                    message: e.to_string(),
+                }),
+            }
+        }
+        let mut seen = BTreeMap::new();
+        for (file, text) in &templates {
+            match template::parse(file, text) {
+                Ok(t) => {
+                    if let Some(other) = seen.insert(t.pattern.clone(), file.clone()) {
+                        problems.push(Problem {
+                            file: file.clone(),
+                            element: None,
+                            message: format!("pattern {} is also in {other}", t.pattern),
+                        });
+                    }
+                }
+                Err(p) => problems.extend(p),
+            }
+        }
+        Ok(problems)
     }
 
     fn from_sources(
@@ -205,8 +270,15 @@ impl Profiles {
             out.printers.insert(name, p);
         }
         for (file, text) in patterns {
-            let p: Pattern = parse(&file, &text)?;
-            out.patterns.insert(p.pattern.clone(), p);
+            let t = template::parse(&file, &text).map_err(|problems| ProfileError::Invalid {
+                file: file.clone(),
+                message: problems
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            })?;
+            out.patterns.insert(t.pattern.clone(), t);
         }
         Ok(out)
     }
@@ -223,7 +295,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_profiles_parse_and_place_every_field_on_the_card() {
+    fn builtin_profiles_parse_and_pass_their_own_check() {
         let p = Profiles::builtin();
         assert!(p.printers.contains_key("evolis-primacy-2"));
         assert!(p.printers.contains_key("evolis-zenius"));

@@ -124,3 +124,35 @@ impl Settings {
         self.data_dir.join("legitka.db")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_config_loads_and_the_environment_overrides_it() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/legitka.toml");
+        let s = Settings::load(Some(&file)).unwrap();
+        assert_eq!(s.printer.uri, "sim");
+        assert_eq!(s.mqtt.prefix, "legitymacje/v1");
+        // The only test in this crate that sets LEGITKA_ variables.
+        std::env::set_var("LEGITKA_MQTT__URL", "mqtts://broker.example:8883");
+        std::env::set_var("LEGITKA_PRINTER__URI", "usb:0f49:0001");
+        let s = Settings::load(Some(&file));
+        std::env::remove_var("LEGITKA_MQTT__URL");
+        std::env::remove_var("LEGITKA_PRINTER__URI");
+        let s = s.unwrap();
+        assert_eq!(s.mqtt.url, "mqtts://broker.example:8883");
+        assert_eq!(s.printer.uri, "usb:0f49:0001");
+    }
+
+    #[test]
+    fn a_bad_station_id_is_refused() {
+        let mut s = Settings::load(Some(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("config/legitka.toml"),
+        ))
+        .unwrap();
+        s.station = "Sekretariat 1".into();
+        assert!(s.check().is_err());
+    }
+}

@@ -8,8 +8,9 @@ pub mod text;
 
 use crate::order::CardData;
 use crate::photo::Photo;
-use crate::profile::{Pattern, PrinterProfile, Profiles, Rect};
+use crate::profile::{PrinterProfile, Profiles, Rect};
 use crate::reject::{Code, Rejection};
+use crate::template::{Panel, Template, CARD_W_MM};
 use image::{imageops, Rgb, RgbImage};
 use legitka_drivers::{Mono, PanelSet};
 use resvg::{tiny_skia, usvg};
@@ -18,6 +19,9 @@ use thiserror::Error;
 
 pub const FONT_REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 pub const FONT_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+
+/// Ribbons whose panels we know how to fill.
+pub const KNOWN_RIBBONS: &[&str] = &["YMCKO", "YMCKOK", "KO", "K"];
 
 #[derive(Debug, Error)]
 pub enum RenderError {
@@ -31,6 +35,7 @@ pub enum RenderError {
 #[derive(Debug, Clone)]
 pub struct Placed {
     pub name: String,
+    pub panel: Panel,
     pub lines: Vec<String>,
     pub size_px: f32,
     pub bold: bool,
@@ -112,7 +117,7 @@ impl Renderer {
         self.profiles.patterns.contains_key(symbol)
     }
 
-    fn pattern(&self, symbol: &str) -> Result<&Pattern, Rejection> {
+    pub fn pattern(&self, symbol: &str) -> Result<&Template, Rejection> {
         self.profiles.patterns.get(symbol).ok_or_else(|| {
             Rejection::new(
                 Code::PatternUnknown,
@@ -176,6 +181,7 @@ impl Renderer {
             })?;
             fields.push(Placed {
                 name: spec.name.clone(),
+                panel: spec.panel,
                 lines: fitted.lines,
                 size_px: fitted.size_px,
                 bold: spec.bold,
@@ -216,9 +222,9 @@ impl Renderer {
         Ok(pixmap)
     }
 
-    fn text_svg(&self, layout: &Layout, fill: &str) -> String {
+    fn text_svg(&self, layout: &Layout, panel: Panel, fill: &str) -> String {
         let mut body = String::new();
-        for f in &layout.fields {
+        for f in layout.fields.iter().filter(|f| f.panel == panel) {
             for (i, (line, base)) in f.lines.iter().zip(f.baselines()).enumerate() {
                 body.push_str(&text::svg_text(
                     &format!("{}-{i}", f.name),
@@ -234,9 +240,14 @@ impl Renderer {
         body
     }
 
-    /// The resin panel: every text, one bit per pixel.
+    /// The resin panel: the template's black text, one bit per pixel. On a
+    /// ribbon without colour, the colour panel's text joins it.
     pub fn black_panel(&self, layout: &Layout) -> Result<Mono, RenderError> {
-        let pixmap = self.rasterise(&self.svg_doc(&self.text_svg(layout, "#000")))?;
+        let mut body = self.text_svg(layout, Panel::Black, "#000");
+        if !self.printer.has_colour() {
+            body.push_str(&self.text_svg(layout, Panel::Colour, "#000"));
+        }
+        let pixmap = self.rasterise(&self.svg_doc(&body))?;
         let (w, h) = (pixmap.width(), pixmap.height());
         let mut m = Mono::new(w, h);
         for (i, px) in pixmap.pixels().iter().enumerate() {
@@ -262,9 +273,24 @@ impl Renderer {
         let mut warnings = Vec::new();
 
         let mut colour = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
-        imageops::replace(&mut colour, &fitted, i64::from(px), i64::from(py));
+        let photo_in_colour = pattern.photo_panel == Panel::Colour && self.printer.has_colour();
+        if photo_in_colour {
+            imageops::replace(&mut colour, &fitted, i64::from(px), i64::from(py));
+        }
+        if layout.fields.iter().any(|f| f.panel == Panel::Colour) && self.printer.has_colour() {
+            let text =
+                self.rasterise(&self.svg_doc(&self.text_svg(&layout, Panel::Colour, "#000")))?;
+            for (x, y, p) in colour.enumerate_pixels_mut() {
+                let a = u16::from(text.pixel(x, y).map_or(0, |t| t.alpha()));
+                p.0 = p.0.map(|c| ((u16::from(c) * (255 - a)) / 255) as u8);
+            }
+        }
         let mut black = self.black_panel(&layout)?;
-        let colour = if self.printer.has_colour() {
+        let colour = if photo_in_colour {
+            Some(colour)
+        } else if self.printer.has_colour() {
+            // The template puts the photo in resin.
+            dither_into(&mut black, &fitted, px, py);
             Some(colour)
         } else {
             // A monochrome ribbon: the photo goes to resin, dithered.
@@ -272,18 +298,12 @@ impl Renderer {
                 "ribbon {} has no colour panels: the photo is printed dithered in black",
                 self.printer.ribbon
             ));
-            let mut grey = imageops::grayscale(&fitted);
-            imageops::dither(&mut grey, &imageops::colorops::BiLevel);
-            for (x, y, p) in grey.enumerate_pixels() {
-                if p.0[0] < 128 {
-                    black.set(px + x, py + y, true);
-                }
-            }
+            dither_into(&mut black, &fitted, px, py);
             None
         };
         let overlay = self.printer.has_overlay().then(|| {
             let mut o = Mono::filled(w, h);
-            for hole in &self.printer.overlay_holes {
+            for hole in self.printer.overlay_holes.iter().chain(&pattern.holes) {
                 let (hx, hy, hw, hh) = self.rect_px(hole);
                 for y in hy.max(0.0) as u32..((hy + hh) as u32).min(h) {
                     for x in hx.max(0.0) as u32..((hx + hw) as u32).min(w) {
@@ -298,7 +318,7 @@ impl Renderer {
             black: Some(black),
             overlay,
         };
-        let preview = self.preview(pattern, &layout, &panels)?;
+        let preview = self.preview(pattern, &panels)?;
         Ok(RenderedCard {
             panels,
             preview,
@@ -309,49 +329,36 @@ impl Renderer {
         })
     }
 
-    /// The blank as bought (colour, title, captions: never printed), with the
-    /// dyes multiplied onto it and the resin on top.
-    fn preview(
-        &self,
-        pattern: &Pattern,
-        layout: &Layout,
-        panels: &PanelSet,
-    ) -> Result<RgbImage, RenderError> {
-        let (cx, cy) = self.printer.px(0.0, 0.0);
-        let (cw, ch) = (self.printer.mm(85.6), self.printer.mm(53.98));
-        let mut body = format!(
-            r##"<rect width="100%" height="100%" fill="#ffffff"/><rect x="{cx}" y="{cy}" width="{cw}" height="{ch}" rx="{r}" fill="{}"/>"##,
-            pattern.blank_colour,
-            r = self.printer.mm(3.18)
+    /// The blank alone, rasterised at the printer's resolution over the
+    /// full-bleed panel: white outside the card.
+    pub fn blank_image(&self, pattern: &Template) -> Result<tiny_skia::Pixmap, RenderError> {
+        let opts = usvg::Options {
+            fontdb: self.fontdb.clone(),
+            ..Default::default()
+        };
+        let tree = usvg::Tree::from_str(&pattern.blank_svg, &opts)
+            .map_err(|e| RenderError::Template(format!("{}: {e}", pattern.file)))?;
+        let mut pixmap = tiny_skia::Pixmap::new(self.printer.width_px, self.printer.height_px)
+            .ok_or_else(|| RenderError::Template("empty card size".into()))?;
+        pixmap.fill(tiny_skia::Color::WHITE);
+        let scale = self.printer.mm(CARD_W_MM) / tree.size().width();
+        let t = tiny_skia::Transform::from_row(
+            scale,
+            0.0,
+            0.0,
+            scale,
+            self.printer.card_offset_x_px,
+            self.printer.card_offset_y_px,
         );
-        let (tx, ty) = self.printer.px(3.5, 6.5);
-        body.push_str(&text::svg_text(
-            "blank-title",
-            tx,
-            ty,
-            self.printer.mm(3.6),
-            true,
-            "#7a3050",
-            &pattern.blank_title,
-        ));
-        for f in &pattern.fields {
-            if f.caption.is_empty() {
-                continue;
-            }
-            let (x, y) = self.printer.px(f.x, f.y);
-            body.push_str(&text::svg_text(
-                &format!("cap-{}", f.name),
-                x,
-                y - 2.0,
-                self.printer.mm(1.5),
-                false,
-                "#8a5a6a",
-                &f.caption,
-            ));
-        }
-        let blank = self.rasterise(&self.svg_doc(&body))?;
+        resvg::render(&tree, t, &mut pixmap.as_mut());
+        Ok(pixmap)
+    }
+
+    /// The card as it will look: the blank as bought (never printed), the
+    /// dyes multiplied onto it, the resin on top.
+    fn preview(&self, pattern: &Template, panels: &PanelSet) -> Result<RgbImage, RenderError> {
+        let blank = self.blank_image(pattern)?;
         let black = panels.black.as_ref();
-        let _ = layout;
         Ok(RgbImage::from_fn(
             self.printer.width_px,
             self.printer.height_px,
@@ -359,10 +366,10 @@ impl Renderer {
                 if black.is_some_and(|k| k.get(x, y)) {
                     return Rgb([0, 0, 0]);
                 }
-                let b = blank
-                    .pixel(x, y)
-                    .map(|p| p.demultiply())
-                    .map_or([255, 255, 255], |p| [p.red(), p.green(), p.blue()]);
+                let b = blank.pixel(x, y).map_or([255, 255, 255], |p| {
+                    let p = p.demultiply();
+                    [p.red(), p.green(), p.blue()]
+                });
                 let c = panels
                     .colour
                     .as_ref()
@@ -370,5 +377,16 @@ impl Renderer {
                 Rgb([0, 1, 2].map(|i| ((u16::from(b[i]) * u16::from(c[i])) / 255) as u8))
             },
         ))
+    }
+}
+
+/// A photo in one-bit resin: Floyd-Steinberg dithered.
+fn dither_into(black: &mut Mono, photo: &RgbImage, px: u32, py: u32) {
+    let mut grey = imageops::grayscale(photo);
+    imageops::dither(&mut grey, &imageops::colorops::BiLevel);
+    for (x, y, p) in grey.enumerate_pixels() {
+        if p.0[0] < 128 && px + x < black.width() && py + y < black.height() {
+            black.set(px + x, py + y, true);
+        }
     }
 }

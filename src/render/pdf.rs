@@ -1,134 +1,244 @@
-//! A true-scale proof: one ID-1 page (85.60 x 53.98 mm), the blank's colour,
-//! the photo at exactly 19 x 26 mm, and the text in the shipped font,
-//! embedded and extractable, so Polish letters survive copy and search.
+//! Proofs at true scale: one card on an ID-1 page (85.60 x 53.98 mm), or a
+//! class on A4 with crop marks. The blank as bought in the background, the
+//! photo at exactly 19 x 26 mm, text in the shipped font, embedded and
+//! extractable, so Polish letters survive copy and search. Images are
+//! embedded at their own pixels, never re-encoded or shrunk.
 
 use super::{RenderedCard, Renderer, FONT_BOLD, FONT_REGULAR};
 use crate::profile::MM_PER_INCH;
+use crate::template::{CARD_H_MM, CARD_W_MM};
+use image::RgbImage;
 use printpdf::{
-    Color, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
-    PdfSaveOptions, Point, Polygon, PolygonRing, Pt, RawImage, RawImageData, RawImageFormat, Rgb,
-    TextItem, WindingOrder, XObjectTransform,
+    Color, FontId, Line, LinePoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
+    PdfSaveOptions, Point, Pt, RawImage, RawImageData, RawImageFormat, Rgb, TextItem,
+    XObjectTransform,
 };
 
-pub const CARD_W_MM: f32 = 85.6;
-pub const CARD_H_MM: f32 = 53.98;
+pub const A4_W_MM: f32 = 210.0;
+pub const A4_H_MM: f32 = 297.0;
+/// Cards per A4 page: 2 columns of 5, with room for crop marks.
+const COLUMNS: usize = 2;
+const ROWS: usize = 5;
+const GAP_MM: f32 = 8.0;
 
-fn pt(mm: f32) -> f32 {
-    mm * 72.0 / MM_PER_INCH
+fn pt(mm: f32) -> Pt {
+    Pt(mm * 72.0 / MM_PER_INCH)
 }
 
-fn hex_colour(s: &str) -> Color {
-    let v = u32::from_str_radix(s.trim_start_matches('#'), 16).unwrap_or(0xffffff);
-    let c = |shift: u32| ((v >> shift) & 0xff) as f32 / 255.0;
+fn black() -> Color {
     Color::Rgb(Rgb {
-        r: c(16),
-        g: c(8),
-        b: c(0),
+        r: 0.0,
+        g: 0.0,
+        b: 0.0,
         icc_profile: None,
     })
 }
 
+struct Fonts {
+    regular: FontId,
+    bold: FontId,
+}
+
+fn rgb_image(img: &RgbImage) -> RawImage {
+    RawImage {
+        width: img.width() as usize,
+        height: img.height() as usize,
+        data_format: RawImageFormat::RGB8,
+        pixels: RawImageData::U8(img.as_raw().clone()),
+        tag: Vec::new(),
+    }
+}
+
+/// Places an image so it covers exactly `w` x `h` mm with its lower-left
+/// corner at (`x`, `y`) mm from the page's lower-left.
+fn place(id: printpdf::XObjectId, img: &RgbImage, x: f32, y: f32, w: f32, h: f32) -> Op {
+    let natural_w = img.width() as f32 / 300.0 * MM_PER_INCH;
+    let natural_h = img.height() as f32 / 300.0 * MM_PER_INCH;
+    Op::UseXobject {
+        id,
+        transform: XObjectTransform {
+            translate_x: Some(pt(x)),
+            translate_y: Some(pt(y)),
+            scale_x: Some(w / natural_w),
+            scale_y: Some(h / natural_h),
+            dpi: Some(300.0),
+            ..Default::default()
+        },
+    }
+}
+
+fn line(x1: f32, y1: f32, x2: f32, y2: f32) -> Op {
+    let p = |x, y| LinePoint {
+        p: Point { x: pt(x), y: pt(y) },
+        bezier: false,
+    };
+    Op::DrawLine {
+        line: Line {
+            points: vec![p(x1, y1), p(x2, y2)],
+            is_closed: false,
+        },
+    }
+}
+
 impl Renderer {
-    /// The proof PDF for one rendered card.
-    pub fn proof_pdf(&self, card: &RenderedCard, title: &str) -> Result<Vec<u8>, String> {
-        let pattern = self
-            .profiles
-            .patterns
-            .get(&card.layout.pattern)
-            .ok_or("unknown pattern")?;
-        let mut doc = PdfDocument::new(title);
-        let mut warnings = Vec::new();
-        let regular =
-            doc.add_font(&ParsedFont::from_bytes(FONT_REGULAR, 0, &mut warnings).ok_or("font")?);
+    fn fonts(doc: &mut PdfDocument) -> Result<Fonts, String> {
+        let mut w = Vec::new();
+        let regular = ParsedFont::from_bytes(FONT_REGULAR, 0, &mut w)
+            .ok_or("the regular font does not parse")?;
         let bold =
-            doc.add_font(&ParsedFont::from_bytes(FONT_BOLD, 0, &mut warnings).ok_or("font")?);
-        let (pw, ph) = card.photo.dimensions();
-        let image = RawImage {
-            width: pw as usize,
-            height: ph as usize,
-            data_format: RawImageFormat::RGB8,
-            pixels: RawImageData::U8(card.photo.as_raw().clone()),
-            tag: Vec::new(),
-        };
-        let image_id = doc.add_image(&image);
-        let page_h = pt(CARD_H_MM);
-        let mut ops = vec![Op::SetFillColor {
-            col: hex_colour(&pattern.blank_colour),
-        }];
-        let corner = |x: f32, y: f32| LinePoint {
-            p: Point { x: Pt(x), y: Pt(y) },
-            bezier: false,
-        };
-        ops.push(Op::DrawPolygon {
-            polygon: Polygon {
-                rings: vec![PolygonRing {
-                    points: vec![
-                        corner(0.0, 0.0),
-                        corner(pt(CARD_W_MM), 0.0),
-                        corner(pt(CARD_W_MM), page_h),
-                        corner(0.0, page_h),
-                    ],
-                }],
-                mode: PaintMode::Fill,
-                winding_order: WindingOrder::NonZero,
-            },
-        });
+            ParsedFont::from_bytes(FONT_BOLD, 0, &mut w).ok_or("the bold font does not parse")?;
+        Ok(Fonts {
+            regular: doc.add_font(&regular),
+            bold: doc.add_font(&bold),
+        })
+    }
+
+    /// The card area of the blank, at the printer's resolution.
+    fn blank_card(&self, card: &RenderedCard) -> Result<RgbImage, String> {
+        let pattern = self.pattern(&card.layout.pattern).map_err(|r| r.message)?;
+        let pixmap = self.blank_image(pattern).map_err(|e| e.to_string())?;
+        let (ox, oy) = (
+            self.printer.card_offset_x_px.round() as u32,
+            self.printer.card_offset_y_px.round() as u32,
+        );
+        let (w, h) = (
+            self.printer.mm(CARD_W_MM).round() as u32,
+            self.printer.mm(CARD_H_MM).round() as u32,
+        );
+        Ok(RgbImage::from_fn(w, h, |x, y| {
+            pixmap
+                .pixel(ox + x, oy + y)
+                .map_or(image::Rgb([255, 255, 255]), |p| {
+                    let p = p.demultiply();
+                    image::Rgb([p.red(), p.green(), p.blue()])
+                })
+        }))
+    }
+
+    /// One card with its lower-left corner at (`x0`, `y0`) mm on the page.
+    fn card_ops(
+        &self,
+        doc: &mut PdfDocument,
+        fonts: &Fonts,
+        card: &RenderedCard,
+        x0: f32,
+        y0: f32,
+    ) -> Result<Vec<Op>, String> {
+        let pattern = self.pattern(&card.layout.pattern).map_err(|r| r.message)?;
+        let blank = self.blank_card(card)?;
+        let mut ops = vec![place(
+            doc.add_image(&rgb_image(&blank)),
+            &blank,
+            x0,
+            y0,
+            CARD_W_MM,
+            CARD_H_MM,
+        )];
         // The photo field is exactly 19 x 26 mm, whatever its pixel count.
-        let photo = &pattern.photo;
-        let natural_w = pw as f32 / 300.0 * MM_PER_INCH;
-        let natural_h = ph as f32 / 300.0 * MM_PER_INCH;
-        ops.push(Op::UseXobject {
-            id: image_id,
-            transform: XObjectTransform {
-                translate_x: Some(Pt(pt(photo.x))),
-                translate_y: Some(Pt(page_h - pt(photo.y + photo.h))),
-                scale_x: Some(photo.w / natural_w),
-                scale_y: Some(photo.h / natural_h),
-                dpi: Some(300.0),
-                ..Default::default()
-            },
-        });
-        ops.push(Op::SetFillColor {
-            col: Color::Rgb(Rgb {
-                r: 0.0,
-                g: 0.0,
-                b: 0.0,
-                icc_profile: None,
-            }),
-        });
+        let ph = &pattern.photo;
+        ops.push(place(
+            doc.add_image(&rgb_image(&card.photo)),
+            &card.photo,
+            x0 + ph.x,
+            y0 + CARD_H_MM - ph.y - ph.h,
+            ph.w,
+            ph.h,
+        ));
+        ops.push(Op::SetFillColor { col: black() });
         let px_to_mm = MM_PER_INCH / self.printer.dpi as f32;
         let (ox, oy) = (self.printer.card_offset_x_px, self.printer.card_offset_y_px);
         for f in &card.layout.fields {
-            for (line, base) in f.lines.iter().zip(f.baselines()) {
-                let x_mm = (f.x_px - ox) * px_to_mm;
-                let base_mm = (base - oy) * px_to_mm;
+            for (text, base) in f.lines.iter().zip(f.baselines()) {
                 ops.push(Op::StartTextSection);
                 ops.push(Op::SetFont {
                     font: PdfFontHandle::External(if f.bold {
-                        bold.clone()
+                        fonts.bold.clone()
                     } else {
-                        regular.clone()
+                        fonts.regular.clone()
                     }),
-                    size: Pt(pt(f.size_px * px_to_mm)),
+                    size: pt(f.size_px * px_to_mm),
                 });
                 ops.push(Op::SetTextCursor {
                     pos: Point {
-                        x: Pt(pt(x_mm)),
-                        y: Pt(page_h - pt(base_mm)),
+                        x: pt(x0 + (f.x_px - ox) * px_to_mm),
+                        y: pt(y0 + CARD_H_MM - (base - oy) * px_to_mm),
                     },
                 });
                 ops.push(Op::ShowText {
-                    items: vec![TextItem::Text(line.clone())],
+                    items: vec![TextItem::Text(text.clone())],
                 });
                 ops.push(Op::EndTextSection);
             }
         }
-        let page = PdfPage::new(Mm(CARD_W_MM), Mm(CARD_H_MM), ops);
+        Ok(ops)
+    }
+
+    fn save(doc: &mut PdfDocument, pages: Vec<PdfPage>) -> Vec<u8> {
         let opts = PdfSaveOptions {
-            // Proofs keep the photo's pixels: no re-encoding, no shrinking.
+            // Proofs keep the images' pixels: no re-encoding, no shrinking.
             image_optimization: None,
             ..PdfSaveOptions::default()
         };
-        Ok(doc.with_pages(vec![page]).save(&opts, &mut Vec::new()))
+        doc.with_pages(pages).save(&opts, &mut Vec::new())
+    }
+
+    /// The proof PDF for one rendered card: one ID-1 page.
+    pub fn proof_pdf(&self, card: &RenderedCard, title: &str) -> Result<Vec<u8>, String> {
+        let mut doc = PdfDocument::new(title);
+        let fonts = Self::fonts(&mut doc)?;
+        let ops = self.card_ops(&mut doc, &fonts, card, 0.0, 0.0)?;
+        Ok(Self::save(
+            &mut doc,
+            vec![PdfPage::new(Mm(CARD_W_MM), Mm(CARD_H_MM), ops)],
+        ))
+    }
+
+    /// Lower-left corners (mm) of the card slots on an A4 page.
+    pub fn a4_slots() -> Vec<(f32, f32)> {
+        let grid_w = COLUMNS as f32 * CARD_W_MM + (COLUMNS - 1) as f32 * GAP_MM;
+        let grid_h = ROWS as f32 * CARD_H_MM + (ROWS - 1) as f32 * GAP_MM;
+        let (left, bottom) = ((A4_W_MM - grid_w) / 2.0, (A4_H_MM - grid_h) / 2.0);
+        let mut slots = Vec::new();
+        for row in 0..ROWS {
+            for col in 0..COLUMNS {
+                let x = left + col as f32 * (CARD_W_MM + GAP_MM);
+                let y = bottom + (ROWS - 1 - row) as f32 * (CARD_H_MM + GAP_MM);
+                slots.push((x, y));
+            }
+        }
+        slots
+    }
+
+    /// A class on A4 at true scale with crop marks at every card's corners.
+    pub fn batch_proof_pdf(&self, cards: &[RenderedCard], title: &str) -> Result<Vec<u8>, String> {
+        let mut doc = PdfDocument::new(title);
+        let fonts = Self::fonts(&mut doc)?;
+        let slots = Self::a4_slots();
+        let mut pages = Vec::new();
+        for chunk in cards.chunks(slots.len()) {
+            let mut ops = vec![
+                Op::SetOutlineColor { col: black() },
+                Op::SetOutlineThickness { pt: Pt(0.25) },
+            ];
+            for (card, &(x, y)) in chunk.iter().zip(&slots) {
+                ops.extend(self.card_ops(&mut doc, &fonts, card, x, y)?);
+                // Marks stop 1 mm short of the card so they never print on it.
+                let (r, t) = (x + CARD_W_MM, y + CARD_H_MM);
+                for (cx, cy, dx, dy) in [
+                    (x, y, -1.0, -1.0),
+                    (r, y, 1.0, -1.0),
+                    (x, t, -1.0, 1.0),
+                    (r, t, 1.0, 1.0),
+                ] {
+                    ops.push(line(cx + dx, cy, cx + dx * 4.0, cy));
+                    ops.push(line(cx, cy + dy, cx, cy + dy * 4.0));
+                }
+            }
+            pages.push(PdfPage::new(Mm(A4_W_MM), Mm(A4_H_MM), ops));
+        }
+        if pages.is_empty() {
+            return Err("no cards to proof".into());
+        }
+        Ok(Self::save(&mut doc, pages))
     }
 }
