@@ -23,6 +23,10 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Render one order (JSON as the central system sends it) without printing.
     Render(cmd::render::Args),
+    /// A batch proof: cards on A4 at true scale with crop marks.
+    Proof(cmd::proof::Args),
+    /// Check card templates and printer profiles.
+    Templates(cmd::templates::Args),
     /// List orders and their state.
     Orders(cmd::orders::ListArgs),
     /// Release a held card to print (again): the operator's word.
@@ -46,6 +50,8 @@ fn main() -> anyhow::Result<()> {
             Command::Daemon(a) => cmd::daemon::run(a).await,
             Command::Demo(a) => cmd::demo::run(a).await,
             Command::Render(a) => cmd::render::run(a),
+            Command::Proof(a) => cmd::proof::run(a).await,
+            Command::Templates(a) => cmd::templates::run(a),
             Command::Orders(a) => cmd::orders::list(a).await,
             Command::Release(a) => cmd::orders::release(a).await,
             Command::Register(a) => cmd::orders::register(a).await,

@@ -212,14 +212,17 @@ impl Store {
             .map_err(|e| StoreError::Corrupt(order_id.to_string(), e.to_string()))
     }
 
-    /// The oldest card waiting to print.
-    pub async fn next_queued(&self) -> Result<Option<Queued>> {
-        let row = sqlx::query(
-            "SELECT seq, order_id, data, photo FROM orders WHERE status = 'queued' ORDER BY seq LIMIT 1",
+    /// Every card waiting to print, oldest first (for proofs).
+    pub async fn queued_cards(&self) -> Result<Vec<Queued>> {
+        let rows = sqlx::query(
+            "SELECT seq, order_id, data, photo FROM orders WHERE status = 'queued' ORDER BY seq",
         )
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
+        rows.into_iter().map(Self::queued_row).collect()
+    }
+
+    fn queued_row(row: sqlx::sqlite::SqliteRow) -> Result<Queued> {
         let order_id: String = row.get("order_id");
         let data = Self::card_data(&order_id, row.get("data"))?;
         let jpeg: Option<Vec<u8>> = row.get("photo");
@@ -228,11 +231,21 @@ impl Store {
             .and_then(|j| {
                 Photo::from_jpeg(j).map_err(|r| StoreError::Corrupt(order_id.clone(), r.message))
             })?;
-        Ok(Some(Queued {
+        Ok(Queued {
             seq: row.get("seq"),
             data,
             photo,
-        }))
+        })
+    }
+
+    /// The oldest card waiting to print.
+    pub async fn next_queued(&self) -> Result<Option<Queued>> {
+        let row = sqlx::query(
+            "SELECT seq, order_id, data, photo FROM orders WHERE status = 'queued' ORDER BY seq LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Self::queued_row).transpose()
     }
 
     async fn set_status(

@@ -1,7 +1,9 @@
 pub mod daemon;
 pub mod demo;
 pub mod orders;
+pub mod proof;
 pub mod render;
+pub mod templates;
 
 /// Logs to stderr; `LEGITKA_LOG` sets the filter, `LEGITKA_LOG_JSON=1` makes
 /// them structured JSON for journald collectors.
