@@ -4,7 +4,8 @@
 
 use crate::reject::{Code, Rejection};
 use base64::Engine;
-use image::{imageops, DynamicImage, ImageFormat, ImageReader, Limits, RgbImage};
+use image::metadata::Orientation;
+use image::{imageops, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
 
@@ -90,9 +91,19 @@ impl Photo {
             return Err(reject(Code::PhotoFormat, "the photo is not a JPEG"));
         }
         // The header alone: a decompression bomb is refused before allocating.
-        let (width, height) = reader
-            .into_dimensions()
-            .map_err(|e| reject(Code::PhotoFormat, &format!("unreadable JPEG: {e}")))?;
+        let ((stored_w, stored_h), orientation) = {
+            let mut decoder = reader
+                .into_decoder()
+                .map_err(|e| reject(Code::PhotoFormat, &format!("unreadable JPEG: {e}")))?;
+            let o = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+            (decoder.dimensions(), o)
+        };
+        // A phone's portrait is often stored sideways with an EXIF turn.
+        let (width, height) = if turns_quarter(orientation) {
+            (stored_h, stored_w)
+        } else {
+            (stored_w, stored_h)
+        };
         if u64::from(width) * u64::from(height) > MAX_PIXELS {
             return Err(reject(
                 Code::PhotoTooLarge,
@@ -131,17 +142,25 @@ impl Photo {
         (self.width, self.height)
     }
 
+    /// Decodes within limits and turns the picture upright (EXIF orientation).
     pub fn decode(&self) -> Result<DynamicImage, Rejection> {
-        let mut reader = ImageReader::with_format(Cursor::new(&self.jpeg), ImageFormat::Jpeg);
+        let failed = |e: image::ImageError| {
+            reject(Code::PhotoFormat, &format!("cannot decode the JPEG: {e}"))
+        };
+        let mut decoder = ImageReader::with_format(Cursor::new(&self.jpeg), ImageFormat::Jpeg)
+            .into_decoder()
+            .map_err(failed)?;
         let mut limits = Limits::default();
-        limits.max_image_width = Some(self.width);
-        limits.max_image_height = Some(self.height);
+        let side = self.width.max(self.height);
+        limits.max_image_width = Some(side);
+        limits.max_image_height = Some(side);
         // RGB at 8 bits plus the decoder's own working room.
         limits.max_alloc = Some(u64::from(self.width) * u64::from(self.height) * 4 + (64 << 20));
-        reader.limits(limits);
-        reader
-            .decode()
-            .map_err(|e| reject(Code::PhotoFormat, &format!("cannot decode the JPEG: {e}")))
+        decoder.set_limits(limits).map_err(failed)?;
+        let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+        let mut img = DynamicImage::from_decoder(decoder).map_err(failed)?;
+        img.apply_orientation(orientation);
+        Ok(img)
     }
 
     /// The photo as printed: centre-cropped to the field's aspect ratio and
@@ -167,6 +186,16 @@ pub fn fit(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     };
     let crop = imageops::crop_imm(img, (sw - cw) / 2, (sh - ch) / 2, cw, ch).to_image();
     imageops::resize(&crop, w, h, imageops::FilterType::Lanczos3)
+}
+
+fn turns_quarter(o: Orientation) -> bool {
+    matches!(
+        o,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
 }
 
 /// A JPEG ends with EOI after its last scan. Decoders fill a truncated scan
@@ -220,6 +249,100 @@ mod tests {
         );
         let cut = COLOUR[..COLOUR.len() / 2].to_vec();
         assert_eq!(Photo::from_jpeg(cut).unwrap_err().code, Code::PhotoFormat);
+    }
+
+    const CMYK: &[u8] = include_bytes!("../fixtures/photos/portrait-cmyk-570x780.jpg");
+    const PROGRESSIVE: &[u8] =
+        include_bytes!("../fixtures/photos/portrait-progressive-570x780.jpg");
+    const ROTATED: &[u8] = include_bytes!("../fixtures/photos/portrait-exif-rotated-780x570.jpg");
+
+    fn mean_diff(a: &RgbImage, b: &RgbImage) -> f64 {
+        let total: u64 = a
+            .pixels()
+            .zip(b.pixels())
+            .map(|(p, q)| {
+                (0..3)
+                    .map(|c| u64::from(p.0[c].abs_diff(q.0[c])))
+                    .sum::<u64>()
+            })
+            .sum();
+        total as f64 / (a.pixels().len() * 3) as f64
+    }
+
+    /// Mean colour of a patch of the suit (orange) and of the background.
+    fn patch(img: &RgbImage, x0: u32, y0: u32) -> [f64; 3] {
+        let mut sum = [0f64; 3];
+        for y in y0..y0 + 20 {
+            for x in x0..x0 + 20 {
+                for (c, s) in sum.iter_mut().enumerate() {
+                    *s += f64::from(img.get_pixel(x, y).0[c]) / 400.0;
+                }
+            }
+        }
+        sum
+    }
+
+    #[test]
+    fn camera_variants_come_out_as_the_upright_source_without_colour_shifts() {
+        let reference = Photo::from_jpeg(COLOUR.to_vec())
+            .unwrap()
+            .fitted(224, 307)
+            .unwrap();
+        for (name, bytes, tolerance) in [
+            ("progressive", PROGRESSIVE, 3.0),
+            ("exif-rotated", ROTATED, 3.0),
+            ("cmyk", CMYK, 6.0),
+        ] {
+            let p = Photo::from_jpeg(bytes.to_vec()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(p.dimensions(), (570, 780), "{name} is upright");
+            let fitted = p.fitted(224, 307).unwrap();
+            let d = mean_diff(&fitted, &reference);
+            assert!(d < tolerance, "{name} differs from the source by {d:.2}");
+            for (x, y) in [(20, 270), (180, 20)] {
+                let (a, b) = (patch(&fitted, x, y), patch(&reference, x, y));
+                for c in 0..3 {
+                    assert!(
+                        (a[c] - b[c]).abs() < 8.0,
+                        "{name}: patch at {x},{y} channel {c}: {:.1} vs {:.1}",
+                        a[c],
+                        b[c]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn resampling_keeps_the_colour_of_a_patch() {
+        let src = Photo::from_jpeg(COLOUR.to_vec())
+            .unwrap()
+            .decode()
+            .unwrap()
+            .to_rgb8();
+        let fitted = fit(&src, 224, 307);
+        // The same patch in source coordinates (570 / 224 = 2.545 times larger).
+        let scale = 570.0 / 224.0;
+        for (x, y) in [(20u32, 270u32), (180, 20), (100, 100)] {
+            let out = patch(&fitted, x, y);
+            let mut want = [0f64; 3];
+            let (sx0, sy0) = ((f64::from(x) * scale) as u32, (f64::from(y) * scale) as u32);
+            let n = (20.0 * scale) as u32;
+            for yy in sy0..sy0 + n {
+                for xx in sx0..sx0 + n {
+                    for (c, w) in want.iter_mut().enumerate() {
+                        *w += f64::from(src.get_pixel(xx, yy).0[c]) / f64::from(n * n);
+                    }
+                }
+            }
+            for c in 0..3 {
+                assert!(
+                    (out[c] - want[c]).abs() < 4.0,
+                    "patch {x},{y} channel {c}: {:.1} vs {:.1}",
+                    out[c],
+                    want[c]
+                );
+            }
+        }
     }
 
     #[test]
