@@ -178,3 +178,117 @@ fn the_proof_is_true_scale_with_the_photo_at_19_by_26_mm_and_extractable_polish_
     // The photo at its 224 x 307 pixels; the blank at 300 dpi over the card.
     assert_eq!(images, vec![(224, 307), (1011, 638)]);
 }
+
+fn renderer_with_ribbon(ribbon: &str) -> Renderer {
+    let p = Profiles::builtin();
+    let mut printer = p.printer("evolis-primacy-2").unwrap().clone();
+    printer.ribbon = ribbon.into();
+    Renderer::new(p, printer)
+}
+
+/// Share of set pixels of the resin panel inside the photo box.
+fn ink_in_photo(card: &legitka::render::RenderedCard) -> f64 {
+    let (x0, y0, w, h) = card.photo_box_px;
+    let k = card.panels.black.as_ref().unwrap();
+    let mut n = 0;
+    for y in y0..y0 + h {
+        for x in x0..x0 + w {
+            n += usize::from(k.get(x, y));
+        }
+    }
+    n as f64 / f64::from(w * h)
+}
+
+#[test]
+fn the_ribbon_decides_the_panels() {
+    let order = valid(&sample::order(0), &renderer());
+    let ymcko = renderer_with_ribbon("YMCKO")
+        .render(&order.data, &order.photo)
+        .unwrap();
+    assert!(ymcko.panels.colour.is_some() && ymcko.panels.overlay.is_some());
+    assert_eq!(ink_in_photo(&ymcko), 0.0, "the photo is dye, not resin");
+    assert!(ymcko.warnings.is_empty());
+
+    for (ribbon, overlay) in [("KO", true), ("K", false)] {
+        let card = renderer_with_ribbon(ribbon)
+            .render(&order.data, &order.photo)
+            .unwrap();
+        assert!(
+            card.panels.colour.is_none(),
+            "{ribbon} has no colour panels"
+        );
+        assert_eq!(card.panels.overlay.is_some(), overlay, "{ribbon} overlay");
+        let ink = ink_in_photo(&card);
+        assert!(
+            (0.2..0.8).contains(&ink),
+            "{ribbon}: the photo dithered into resin covers {ink:.2}"
+        );
+        assert!(
+            card.warnings.iter().any(|w| w.contains("dithered")),
+            "{ribbon} warns"
+        );
+    }
+}
+
+#[test]
+fn hard_names_and_schools_fit_inside_their_fields_with_every_glyph() {
+    let r = renderer();
+    let cases: &[(&str, &str)] = &[
+        ("last_name", "Wiśniewska-Żółkiewska"),
+        ("last_name", "Brzęczyszczykiewicz-Chrząszczewska Grzegórzewska"),
+        ("first_names", "Zofia Maria Łucja Ńina"),
+        ("first_names", "Świętopełk Bolesław Żegota"),
+        ("school_name", "Zespół Szkolno-Przedszkolny nr 12 im. Księdza Jana Twardowskiego w Źródłach Wielkich"),
+        ("school_name", "Szkoła Podstawowa z Oddziałami Integracyjnymi nr 340 im. Profesora Bogusława Molskiego"),
+        ("school_address", "ul. Gen. Józefa Hallera 154/156, 85-795 Bydgoszcz-Fordon"),
+        ("headteacher", "Małgorzata Szczęsna-Ćwiek"),
+    ];
+    fn json_path(f: &str) -> (&'static str, &'static str) {
+        match f {
+            "last_name" => ("student", "last_name"),
+            "first_names" => ("student", "first_names"),
+            "school_name" => ("school", "name"),
+            "school_address" => ("school", "address"),
+            "headteacher" => ("school", "headteacher"),
+            _ => unreachable!(),
+        }
+    }
+    for (field, value) in cases {
+        let mut o = sample::order(0);
+        let (a, b) = json_path(field);
+        o[a][b] = json!(value);
+        let order = valid(&o, &r);
+        let layout = r.layout(&order.data).unwrap();
+        let k = r.black_panel(&layout).unwrap();
+        let f = layout.fields.iter().find(|f| f.name == *field).unwrap();
+        assert_eq!(f.lines.join(" "), *value, "{field}: text changed");
+        // Every set pixel lies in some field's box: nothing crosses out.
+        for y in 0..k.height() {
+            for x in 0..k.width() {
+                if k.get(x, y) {
+                    let inside = layout.fields.iter().any(|g| {
+                        let (x, y) = (x as f32, y as f32);
+                        x >= g.x_px - 1.0
+                            && x <= g.x_px + g.w_px + 1.0
+                            && y >= g.y_px - 1.0
+                            && y <= g.y_px + g.h_px + 1.0
+                    });
+                    assert!(
+                        inside,
+                        "{field} = {value:?}: ink at ({x}, {y}) outside every field"
+                    );
+                }
+            }
+        }
+        // Every letter left ink: render each word alone and compare counts.
+        let ink: usize = (f.y_px as u32..(f.y_px + f.h_px) as u32)
+            .flat_map(|y| (f.x_px as u32..(f.x_px + f.w_px) as u32).map(move |x| (x, y)))
+            .filter(|&(x, y)| k.get(x, y))
+            .count();
+        let letters = value.chars().filter(|c| c.is_alphanumeric()).count();
+        assert!(
+            ink > letters * 20,
+            "{field} = {value:?}: only {ink} pixels of ink for {letters} letters"
+        );
+    }
+}

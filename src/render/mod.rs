@@ -20,6 +20,9 @@ use thiserror::Error;
 pub const FONT_REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 pub const FONT_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 
+/// Margin between a field's edge and its text, left and right.
+pub const TEXT_INSET_MM: f32 = 0.3;
+
 /// Ribbons whose panels we know how to fill.
 pub const KNOWN_RIBBONS: &[&str] = &["YMCKO", "YMCKOK", "KO", "K"];
 
@@ -39,6 +42,8 @@ pub struct Placed {
     pub lines: Vec<String>,
     pub size_px: f32,
     pub bold: bool,
+    /// Where the text starts, inside the box.
+    pub text_x_px: f32,
     /// Field box in panel pixels.
     pub x_px: f32,
     pub y_px: f32,
@@ -175,16 +180,21 @@ impl Renderer {
         let mut fields = Vec::new();
         for ((spec, t), range) in wanted.iter().zip(ranges) {
             let (x, y, w, h) = self.rect_px(&spec.rect());
-            let fitted = text::fit(spec, t, &widths[range], px_per_pt, w, h).map_err(|mut r| {
-                r.field = Some(contract_field(&spec.name).to_string());
-                r
-            })?;
+            // Glyphs such as J reach left of their advance box: keep a margin
+            // so ink never crosses the field.
+            let inset = self.printer.mm(TEXT_INSET_MM);
+            let fitted = text::fit(spec, t, &widths[range], px_per_pt, w - 2.0 * inset, h)
+                .map_err(|mut r| {
+                    r.field = Some(contract_field(&spec.name).to_string());
+                    r
+                })?;
             fields.push(Placed {
                 name: spec.name.clone(),
                 panel: spec.panel,
                 lines: fitted.lines,
                 size_px: fitted.size_px,
                 bold: spec.bold,
+                text_x_px: x + inset,
                 x_px: x,
                 y_px: y,
                 w_px: w,
@@ -228,7 +238,7 @@ impl Renderer {
             for (i, (line, base)) in f.lines.iter().zip(f.baselines()).enumerate() {
                 body.push_str(&text::svg_text(
                     &format!("{}-{i}", f.name),
-                    f.x_px,
+                    f.text_x_px,
                     base,
                     f.size_px,
                     f.bold,
