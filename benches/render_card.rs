@@ -1,28 +1,36 @@
-//! How long one card takes to render into its panels, and to encode them
-//! for the wire. The printer needs 16-24 s a card: rendering must be a
-//! rounding error of that.
+//! Rendering, measured: one card into its panels, the wire encoding of those
+//! panels, a 30-card class, and, in the same run, Ghostscript rasterising the
+//! same card's PDF proof at 300 dpi (skipped when `gs` is not installed;
+//! `benches/run.sh` installs it). The printer needs 16-24 s a card: rendering
+//! must be a rounding error of that.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use legitka::message::{self, Inbound, TrustedKeys};
+use legitka::order::ValidOrder;
 use legitka::profile::Profiles;
 use legitka::render::Renderer;
 use legitka_drivers::evolis::wire;
 use legitka_drivers::PanelKind;
 use std::hint::black_box;
+use std::process::Command;
+
+fn order(r: &Renderer, i: usize) -> ValidOrder {
+    let raw = legitka::sample::order(i).to_string();
+    let Ok(Inbound::Order(m, _)) = message::parse(raw.as_bytes(), &TrustedKeys::default()) else {
+        panic!("sample order parses")
+    };
+    legitka::ingest::check(&m, r, legitka::sample::SCHOOL_RSPO).unwrap()
+}
 
 fn bench(c: &mut Criterion) {
     let profiles = Profiles::builtin();
     let printer = profiles.printer("evolis-primacy-2").unwrap().clone();
     let r = Renderer::new(profiles, printer);
-    let raw = legitka::sample::order(0).to_string();
-    let Ok(Inbound::Order(m, _)) = message::parse(raw.as_bytes(), &TrustedKeys::default()) else {
-        panic!("sample order parses")
-    };
-    let order = legitka::ingest::check(&m, &r, legitka::sample::SCHOOL_RSPO).unwrap();
+    let one = order(&r, 0);
     c.bench_function("render_card", |b| {
-        b.iter(|| black_box(r.render(&order.data, &order.photo).unwrap()))
+        b.iter(|| black_box(r.render(&one.data, &one.photo).unwrap()))
     });
-    let card = r.render(&order.data, &order.photo).unwrap();
+    let card = r.render(&one.data, &one.photo).unwrap();
     c.bench_function("encode_panels_ymcko", |b| {
         b.iter(|| {
             let colour = card.panels.colour.as_ref().unwrap();
@@ -35,6 +43,50 @@ fn bench(c: &mut Criterion) {
             black_box(n)
         })
     });
+    let class: Vec<ValidOrder> = (0..30).map(|i| order(&r, i)).collect();
+    let mut group = c.benchmark_group("batch");
+    group.sample_size(10);
+    group.bench_function("render_batch_30", |b| {
+        b.iter(|| {
+            for o in &class {
+                black_box(r.render(&o.data, &o.photo).unwrap());
+            }
+        })
+    });
+    group.finish();
+
+    let has_gs = Command::new("gs")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_gs {
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = dir.path().join("proof.pdf");
+        std::fs::write(&pdf, r.proof_pdf(&card, "bench").unwrap()).unwrap();
+        let mut group = c.benchmark_group("ghostscript");
+        group.sample_size(10);
+        group.bench_function("gs_rasterise_card_300dpi", |b| {
+            b.iter(|| {
+                let out = Command::new("gs")
+                    .args([
+                        "-q",
+                        "-dNOPAUSE",
+                        "-dBATCH",
+                        "-dSAFER",
+                        "-sDEVICE=ppmraw",
+                        "-r300",
+                        "-sOutputFile=/dev/null",
+                    ])
+                    .arg(&pdf)
+                    .output()
+                    .unwrap();
+                assert!(out.status.success());
+            })
+        });
+        group.finish();
+    } else {
+        eprintln!("gs not installed: Ghostscript comparison skipped (benches/run.sh installs it)");
+    }
 }
 
 criterion_group! {

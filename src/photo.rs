@@ -5,7 +5,7 @@
 use crate::reject::{Code, Rejection};
 use base64::Engine;
 use image::metadata::Orientation;
-use image::{imageops, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
 
@@ -171,7 +171,7 @@ impl Photo {
     }
 }
 
-/// Centre-crops to the target's aspect ratio, then resamples with Lanczos.
+/// Centre-crops to the target's aspect ratio and resamples with Lanczos3.
 /// An image already at the exact size passes through untouched.
 pub fn fit(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     if img.dimensions() == (w, h) {
@@ -184,8 +184,21 @@ pub fn fit(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     } else {
         (sw, (u64::from(sw) * u64::from(h) / u64::from(w)) as u32)
     };
-    let crop = imageops::crop_imm(img, (sw - cw) / 2, (sh - ch) / 2, cw, ch).to_image();
-    imageops::resize(&crop, w, h, imageops::FilterType::Lanczos3)
+    use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+    let mut out = RgbImage::new(w, h);
+    let opts = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .crop(
+            f64::from((sw - cw) / 2),
+            f64::from((sh - ch) / 2),
+            f64::from(cw),
+            f64::from(ch),
+        );
+    // SIMD Lanczos: the image crate's took 9 ms a card, this about half a ms.
+    Resizer::new()
+        .resize(img, &mut out, &opts)
+        .expect("an RGB8 image resizes into an RGB8 image");
+    out
 }
 
 fn turns_quarter(o: Orientation) -> bool {

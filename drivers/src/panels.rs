@@ -73,6 +73,16 @@ impl Mono {
         }
     }
 
+    /// From one flag per pixel, row by row.
+    pub fn from_bits(width: u32, height: u32, bits: Vec<bool>) -> Self {
+        assert_eq!(bits.len(), (width * height) as usize, "one flag per pixel");
+        Mono {
+            width,
+            height,
+            bits,
+        }
+    }
+
     pub fn width(&self) -> u32 {
         self.width
     }

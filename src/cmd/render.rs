@@ -42,7 +42,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .map_err(|r| anyhow::anyhow!("order rejected: {} ({})", r.message, r.code))?;
     let card = renderer.render(&order.data, &order.photo)?;
     std::fs::create_dir_all(&a.out)?;
-    card.preview.save(a.out.join("front.png"))?;
+    renderer.preview(&card)?.save(a.out.join("front.png"))?;
     if let Some(c) = &card.panels.colour {
         c.save(a.out.join("panel-colour.png"))?;
     }

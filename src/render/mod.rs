@@ -71,8 +71,6 @@ pub struct Layout {
 /// A card ready to print, and what the operator sees of it.
 pub struct RenderedCard {
     pub panels: PanelSet,
-    /// The card as it will look on its blank.
-    pub preview: RgbImage,
     pub layout: Layout,
     /// The photo at the field's exact pixels.
     pub photo: RgbImage,
@@ -98,6 +96,8 @@ pub fn contract_field(name: &str) -> &str {
 
 pub struct Renderer {
     fontdb: Arc<usvg::fontdb::Database>,
+    /// Each blank rasterised once: it is the same on every card.
+    blanks: std::sync::Mutex<std::collections::HashMap<String, Arc<tiny_skia::Pixmap>>>,
     profiles: Profiles,
     printer: PrinterProfile,
 }
@@ -109,6 +109,7 @@ impl Renderer {
         db.load_font_data(FONT_BOLD.to_vec());
         Renderer {
             fontdb: Arc::new(db),
+            blanks: Default::default(),
             profiles,
             printer,
         }
@@ -253,23 +254,20 @@ impl Renderer {
     /// The resin panel: the template's black text, one bit per pixel. On a
     /// ribbon without colour, the colour panel's text joins it.
     pub fn black_panel(&self, layout: &Layout) -> Result<Mono, RenderError> {
-        let mut body = self.text_svg(layout, Panel::Black, "#000");
+        // Resin is one bit: anti-aliasing would only be thresholded away.
+        let mut body =
+            String::from(r#"<g text-rendering="optimizeSpeed" shape-rendering="crispEdges">"#);
+        body.push_str(&self.text_svg(layout, Panel::Black, "#000"));
         if !self.printer.has_colour() {
             body.push_str(&self.text_svg(layout, Panel::Colour, "#000"));
         }
+        body.push_str("</g>");
         let pixmap = self.rasterise(&self.svg_doc(&body))?;
-        let (w, h) = (pixmap.width(), pixmap.height());
-        let mut m = Mono::new(w, h);
-        for (i, px) in pixmap.pixels().iter().enumerate() {
-            if px.alpha() >= 128 {
-                m.set(i as u32 % w, i as u32 / w, true);
-            }
-        }
-        Ok(m)
+        let bits = pixmap.pixels().iter().map(|p| p.alpha() >= 128).collect();
+        Ok(Mono::from_bits(pixmap.width(), pixmap.height(), bits))
     }
 
     pub fn render(&self, card: &CardData, photo: &Photo) -> Result<RenderedCard, RenderError> {
-        let layout = self.layout(card)?;
         let pattern = self.pattern(&card.pattern)?;
         let (px, py, pw, ph) = self.rect_px(&pattern.photo);
         let (px, py, pw, ph) = (
@@ -278,7 +276,17 @@ impl Renderer {
             pw.floor() as u32,
             ph.floor() as u32,
         );
-        let fitted = photo.fitted(pw, ph)?;
+        // The photo and the text are independent: prepare them side by side.
+        let (fitted, text) = std::thread::scope(|s| {
+            let photo = s.spawn(|| photo.fitted(pw, ph));
+            let text = self.layout(card).map_err(RenderError::from).and_then(|l| {
+                let k = self.black_panel(&l)?;
+                Ok((l, k))
+            });
+            (photo.join().expect("photo thread panicked"), text)
+        });
+        let (layout, mut black) = text?;
+        let fitted = fitted?;
         let (w, h) = (self.printer.width_px, self.printer.height_px);
         let mut warnings = Vec::new();
 
@@ -295,7 +303,6 @@ impl Renderer {
                 p.0 = p.0.map(|c| ((u16::from(c) * (255 - a)) / 255) as u8);
             }
         }
-        let mut black = self.black_panel(&layout)?;
         let colour = if photo_in_colour {
             Some(colour)
         } else if self.printer.has_colour() {
@@ -328,10 +335,8 @@ impl Renderer {
             black: Some(black),
             overlay,
         };
-        let preview = self.preview(pattern, &panels)?;
         Ok(RenderedCard {
             panels,
-            preview,
             layout,
             photo: fitted,
             photo_box_px: (px, py, pw, ph),
@@ -341,7 +346,17 @@ impl Renderer {
 
     /// The blank alone, rasterised at the printer's resolution over the
     /// full-bleed panel: white outside the card.
-    pub fn blank_image(&self, pattern: &Template) -> Result<tiny_skia::Pixmap, RenderError> {
+    pub fn blank_image(&self, pattern: &Template) -> Result<Arc<tiny_skia::Pixmap>, RenderError> {
+        let mut cache = self.blanks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = cache.get(&pattern.pattern) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(self.rasterise_blank(pattern)?);
+        cache.insert(pattern.pattern.clone(), p.clone());
+        Ok(p)
+    }
+
+    fn rasterise_blank(&self, pattern: &Template) -> Result<tiny_skia::Pixmap, RenderError> {
         let opts = usvg::Options {
             fontdb: self.fontdb.clone(),
             ..Default::default()
@@ -366,8 +381,10 @@ impl Renderer {
 
     /// The card as it will look: the blank as bought (never printed), the
     /// dyes multiplied onto it, the resin on top.
-    fn preview(&self, pattern: &Template, panels: &PanelSet) -> Result<RgbImage, RenderError> {
+    pub fn preview(&self, card: &RenderedCard) -> Result<RgbImage, RenderError> {
+        let pattern = self.pattern(&card.layout.pattern)?;
         let blank = self.blank_image(pattern)?;
+        let panels = &card.panels;
         let black = panels.black.as_ref();
         Ok(RgbImage::from_fn(
             self.printer.width_px,
