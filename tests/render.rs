@@ -292,3 +292,45 @@ fn hard_names_and_schools_fit_inside_their_fields_with_every_glyph() {
         );
     }
 }
+
+#[test]
+fn a_class_proof_puts_eight_cards_on_each_a4_page_at_true_scale() {
+    let r = renderer();
+    let cards: Vec<_> = (0..12)
+        .map(|i| {
+            let o = valid(&sample::order(i), &r);
+            r.render(&o.data, &o.photo).unwrap()
+        })
+        .collect();
+    let pdf = r.batch_proof_pdf(&cards, "class").unwrap();
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    let pages = doc.get_pages();
+    assert_eq!(pages.len(), 2);
+    for (_, id) in &pages {
+        let arr = doc
+            .get_dictionary(*id)
+            .unwrap()
+            .get(b"MediaBox")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone();
+        let mm = |i: usize| arr[i].as_float().unwrap() * 25.4 / 72.0;
+        assert!(
+            (mm(2) - 210.0).abs() < 0.1 && (mm(3) - 297.0).abs() < 0.1,
+            "A4"
+        );
+    }
+    let first = doc.extract_text(&[1]).unwrap();
+    let second = doc.extract_text(&[2]).unwrap();
+    assert_eq!(first.matches("Szkoła Podstawowa nr 7").count(), 8);
+    assert_eq!(second.matches("Szkoła Podstawowa nr 7").count(), 4);
+    assert!(second.contains("12/2026"));
+    // Slots hold whole cards with room for the marks, inside the page.
+    for (x, y) in Renderer::a4_slots() {
+        assert!(
+            x >= 5.0 && x + 85.6 <= 205.0 && y >= 5.0 && y + 53.98 <= 292.0,
+            "slot ({x}, {y})"
+        );
+    }
+}

@@ -66,7 +66,9 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     println!(
         "{} card(s) on {} A4 page(s) in {}",
         cards.len(),
-        cards.len().div_ceil(10),
+        cards
+            .len()
+            .div_ceil(legitka::render::Renderer::a4_slots().len()),
         a.out.display()
     );
     Ok(())

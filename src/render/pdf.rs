@@ -16,10 +16,11 @@ use printpdf::{
 
 pub const A4_W_MM: f32 = 210.0;
 pub const A4_H_MM: f32 = 297.0;
-/// Cards per A4 page: 2 columns of 5, with room for crop marks.
+/// Cards per A4 page: 2 columns of 4, with room between them for crop marks
+/// (five rows would leave none: 5 x 53.98 mm is 270 mm of 297).
 const COLUMNS: usize = 2;
-const ROWS: usize = 5;
-const GAP_MM: f32 = 8.0;
+const ROWS: usize = 4;
+const GAP_MM: f32 = 10.0;
 
 fn pt(mm: f32) -> Pt {
     Pt(mm * 72.0 / MM_PER_INCH)
