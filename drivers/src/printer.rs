@@ -40,6 +40,10 @@ pub enum PrintError {
     /// The printer refused to start (a fault it already had).
     #[error("printer not ready: {0}")]
     NotReady(Cause),
+    /// The printer reported a fault during the card and did not count it: the
+    /// blank is spoiled and the card was not issued.
+    #[error("blank spoiled ({cause}): {message}")]
+    Spoiled { cause: Cause, message: String },
     /// The card may be in the printer, partly printed: an operator must check.
     #[error("printing failed mid-card ({cause}): {message}")]
     MidCard { cause: Cause, message: String },

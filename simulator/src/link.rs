@@ -19,6 +19,11 @@ pub trait Link: Send {
     /// `Ok(0)`: nothing within the timeout. An error ends this connection.
     fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> std::io::Result<usize>;
     fn write_all(&mut self, data: &[u8]) -> std::io::Result<()>;
+    /// Whether an unplugged printer ends the connection (TCP) rather than
+    /// just falling silent (a serial line).
+    fn hangs_up(&self) -> bool {
+        false
+    }
 }
 
 /// A pseudo-terminal. The simulator holds both ends open, so a driver that
@@ -80,6 +85,10 @@ impl Link for PtyLink {
 }
 
 impl Link for TcpStream {
+    fn hangs_up(&self) -> bool {
+        true
+    }
+
     fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> std::io::Result<usize> {
         self.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
         match self.read(buf) {
@@ -109,13 +118,31 @@ pub fn serve(link: &mut dyn Link, sim: &SimHandle, stop: &AtomicBool) -> std::io
     let mut buf = vec![0u8; 64 * 1024];
     while !stop.load(Ordering::Relaxed) {
         let n = link.read_timeout(&mut buf, Duration::from_millis(20))?;
+        if sim.with(|p| p.is_unplugged()) {
+            if link.hangs_up() {
+                return Err(std::io::ErrorKind::ConnectionReset.into());
+            }
+            // Whatever arrives while unplugged is lost, half frames included.
+            parser = Parser::new(w, h);
+            continue;
+        }
         parser.push(&buf[..n]);
         while let Some(frame) = parser.next_frame() {
-            if let Some(mut reply) = sim.with(|p| p.handle(frame)) {
-                debug!(reply = %reply, "sim reply");
-                reply.push(CR as char);
-                link.write_all(reply.as_bytes())?;
+            let Some(reply) = sim.with(|p| p.handle(frame)) else { continue };
+            if sim.with(|p| p.is_unplugged()) {
+                continue;
             }
+            let (noise, delay) = sim.with(|p| (p.noise(), p.faults.reply_delay));
+            if !delay.is_zero() {
+                std::thread::sleep(delay);
+            }
+            if let Some(noise) = noise {
+                link.write_all(noise)?;
+            }
+            debug!(reply = %reply, "sim reply");
+            let mut bytes = reply.into_bytes();
+            bytes.push(CR);
+            link.write_all(&bytes)?;
         }
         sim.with(|p| p.tick());
     }
@@ -143,6 +170,11 @@ impl TcpListenerLink {
         while !stop.load(Ordering::Relaxed) {
             match self.listener.accept() {
                 Ok((mut stream, peer)) => {
+                    if sim.with(|p| p.is_unplugged()) {
+                        // Nobody answers at an unplugged printer's address.
+                        drop(stream);
+                        continue;
+                    }
                     stream.set_nonblocking(false)?;
                     info!(%peer, "driver connected");
                     if let Err(e) = serve(&mut stream, &sim, &stop) {
@@ -150,7 +182,10 @@ impl TcpListenerLink {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    sim.with(|p| p.tick());
+                    sim.with(|p| {
+                        p.tick();
+                        p.is_unplugged()
+                    });
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(e) => return Err(e),

@@ -34,9 +34,19 @@ struct Args {
     /// Panels left on the ribbon.
     #[arg(long, default_value_t = 300)]
     ribbon: u32,
-    /// Jam on this card (1 = the first card printed).
+    /// Seconds each panel adds to a card (YMCKO: five panels).
+    #[arg(long, default_value_t = 0.0)]
+    panel_seconds: f64,
+    /// Faults, repeatable: jam@N, cover@N, ribbon@N (the Nth card fails that
+    /// way), unplug@N:SECONDS (off the line during the Nth card's job).
+    #[arg(long = "fault")]
+    faults: Vec<String>,
+    /// Line noise before every Nth reply.
     #[arg(long)]
-    jam_on_card: Option<u64>,
+    garbage_every: Option<u32>,
+    /// Milliseconds every reply is late.
+    #[arg(long, default_value_t = 0)]
+    reply_delay_ms: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,10 +63,15 @@ fn main() -> anyhow::Result<()> {
         ribbon_capacity: args.ribbon,
         feeder_cards: args.feeder,
         card_time: Duration::from_secs_f64(args.card_seconds.max(0.0)),
+        panel_time: Duration::from_secs_f64(args.panel_seconds.max(0.0)),
         out_dir: Some(args.out.clone()),
         ..SimConfig::default()
     });
-    printer.faults.jam_on_card = args.jam_on_card;
+    for f in &args.faults {
+        printer.faults.add(f).map_err(anyhow::Error::msg)?;
+    }
+    printer.faults.garbage_every = args.garbage_every;
+    printer.faults.reply_delay = Duration::from_millis(args.reply_delay_ms);
     let sim = SimHandle::new(printer);
     let stop = Arc::new(AtomicBool::new(false));
     match args.tcp {

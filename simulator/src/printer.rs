@@ -21,8 +21,11 @@ pub struct SimConfig {
     pub ribbon: String,
     pub ribbon_capacity: u32,
     pub feeder_cards: u32,
-    /// How long a card takes from `Se` to ejection. Zero in tests.
+    /// How long a card takes from `Se` to ejection, plus `panel_time` for
+    /// each panel it prints. Zero in tests; a desktop YMCKO printer takes
+    /// 16-24 s a card.
     pub card_time: Duration,
+    pub panel_time: Duration,
     /// Where each printed card is written as PNG; `None` keeps them in memory only.
     pub out_dir: Option<PathBuf>,
 }
@@ -39,25 +42,61 @@ impl Default for SimConfig {
             ribbon_capacity: 300,
             feeder_cards: 100,
             card_time: Duration::ZERO,
+            panel_time: Duration::ZERO,
             out_dir: None,
         }
     }
 }
 
-/// Faults a test or a technician can set; each is a switch the printer
-/// reports until it is cleared.
+/// Faults a test or a technician can set. A fault that stops the printer
+/// (`active`) is reported until it is cleared, as on a real printer.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
-    /// The card with this number (1-based, counted by the printer) jams.
-    pub jam_on_card: Option<u64>,
+    /// The Nth card started (1-based) fails mid-print with this cause
+    /// (`CardJam`, `CoverOpen`, `RibbonEnded`): the blank is left spoiled.
+    pub fail_card: Option<(u64, Cause)>,
     /// A fault present right now, as an error word.
     pub active: Option<Cause>,
+    /// The Nth card started: the printer drops off the line (unplugged) for
+    /// this long, losing the job.
+    pub unplug_card: Option<(u64, Duration)>,
+    /// Every Nth reply is preceded by line noise.
+    pub garbage_every: Option<u32>,
+    /// Every reply comes this late.
+    pub reply_delay: Duration,
+}
+
+impl Faults {
+    /// Parses a fault as written on the command line: `jam@3`, `cover@2`,
+    /// `ribbon@4` (the Nth card fails that way), `unplug@2:5` (the Nth card's
+    /// job: off the line for 5 s).
+    pub fn add(&mut self, spec: &str) -> Result<(), String> {
+        let (what, at) = spec.split_once('@').ok_or_else(|| format!("{spec:?}: expected kind@card"))?;
+        let (card, extra) = at.split_once(':').map_or((at, None), |(c, e)| (c, Some(e)));
+        let card: u64 = card.parse().map_err(|_| format!("{spec:?}: card number"))?;
+        let cause = match what {
+            "jam" => Cause::CardJam,
+            "cover" => Cause::CoverOpen,
+            "ribbon" => Cause::RibbonEnded,
+            "unplug" => {
+                let secs: f64 = extra.unwrap_or("5").parse().map_err(|_| format!("{spec:?}: seconds"))?;
+                self.unplug_card = Some((card, Duration::from_secs_f64(secs)));
+                return Ok(());
+            }
+            _ => return Err(format!("{spec:?}: kinds are jam, cover, ribbon, unplug")),
+        };
+        self.fail_card = Some((card, cause));
+        Ok(())
+    }
 }
 
 /// A card as the printer produced it.
 #[derive(Debug, Clone)]
 pub struct PrintedCard {
     pub number: u64,
+    /// When its job started (`Ss`) and when it left the printer.
+    pub started: Instant,
+    pub finished: Instant,
     /// What the card looks like: colour dyes on white, resin on top.
     pub image: RgbImage,
     pub black: Mono,
@@ -67,6 +106,8 @@ pub struct PrintedCard {
 }
 
 struct Job {
+    number: u64,
+    started: Instant,
     panels: HashMap<char, (u32, Vec<u8>)>,
     bytes: usize,
 }
@@ -85,6 +126,9 @@ pub struct SimPrinter {
     job: Option<Job>,
     printing: Option<Printing>,
     printed: Vec<PrintedCard>,
+    jobs_started: u64,
+    replies: u64,
+    unplugged_until: Option<Instant>,
 }
 
 impl SimPrinter {
@@ -98,6 +142,44 @@ impl SimPrinter {
             job: None,
             printing: None,
             printed: Vec::new(),
+            jobs_started: 0,
+            replies: 0,
+            unplugged_until: None,
+        }
+    }
+
+    /// Off the line: nothing is answered, input is lost.
+    pub fn is_unplugged(&mut self) -> bool {
+        match self.unplugged_until {
+            Some(t) if Instant::now() < t => true,
+            Some(_) => {
+                self.unplugged_until = None;
+                info!("simulated printer plugged back in");
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Cards started, including those that failed.
+    pub fn jobs_started(&self) -> u64 {
+        self.jobs_started
+    }
+
+    pub fn refill_feeder(&mut self, cards: u32) {
+        self.feeder_left += cards;
+    }
+
+    pub fn replace_ribbon(&mut self, panels: u32) {
+        self.ribbon_left = panels;
+    }
+
+    /// Line noise to send before the next reply, if the script says so.
+    pub fn noise(&mut self) -> Option<&'static [u8]> {
+        self.replies += 1;
+        match self.faults.garbage_every {
+            Some(n) if n > 0 && self.replies % u64::from(n) == 0 => Some(b"\x00\xff\x13~\x7f"),
+            _ => None,
         }
     }
 
@@ -142,14 +224,16 @@ impl SimPrinter {
             return None;
         }
         let job = self.printing.take()?.job;
-        self.counter += 1;
-        if self.faults.jam_on_card == Some(self.counter) {
-            // The blank is stuck: it is not counted as printed.
-            self.counter -= 1;
-            self.faults.active = Some(Cause::CardJam);
-            warn!("simulated card jam");
-            return None;
+        if let Some((n, cause)) = self.faults.fail_card {
+            if n == job.number {
+                // The blank is stuck or ruined: it is not counted as printed.
+                self.faults.active = Some(cause);
+                self.feeder_left = self.feeder_left.saturating_sub(1);
+                warn!(card = n, %cause, "simulated failure mid-card");
+                return None;
+            }
         }
+        self.counter += 1;
         self.ribbon_left = self.ribbon_left.saturating_sub(1);
         self.feeder_left = self.feeder_left.saturating_sub(1);
         let card = self.develop(job);
@@ -192,6 +276,8 @@ impl SimPrinter {
         panels.sort();
         PrintedCard {
             number: self.counter,
+            started: job.started,
+            finished: Instant::now(),
             image,
             black,
             overlay,
@@ -250,7 +336,19 @@ impl SimPrinter {
                 if self.ribbon_left == 0 {
                     return "ERROR RIBBON".into();
                 }
+                self.jobs_started += 1;
+                if let Some((n, off)) = self.faults.unplug_card {
+                    if n == self.jobs_started {
+                        warn!(card = n, ?off, "simulated printer unplugged mid-job");
+                        self.unplugged_until = Some(Instant::now() + off);
+                        self.faults.unplug_card = None;
+                        self.job = None;
+                        return ok();
+                    }
+                }
                 self.job = Some(Job {
+                    number: self.jobs_started,
+                    started: Instant::now(),
                     panels: HashMap::new(),
                     bytes: 0,
                 });
@@ -258,8 +356,9 @@ impl SimPrinter {
             }
             cmd::END_SEQUENCE => match self.job.take() {
                 Some(job) => {
+                    let time = self.cfg.card_time + self.cfg.panel_time * job.panels.len() as u32;
                     self.printing = Some(Printing {
-                        until: Instant::now() + self.cfg.card_time,
+                        until: Instant::now() + time,
                         job,
                     });
                     self.tick();

@@ -77,14 +77,14 @@ fn a_card_round_trips_through_the_simulator_pixel_for_pixel() {
 }
 
 #[test]
-fn a_jam_is_reported_mid_card_and_the_cause_read_back() {
+fn a_jam_spoils_the_blank_and_the_cause_is_read_back() {
     let (sim, mut printer) = start();
-    sim.with(|p| p.faults.jam_on_card = Some(1));
+    sim.with(|p| p.faults.fail_card = Some((1, Cause::CardJam)));
     let err = printer.print(&test_card()).unwrap_err();
     assert!(
         matches!(
             err,
-            PrintError::MidCard {
+            PrintError::Spoiled {
                 cause: Cause::CardJam,
                 ..
             }

@@ -133,8 +133,21 @@ impl EvolisPrinter {
                     debug!(reply = %text, "printer replied");
                     return Ok(text);
                 }
-                reply.push(b);
+                // Replies are printable ASCII: anything else is line noise.
+                if b.is_ascii_graphic() || b == b' ' {
+                    reply.push(b);
+                }
             }
+        }
+    }
+
+    /// After a fault mid-card: if the printer did not count the card, its
+    /// blank is spoiled; if it did, the card is out; otherwise nobody knows.
+    fn judge_fault(&mut self, before: u64, cause: Cause, message: String) -> Result<PrintReport, PrintError> {
+        match self.counter(Phase::CardStarted) {
+            Ok(n) if n == before => Err(PrintError::Spoiled { cause, message }),
+            Ok(n) if n == before + 1 => Ok(PrintReport { bytes_sent: 0, counter: n }),
+            _ => Err(PrintError::MidCard { cause, message }),
         }
     }
 
@@ -255,13 +268,23 @@ impl Printer for EvolisPrinter {
         self.expect_ok(&wire::frame(cmd::START_SEQUENCE), Phase::BeforeCard)?;
         // From here a blank may be in the printer.
         let phase = Phase::CardStarted;
-        self.expect_ok(&wire::frame(cmd::FRONT), phase)?;
         let mut bytes_sent = 0;
-        for p in &panels {
+        let job = std::iter::once(wire::frame(cmd::FRONT))
+            .chain(panels)
+            .chain(std::iter::once(wire::frame(cmd::END_SEQUENCE)));
+        for p in job {
             bytes_sent += p.len();
-            self.expect_ok(p, phase)?;
+            match self.expect_ok(&p, phase) {
+                Ok(()) => {}
+                Err(PrintError::MidCard { cause, message }) => {
+                    return self.judge_fault(before, cause, message).map(|mut r| {
+                        r.bytes_sent = bytes_sent;
+                        r
+                    })
+                }
+                Err(e) => return Err(e),
+            }
         }
-        self.expect_ok(&wire::frame(cmd::END_SEQUENCE), phase)?;
         let deadline = Instant::now() + self.settings.card_timeout;
         loop {
             std::thread::sleep(self.settings.status_poll);
@@ -270,9 +293,10 @@ impl Printer for EvolisPrinter {
                 crate::PrinterState::Printing => {}
                 _ if st.detail.is_some_and(Cause::blocks_printing) => {
                     let cause = st.detail.unwrap_or(Cause::CardJam);
-                    return Err(PrintError::MidCard {
-                        cause,
-                        message: format!("printer reported {cause} while printing"),
+                    let message = format!("printer reported {cause} while printing");
+                    return self.judge_fault(before, cause, message).map(|mut r| {
+                        r.bytes_sent = bytes_sent;
+                        r
                     });
                 }
                 _ => break,
