@@ -247,7 +247,9 @@ impl Queue {
             }
             Err(PrintError::Spoiled { cause, message }) => {
                 warn!(order_id = %id, %cause, "blank spoiled; the card waits to be printed again once the fault is cleared");
-                self.store.spoil_and_requeue(&id, cause.as_str(), &message).await
+                self.store
+                    .spoil_and_requeue(&id, cause.as_str(), &message)
+                    .await
             }
             Err(PrintError::NotReady(cause)) => {
                 warn!(order_id = %id, %cause, "printer not ready; card stays queued");

@@ -342,23 +342,35 @@ impl Store {
 
     /// The printer ruined the blank and did not issue the card: record the
     /// blank as spoiled and queue the card again, first in line.
-    pub async fn spoil_and_requeue(&self, order_id: &str, cause: &str, message: &str) -> Result<()> {
+    pub async fn spoil_and_requeue(
+        &self,
+        order_id: &str,
+        cause: &str,
+        message: &str,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let (card_number,): (String,) = sqlx::query_as("SELECT card_number FROM orders WHERE order_id = ?")
-            .bind(order_id)
-            .fetch_one(&mut *tx)
+        let (card_number,): (String,) =
+            sqlx::query_as("SELECT card_number FROM orders WHERE order_id = ?")
+                .bind(order_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO spoiled (order_id, card_number, cause, recorded_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(order_id)
+        .bind(&card_number)
+        .bind(cause)
+        .bind(event::now())
+        .execute(&mut *tx)
+        .await?;
+        self.set_status(&mut tx, order_id, "printing", "queued")
             .await?;
-        sqlx::query("INSERT INTO spoiled (order_id, card_number, cause, recorded_at) VALUES (?, ?, ?, ?)")
-            .bind(order_id)
-            .bind(&card_number)
-            .bind(cause)
-            .bind(event::now())
-            .execute(&mut *tx)
-            .await?;
-        self.set_status(&mut tx, order_id, "printing", "queued").await?;
         self.emit(
             &mut tx,
-            &[Event::failed(order_id, cause, message), Event::spoiled(order_id, &card_number, cause)],
+            &[
+                Event::failed(order_id, cause, message),
+                Event::spoiled(order_id, &card_number, cause),
+            ],
         )
         .await?;
         tx.commit().await?;
@@ -367,7 +379,9 @@ impl Store {
 
     /// Blanks recorded as spoiled.
     pub async fn spoiled_count(&self) -> Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM spoiled").fetch_one(&self.pool).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM spoiled")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n)
     }
 

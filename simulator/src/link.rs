@@ -128,7 +128,9 @@ pub fn serve(link: &mut dyn Link, sim: &SimHandle, stop: &AtomicBool) -> std::io
         }
         parser.push(&buf[..n]);
         while let Some(frame) = parser.next_frame() {
-            let Some(reply) = sim.with(|p| p.handle(frame)) else { continue };
+            let Some(reply) = sim.with(|p| p.handle(frame)) else {
+                continue;
+            };
             if sim.with(|p| p.is_unplugged()) {
                 continue;
             }

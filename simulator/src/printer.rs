@@ -71,7 +71,9 @@ impl Faults {
     /// `ribbon@4` (the Nth card fails that way), `unplug@2:5` (the Nth card's
     /// job: off the line for 5 s).
     pub fn add(&mut self, spec: &str) -> Result<(), String> {
-        let (what, at) = spec.split_once('@').ok_or_else(|| format!("{spec:?}: expected kind@card"))?;
+        let (what, at) = spec
+            .split_once('@')
+            .ok_or_else(|| format!("{spec:?}: expected kind@card"))?;
         let (card, extra) = at.split_once(':').map_or((at, None), |(c, e)| (c, Some(e)));
         let card: u64 = card.parse().map_err(|_| format!("{spec:?}: card number"))?;
         let cause = match what {
@@ -79,7 +81,10 @@ impl Faults {
             "cover" => Cause::CoverOpen,
             "ribbon" => Cause::RibbonEnded,
             "unplug" => {
-                let secs: f64 = extra.unwrap_or("5").parse().map_err(|_| format!("{spec:?}: seconds"))?;
+                let secs: f64 = extra
+                    .unwrap_or("5")
+                    .parse()
+                    .map_err(|_| format!("{spec:?}: seconds"))?;
                 self.unplug_card = Some((card, Duration::from_secs_f64(secs)));
                 return Ok(());
             }
@@ -129,6 +134,7 @@ pub struct SimPrinter {
     jobs_started: u64,
     replies: u64,
     unplugged_until: Option<Instant>,
+    unplug_mid_job: Option<Duration>,
 }
 
 impl SimPrinter {
@@ -145,6 +151,7 @@ impl SimPrinter {
             jobs_started: 0,
             replies: 0,
             unplugged_until: None,
+            unplug_mid_job: None,
         }
     }
 
@@ -178,7 +185,7 @@ impl SimPrinter {
     pub fn noise(&mut self) -> Option<&'static [u8]> {
         self.replies += 1;
         match self.faults.garbage_every {
-            Some(n) if n > 0 && self.replies % u64::from(n) == 0 => Some(b"\x00\xff\x13~\x7f"),
+            Some(n) if n > 0 && self.replies % u64::from(n) == 0 => Some(b"\x00\xff\x13\x7f\x80"),
             _ => None,
         }
     }
@@ -299,6 +306,12 @@ impl SimPrinter {
                 levels,
                 data,
             } => {
+                if let Some(off) = self.unplug_mid_job.take() {
+                    warn!(?off, "simulated printer unplugged mid-job");
+                    self.unplugged_until = Some(Instant::now() + off);
+                    self.job = None;
+                    return None;
+                }
                 let Some(job) = self.job.as_mut() else {
                     return Some("ERROR CDE".into());
                 };
@@ -339,11 +352,10 @@ impl SimPrinter {
                 self.jobs_started += 1;
                 if let Some((n, off)) = self.faults.unplug_card {
                     if n == self.jobs_started {
-                        warn!(card = n, ?off, "simulated printer unplugged mid-job");
-                        self.unplugged_until = Some(Instant::now() + off);
+                        // Pulled out during the panel download, after the card
+                        // was taken from the feeder.
+                        self.unplug_mid_job = Some(off);
                         self.faults.unplug_card = None;
-                        self.job = None;
-                        return ok();
                     }
                 }
                 self.job = Some(Job {

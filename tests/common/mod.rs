@@ -30,10 +30,14 @@ pub fn broker() -> (String, u16) {
 }
 
 pub fn simulator(card_time: Duration) -> (SimHandle, String) {
-    let sim = SimHandle::new(SimPrinter::new(SimConfig {
+    simulator_with(SimConfig {
         card_time,
         ..SimConfig::default()
-    }));
+    })
+}
+
+pub fn simulator_with(config: SimConfig) -> (SimHandle, String) {
+    let sim = SimHandle::new(SimPrinter::new(config));
     let path = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false))).expect("pty");
     (sim, path)
 }
@@ -83,8 +87,16 @@ impl Harness {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::start_full(SimConfig::default(), tweak).await
+    }
+
+    pub async fn start_sim(config: SimConfig) -> Self {
+        Self::start_full(config, |_| {}).await
+    }
+
+    pub async fn start_full(config: SimConfig, tweak: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let (sim, pty) = simulator(Duration::ZERO);
+        let (sim, pty) = simulator_with(config);
         let mut settings = settings(dir.path(), &pty);
         tweak(&mut settings);
         let (host, port) = broker();
@@ -135,6 +147,17 @@ impl Harness {
             .next()
             .unwrap()
             .clone()
+    }
+
+    /// Sends sample orders `from..from + n` and returns their ids.
+    pub async fn send_orders(&self, from: usize, n: usize) -> Vec<String> {
+        let mut ids = Vec::new();
+        for i in from..from + n {
+            let o = legitka::sample::order(i);
+            self.central.send_order(&o).await;
+            ids.push(o["order_id"].as_str().unwrap().to_string());
+        }
+        ids
     }
 
     pub async fn stop(mut self) -> Self {

@@ -143,10 +143,18 @@ impl EvolisPrinter {
 
     /// After a fault mid-card: if the printer did not count the card, its
     /// blank is spoiled; if it did, the card is out; otherwise nobody knows.
-    fn judge_fault(&mut self, before: u64, cause: Cause, message: String) -> Result<PrintReport, PrintError> {
+    fn judge_fault(
+        &mut self,
+        before: u64,
+        cause: Cause,
+        message: String,
+    ) -> Result<PrintReport, PrintError> {
         match self.counter(Phase::CardStarted) {
             Ok(n) if n == before => Err(PrintError::Spoiled { cause, message }),
-            Ok(n) if n == before + 1 => Ok(PrintReport { bytes_sent: 0, counter: n }),
+            Ok(n) if n == before + 1 => Ok(PrintReport {
+                bytes_sent: 0,
+                counter: n,
+            }),
             _ => Err(PrintError::MidCard { cause, message }),
         }
     }
