@@ -31,6 +31,12 @@ pub struct Queue {
 
 type Link = Box<dyn Printer>;
 
+/// A card rendered ahead of its turn.
+struct Prepared {
+    order_id: String,
+    rendered: Result<crate::render::RenderedCard, RenderError>,
+}
+
 /// Connects to the printer the profile describes.
 pub fn connect(uri: &PrinterUri, profile: &PrinterProfile) -> Result<Link, String> {
     let link = open_uri(uri).map_err(|e| e.to_string())?;
@@ -116,6 +122,8 @@ impl Queue {
 
     pub async fn run(self, mut shutdown: Shutdown) {
         let mut link: Option<Link> = None;
+        // The next card, rendered while the current one prints.
+        let mut prepared: Option<Prepared> = None;
         let mut paused_for = None;
         while !shutdown.is_set() {
             let Some(l) = link.take() else {
@@ -176,25 +184,40 @@ impl Queue {
                 self.idle(Duration::from_secs(1), &mut shutdown).await;
                 continue;
             };
-            link = self.print_one(l, card, &status).await;
+            let (l, next) = self.print_one(l, card, &status, prepared.take()).await;
+            link = l;
+            prepared = next;
             self.outbox_ready.notify_one();
         }
         info!("print queue stopped");
     }
 
     /// Prints one card; returns the link if it is still usable.
+    async fn render(&self, card: crate::store::Queued) -> Prepared {
+        let renderer = self.renderer.clone();
+        let order_id = card.data.order_id.clone();
+        let rendered =
+            tokio::task::spawn_blocking(move || renderer.render(&card.data, &card.photo))
+                .await
+                .expect("renderer panicked");
+        Prepared { order_id, rendered }
+    }
+
+    /// Prints one card; returns the link if it is still usable, and the next
+    /// card if it could be rendered meanwhile.
     async fn print_one(
         &self,
         l: Link,
         card: crate::store::Queued,
         status: &Status,
-    ) -> Option<Link> {
+        prepared: Option<Prepared>,
+    ) -> (Option<Link>, Option<Prepared>) {
         let id = card.data.order_id.clone();
-        let renderer = self.renderer.clone();
-        let data = card.data.clone();
-        let rendered = tokio::task::spawn_blocking(move || renderer.render(&data, &card.photo))
-            .await
-            .expect("renderer panicked");
+        let rendered = match prepared {
+            // Rendered from the same stored order while the last card printed.
+            Some(p) if p.order_id == id => p.rendered,
+            _ => self.render(card.clone()).await.rendered,
+        };
         let rendered = match rendered {
             Ok(r) => r,
             Err(e) => {
@@ -206,7 +229,7 @@ impl Queue {
                 if let Err(e) = self.store.hold(&id, &code, &message, &[]).await {
                     error!(error = %e, "cannot hold order");
                 }
-                return Some(l);
+                return (Some(l), None);
             }
         };
         for w in &rendered.warnings {
@@ -214,17 +237,25 @@ impl Queue {
         }
         match self.store.mark_printing(&id).await {
             Ok(true) => {}
-            Ok(false) => return Some(l), // cancelled or revoked meanwhile
+            Ok(false) => return (Some(l), None), // cancelled or revoked meanwhile
             Err(e) => {
                 error!(error = %e, "cannot record printing; card not started");
-                return Some(l);
+                return (Some(l), None);
             }
         }
         let view = self.view(&l, status);
         self.report(Some(view), true).await;
         info!(order_id = %id, card = %card.data.card_number, "printing");
         let panels = rendered.panels;
-        let (l, result) = blocking(l, move |p| p.print(&panels)).await;
+        // While the printer works, the next card is rendered: the printer
+        // should never wait for us.
+        let next = async {
+            match self.store.next_queued().await {
+                Ok(Some(q)) => Some(self.render(q).await),
+                _ => None,
+            }
+        };
+        let ((l, result), next) = tokio::join!(blocking(l, move |p| p.print(&panels)), next);
         let recorded = match result {
             Ok(report) => {
                 let fields = PrintedFields {
@@ -243,7 +274,7 @@ impl Queue {
                 if let Err(e) = self.store.requeue(&id).await {
                     error!(error = %e, "cannot requeue");
                 }
-                return None;
+                return (None, next);
             }
             Err(PrintError::Spoiled { cause, message }) => {
                 warn!(order_id = %id, %cause, "blank spoiled; the card waits to be printed again once the fault is cleared");
@@ -277,7 +308,7 @@ impl Queue {
                     if let Err(e) = r {
                         error!(error = %e, "cannot record the failure");
                     }
-                    return None;
+                    return (None, next);
                 }
                 r
             }
@@ -285,6 +316,6 @@ impl Queue {
         if let Err(e) = recorded {
             error!(order_id = %id, error = %e, "cannot record the card's outcome");
         }
-        Some(l)
+        (Some(l), next)
     }
 }

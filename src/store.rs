@@ -55,6 +55,7 @@ pub enum CancelOutcome {
 }
 
 /// A card waiting for the printer.
+#[derive(Clone)]
 pub struct Queued {
     pub seq: i64,
     pub data: CardData,

@@ -1,35 +1,100 @@
-//! Scenarios against a real card printer. Each test is skipped unless
-//! `LEGITKA_HW_PRINTER` names a printer (`serial:/dev/ttyUSB0`,
-//! `tcp://host:9100`, `usb:0f49:0001`); see README.md for what each prints.
+//! The scenario suite a technician runs: each scenario takes any
+//! [`Printer`], so the same code runs against the simulator in CI
+//! (`tests/simulator.rs`) and against a real printer named in
+//! `LEGITKA_HW_PRINTER` (`tests/printer.rs`, run with `--ignored`).
 
+use image::{Rgb, RgbImage};
 use legitka_drivers::evolis::{EvolisPrinter, EvolisSettings};
-use legitka_drivers::{open_uri, Capabilities, PrinterUri};
+use legitka_drivers::{
+    open_uri, Capabilities, Mono, PanelSet, PrintReport, Printer, PrinterState, PrinterUri,
+    Transport,
+};
 
-/// The printer under test, or `None` (and a note) when none is named.
-pub fn printer_under_test() -> Option<EvolisPrinter> {
-    let Ok(uri) = std::env::var("LEGITKA_HW_PRINTER") else {
-        eprintln!("LEGITKA_HW_PRINTER not set: no real printer, test skipped");
-        return None;
-    };
-    let uri: PrinterUri = uri.parse().expect("LEGITKA_HW_PRINTER is a printer uri");
-    let link = open_uri(&uri).expect("printer reachable");
-    let caps = Capabilities {
+pub const WIDTH: u32 = 1016;
+pub const HEIGHT: u32 = 648;
+
+pub fn capabilities() -> Capabilities {
+    Capabilities {
         dpi: 300,
-        width_px: 1016,
-        height_px: 648,
+        width_px: WIDTH,
+        height_px: HEIGHT,
         ribbons: vec!["YMCKO".into()],
         duplex: false,
-    };
+    }
+}
+
+/// An Evolis printer on `link`, with the ribbon from `LEGITKA_HW_RIBBON`.
+pub fn evolis(link: Box<dyn Transport>) -> EvolisPrinter {
     let ribbon = std::env::var("LEGITKA_HW_RIBBON").unwrap_or_else(|_| "ymcko".into());
-    Some(
-        EvolisPrinter::connect(
-            link,
-            EvolisSettings {
-                ribbon,
-                ..EvolisSettings::default()
-            },
-            caps,
-        )
-        .expect("printer answers its identity queries"),
+    EvolisPrinter::connect(
+        link,
+        EvolisSettings {
+            ribbon,
+            ..EvolisSettings::default()
+        },
+        capabilities(),
     )
+    .expect("printer answers its identity queries")
+}
+
+/// The printer named in `LEGITKA_HW_PRINTER`, or `None` when none is.
+pub fn printer_under_test() -> Option<EvolisPrinter> {
+    let uri = std::env::var("LEGITKA_HW_PRINTER").ok()?;
+    let uri: PrinterUri = uri.parse().expect("LEGITKA_HW_PRINTER is a printer uri");
+    Some(evolis(open_uri(&uri).expect("printer reachable")))
+}
+
+/// Six colour bars across the top half; a black frame 2 mm inside the edge;
+/// overlay everywhere.
+pub fn calibration_card() -> PanelSet {
+    const BARS: [[u8; 3]; 6] = [
+        [255, 0, 0],
+        [0, 255, 0],
+        [0, 0, 255],
+        [0, 255, 255],
+        [255, 0, 255],
+        [255, 255, 0],
+    ];
+    let colour = RgbImage::from_fn(WIDTH, HEIGHT, |x, y| {
+        if y > HEIGHT / 2 {
+            Rgb([255, 255, 255])
+        } else {
+            Rgb(BARS[(x * 6 / WIDTH) as usize])
+        }
+    });
+    let mut black = Mono::new(WIDTH, HEIGHT);
+    for x in 24..WIDTH - 24 {
+        black.set(x, 24, true);
+        black.set(x, HEIGHT - 25, true);
+    }
+    for y in 24..HEIGHT - 24 {
+        black.set(24, y, true);
+        black.set(WIDTH - 25, y, true);
+    }
+    PanelSet {
+        colour: Some(colour),
+        black: Some(black),
+        overlay: Some(Mono::filled(WIDTH, HEIGHT)),
+    }
+}
+
+/// Model and serial are read and the printer is not offline.
+pub fn identity_and_status(p: &mut dyn Printer) {
+    assert!(!p.identity().model.is_empty(), "model");
+    assert!(!p.identity().serial.is_empty(), "serial");
+    let st = p.status().expect("status");
+    assert_ne!(st.state, PrinterState::Offline);
+}
+
+/// One calibration card; the printer's own counter goes up by one.
+pub fn calibration_print(p: &mut dyn Printer) -> PrintReport {
+    let report = p.print(&calibration_card()).expect("card printed");
+    assert!(report.counter > 0);
+    let again = p.print(&calibration_card()).expect("second card printed");
+    assert_eq!(
+        again.counter,
+        report.counter + 1,
+        "one card counted per print"
+    );
+    report
 }

@@ -99,8 +99,10 @@ impl Faults {
 #[derive(Debug, Clone)]
 pub struct PrintedCard {
     pub number: u64,
-    /// When its job started (`Ss`) and when it left the printer.
+    /// When its job started (`Ss`), when the printer began printing it
+    /// (`Se`, all data in) and when it left the printer.
     pub started: Instant,
+    pub printing_from: Instant,
     pub finished: Instant,
     /// What the card looks like: colour dyes on white, resin on top.
     pub image: RgbImage,
@@ -118,6 +120,7 @@ struct Job {
 }
 
 struct Printing {
+    from: Instant,
     until: Instant,
     job: Job,
 }
@@ -198,6 +201,15 @@ impl SimPrinter {
         &self.printed
     }
 
+    /// How long the printer stood idle between consecutive cards: from one
+    /// card leaving to the next one's data being complete.
+    pub fn idle_gaps(&self) -> Vec<Duration> {
+        self.printed
+            .windows(2)
+            .map(|w| w[1].printing_from.saturating_duration_since(w[0].finished))
+            .collect()
+    }
+
     pub fn is_printing(&self) -> bool {
         self.printing.is_some()
     }
@@ -230,7 +242,7 @@ impl SimPrinter {
         if !done {
             return None;
         }
-        let job = self.printing.take()?.job;
+        let Printing { from, until, job } = self.printing.take()?;
         if let Some((n, cause)) = self.faults.fail_card {
             if n == job.number {
                 // The blank is stuck or ruined: it is not counted as printed.
@@ -243,7 +255,7 @@ impl SimPrinter {
         self.counter += 1;
         self.ribbon_left = self.ribbon_left.saturating_sub(1);
         self.feeder_left = self.feeder_left.saturating_sub(1);
-        let card = self.develop(job);
+        let card = self.develop(job, from, until);
         if let Some(dir) = &self.cfg.out_dir {
             if let Err(e) = save(dir, &card) {
                 warn!(error = %e, "cannot write printed card");
@@ -255,7 +267,7 @@ impl SimPrinter {
     }
 
     /// Builds the card the panels make: dyes subtract from white, resin is black.
-    fn develop(&self, job: Job) -> PrintedCard {
+    fn develop(&self, job: Job, from: Instant, until: Instant) -> PrintedCard {
         let (w, h) = (self.cfg.width, self.cfg.height);
         let density = |letter: char| {
             job.panels
@@ -284,7 +296,8 @@ impl SimPrinter {
         PrintedCard {
             number: self.counter,
             started: job.started,
-            finished: Instant::now(),
+            printing_from: from,
+            finished: until,
             image,
             black,
             overlay,
@@ -369,8 +382,10 @@ impl SimPrinter {
             cmd::END_SEQUENCE => match self.job.take() {
                 Some(job) => {
                     let time = self.cfg.card_time + self.cfg.panel_time * job.panels.len() as u32;
+                    let from = Instant::now();
                     self.printing = Some(Printing {
-                        until: Instant::now() + time,
+                        from,
+                        until: from + time,
                         job,
                     });
                     self.tick();

@@ -156,6 +156,16 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         );
     }
     let printed = count(&central.seen, "card.printed");
+    let mut gaps = sim.with(|p| p.idle_gaps());
+    gaps.sort();
+    if let (Some(median), Some(max)) = (gaps.get(gaps.len() / 2), gaps.last()) {
+        println!(
+            "printer idle between cards: median {} ms, longest {} ms ({} gaps, simulator's clock)",
+            median.as_millis(),
+            max.as_millis(),
+            gaps.len()
+        );
+    }
     println!(
         "total: {printed} of {} cards printed, {} rejected, {} held, {} in the simulator, in {:.1} s; see {}",
         a.cards,

@@ -50,7 +50,7 @@ impl Default for EvolisSettings {
             colour_levels: 128,
             status_command: "Rst".into(),
             reply_timeout: Duration::from_secs(5),
-            status_poll: Duration::from_millis(100),
+            status_poll: Duration::from_millis(50),
             card_timeout: Duration::from_secs(120),
         }
     }
