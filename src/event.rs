@@ -88,6 +88,16 @@ impl Event {
         )
     }
 
+    /// Not in the contract's table (see DESIGN.md): the queue stopped because
+    /// the printer cannot print, and why. The state says the same, retained.
+    pub fn printer_paused(cause: &str) -> Self {
+        Self::new("printer.paused", None, json!({ "cause": cause }))
+    }
+
+    pub fn printer_resumed(after: &str) -> Self {
+        Self::new("printer.resumed", None, json!({ "after": after }))
+    }
+
     pub fn photo_purged(student_id: &str) -> Self {
         Self::new("photo.purged", None, json!({ "student_id": student_id }))
     }

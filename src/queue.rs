@@ -111,6 +111,13 @@ impl Queue {
         });
     }
 
+    async fn record(&self, events: &[Event]) {
+        if let Err(e) = self.store.record_events(events).await {
+            error!(error = %e, "cannot record an event");
+        }
+        self.outbox_ready.notify_one();
+    }
+
     /// Waits for `d`, new work, or shutdown.
     async fn idle(&self, d: Duration, shutdown: &mut Shutdown) {
         tokio::select! {
@@ -162,13 +169,16 @@ impl Queue {
                 if paused_for != status.detail {
                     warn!(state = ?status.state, cause = ?status.detail, "queue paused until the printer is ready");
                     paused_for = status.detail;
+                    let cause = status.detail.map_or("unknown", |c| c.as_str());
+                    self.record(&[Event::printer_paused(cause)]).await;
                 }
                 link = Some(l);
-                self.idle(Duration::from_secs(1), &mut shutdown).await;
+                self.idle(Duration::from_millis(500), &mut shutdown).await;
                 continue;
             }
-            if paused_for.take().is_some() {
+            if let Some(cause) = paused_for.take() {
                 info!("printer ready again; queue resumes");
+                self.record(&[Event::printer_resumed(cause.as_str())]).await;
             }
             let next = match self.store.next_queued().await {
                 Ok(n) => n,

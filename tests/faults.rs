@@ -105,8 +105,21 @@ async fn waiting_fault(
         .unwrap_or_else(|| panic!("the state says {detail}"));
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(h.sim.printed_count(), 1);
+    assert!(
+        h.central
+            .wait_events(Duration::from_secs(10), |ev| ev
+                .iter()
+                .any(|e| e["type"] == "printer.paused" && e["cause"] == detail))
+            .await,
+        "a printer.paused event names {detail}"
+    );
     h.sim.with(fix);
     h.wait_for(&ids[1], "card.printed").await;
+    assert!(h
+        .central
+        .seen
+        .iter()
+        .any(|e| e["type"] == "printer.resumed" && e["after"] == detail));
     h.wait_for(&ids[2], "card.printed").await;
     let h = h.stop().await;
     assert_eq!(h.sim.printed_count(), 3);
@@ -167,5 +180,30 @@ async fn line_noise_and_slow_replies_do_not_stop_printing() {
     assert!(
         card.black.count_set() > 5_000,
         "the card's text survived the noise"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_printer_that_resets_its_connection_is_found_again() {
+    let sim = legitka_sim::SimHandle::new(legitka_sim::SimPrinter::new(SimConfig::default()));
+    let listener = legitka_sim::TcpListenerLink::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (s2, st2) = (sim.clone(), stop.clone());
+    std::thread::spawn(move || listener.run(s2, st2));
+    sim.with(|p| p.faults.unplug_card = Some((2, Duration::from_secs(3))));
+    let mut h = Harness::start_with_sim(sim, |s| s.printer.uri = format!("tcp://{addr}")).await;
+    let ids = h.send_orders(0, 3).await;
+    assert_eq!(
+        h.wait_for(&ids[1], "order.held").await["code"],
+        "needs_check"
+    );
+    h.wait_for(&ids[2], "card.printed").await;
+    let h = h.stop().await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(h.sim.printed_count(), 2);
+    assert_eq!(
+        register_of(&h).await,
+        sorted(vec![ids[0].clone(), ids[2].clone()])
     );
 }

@@ -306,7 +306,7 @@ fn a_class_proof_puts_eight_cards_on_each_a4_page_at_true_scale() {
     let doc = lopdf::Document::load_mem(&pdf).unwrap();
     let pages = doc.get_pages();
     assert_eq!(pages.len(), 2);
-    for (_, id) in &pages {
+    for id in pages.values() {
         let arr = doc
             .get_dictionary(*id)
             .unwrap()

@@ -188,7 +188,9 @@ impl SimPrinter {
     pub fn noise(&mut self) -> Option<&'static [u8]> {
         self.replies += 1;
         match self.faults.garbage_every {
-            Some(n) if n > 0 && self.replies % u64::from(n) == 0 => Some(b"\x00\xff\x13\x7f\x80"),
+            Some(n) if n > 0 && self.replies.is_multiple_of(u64::from(n)) => {
+                Some(b"\x00\xff\x13\x7f\x80")
+            }
             _ => None,
         }
     }

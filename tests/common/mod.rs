@@ -95,9 +95,20 @@ impl Harness {
     }
 
     pub async fn start_full(config: SimConfig, tweak: impl FnOnce(&mut Settings)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
         let (sim, pty) = simulator_with(config);
-        let mut settings = settings(dir.path(), &pty);
+        Self::start_on(sim, &format!("serial:{pty}"), tweak).await
+    }
+
+    /// A station on a simulator the test started itself (TCP, say); `tweak`
+    /// sets the printer uri.
+    pub async fn start_with_sim(sim: SimHandle, tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::start_on(sim, "sim", tweak).await
+    }
+
+    async fn start_on(sim: SimHandle, uri: &str, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = settings(dir.path(), "unused");
+        settings.printer.uri = uri.to_string();
         tweak(&mut settings);
         let (host, port) = broker();
         let central = Central::connect(
