@@ -120,6 +120,40 @@ impl Settings {
         Ok(())
     }
 
+    /// A station on a plain local broker with built-in profiles: the demo's
+    /// and the tests' starting point.
+    pub fn local(
+        station: &str,
+        data_dir: &Path,
+        mqtt_url: &str,
+        prefix: &str,
+        printer_uri: &str,
+    ) -> Self {
+        Settings {
+            school: crate::sample::SCHOOL_RSPO.into(),
+            station: station.into(),
+            data_dir: data_dir.to_path_buf(),
+            mqtt: MqttSettings {
+                url: mqtt_url.into(),
+                prefix: prefix.into(),
+                username: None,
+                password: None,
+                ca_file: None,
+                client_cert: None,
+                client_key: None,
+                shared: false,
+            },
+            printer: PrinterSettings {
+                uri: printer_uri.into(),
+                profile: default_profile(),
+                operator: None,
+                sim_card_seconds: 0.0,
+            },
+            central_keys: BTreeMap::new(),
+            profiles_dir: None,
+        }
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("legitka.db")
     }

@@ -148,6 +148,29 @@ impl Transport for SerialTransport {
     }
 }
 
+/// Reads what a socket has within `timeout`: `Ok(0)` when nothing came, an
+/// error when the peer closed. Shared with the simulator's TCP side.
+pub fn tcp_read_timeout(
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+    timeout: Duration,
+) -> std::io::Result<usize> {
+    stream.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+    match stream.read(buf) {
+        Ok(0) => Err(std::io::ErrorKind::UnexpectedEof.into()),
+        Ok(n) => Ok(n),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            Ok(0)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub struct TcpTransport {
     addr: String,
     stream: TcpStream,
@@ -174,21 +197,7 @@ impl Transport for TcpTransport {
     }
 
     fn read_some(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
-        self.stream
-            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
-        match self.stream.read(buf) {
-            Ok(0) => Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into()),
-            Ok(n) => Ok(n),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                Ok(0)
-            }
-            Err(e) => Err(e.into()),
-        }
+        Ok(tcp_read_timeout(&mut self.stream, buf, timeout)?)
     }
 
     fn describe(&self) -> String {

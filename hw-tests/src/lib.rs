@@ -44,17 +44,20 @@ pub fn printer_under_test() -> Option<EvolisPrinter> {
     Some(evolis(open_uri(&uri).expect("printer reachable")))
 }
 
+/// The calibration card's bars, left to right: red, green, blue, cyan,
+/// magenta, yellow.
+pub const BARS: [[u8; 3]; 6] = [
+    [255, 0, 0],
+    [0, 255, 0],
+    [0, 0, 255],
+    [0, 255, 255],
+    [255, 0, 255],
+    [255, 255, 0],
+];
+
 /// Six colour bars across the top half; a black frame 2 mm inside the edge;
 /// overlay everywhere.
 pub fn calibration_card() -> PanelSet {
-    const BARS: [[u8; 3]; 6] = [
-        [255, 0, 0],
-        [0, 255, 0],
-        [0, 0, 255],
-        [0, 255, 255],
-        [255, 0, 255],
-        [255, 255, 0],
-    ];
     let colour = RgbImage::from_fn(WIDTH, HEIGHT, |x, y| {
         if y > HEIGHT / 2 {
             Rgb([255, 255, 255])

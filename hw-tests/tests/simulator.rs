@@ -2,7 +2,7 @@
 //! suite a technician runs on hardware is itself tested on every CI run.
 
 use legitka_drivers::transport::SerialTransport;
-use legitka_hw_tests::{calibration_card, calibration_print, evolis, identity_and_status};
+use legitka_hw_tests::{calibration_card, calibration_print, evolis, identity_and_status, BARS};
 use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -28,17 +28,7 @@ fn two_calibration_cards_print_and_look_as_described_in_the_readme() {
     // The frame is where the README tells the technician to look for it.
     assert_eq!(card.black, *want.black.as_ref().unwrap());
     // Bars left to right: red, green, blue, cyan, magenta, yellow.
-    for (i, rgb) in [
-        [255, 0, 0],
-        [0, 255, 0],
-        [0, 0, 255],
-        [0, 255, 255],
-        [255, 0, 255],
-        [255, 255, 0],
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (i, rgb) in BARS.iter().enumerate() {
         let x = (i as u32 * 2 + 1) * 1016 / 12;
         let got = card.image.get_pixel(x, 100).0;
         for c in 0..3 {

@@ -90,20 +90,7 @@ impl Link for TcpStream {
     }
 
     fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> std::io::Result<usize> {
-        self.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
-        match self.read(buf) {
-            Ok(0) => Err(std::io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => Ok(n),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                Ok(0)
-            }
-            Err(e) => Err(e),
-        }
+        legitka_drivers::transport::tcp_read_timeout(self, buf, timeout)
     }
 
     fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {

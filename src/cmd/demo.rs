@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Context};
 use legitka::central::{count, Central};
-use legitka::settings::{MqttSettings, PrinterSettings, Settings};
+use legitka::settings::Settings;
 use legitka::store::Store;
 use legitka::{broker, sample, shutdown, station};
 use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter};
@@ -50,29 +50,14 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     let pty = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false)))
         .context("starting the simulator")?;
     eprintln!("broker on 127.0.0.1:{port}, printer simulator on {pty}");
-    let settings = Settings {
-        school: sample::SCHOOL_RSPO.into(),
-        station: STATION.into(),
-        data_dir: data_dir.clone(),
-        mqtt: MqttSettings {
-            url: format!("mqtt://127.0.0.1:{port}"),
-            prefix: "legitymacje/v1".into(),
-            username: None,
-            password: None,
-            ca_file: None,
-            client_cert: None,
-            client_key: None,
-            shared: false,
-        },
-        printer: PrinterSettings {
-            uri: format!("serial:{pty}"),
-            profile: "evolis-primacy-2".into(),
-            operator: Some("demo".into()),
-            sim_card_seconds: 0.0,
-        },
-        central_keys: Default::default(),
-        profiles_dir: None,
-    };
+    let mut settings = Settings::local(
+        STATION,
+        &data_dir,
+        &format!("mqtt://127.0.0.1:{port}"),
+        "legitymacje/v1",
+        &format!("serial:{pty}"),
+    );
+    settings.printer.operator = Some("demo".into());
     let (trigger, stop) = shutdown::channel();
     let station = tokio::spawn(station::run(settings.clone(), stop));
     let mut central = Central::connect(

@@ -4,10 +4,9 @@
 #![allow(dead_code)]
 
 use legitka::central::Central;
-use legitka::settings::{MqttSettings, PrinterSettings, Settings};
+use legitka::settings::Settings;
 use legitka::shutdown::{self, Trigger};
 use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
@@ -47,29 +46,15 @@ pub fn simulator_with(config: SimConfig) -> (SimHandle, String) {
 pub fn settings(dir: &std::path::Path, pty: &str) -> Settings {
     let (host, port) = broker();
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    Settings {
-        school: SCHOOL.into(),
-        station: format!("t-{}", &tag[..12]),
-        data_dir: dir.to_path_buf(),
-        mqtt: MqttSettings {
-            url: format!("mqtt://{host}:{port}"),
-            prefix: format!("legitka-test/{tag}"),
-            username: None,
-            password: None,
-            ca_file: None,
-            client_cert: None,
-            client_key: None,
-            shared: false,
-        },
-        printer: PrinterSettings {
-            uri: format!("serial:{pty}"),
-            profile: "evolis-primacy-2".into(),
-            operator: Some("test".into()),
-            sim_card_seconds: 0.0,
-        },
-        central_keys: BTreeMap::new(),
-        profiles_dir: None,
-    }
+    let mut s = Settings::local(
+        &format!("t-{}", &tag[..12]),
+        dir,
+        &format!("mqtt://{host}:{port}"),
+        &format!("legitka-test/{tag}"),
+        &format!("serial:{pty}"),
+    );
+    s.printer.operator = Some("test".into());
+    s
 }
 
 pub struct Harness {
