@@ -31,6 +31,8 @@ enum Command {
     Orders(cmd::orders::ListArgs),
     /// Release a held card to print (again): the operator's word.
     Release(cmd::orders::ReleaseArgs),
+    /// A held card came out whole after all: register it, do not reprint.
+    Confirm(cmd::orders::ConfirmArgs),
     /// Write the issuance register as CSV.
     Register(cmd::orders::RegisterArgs),
     /// Print a sample card.order (Polish names, a real photo) as JSON.
@@ -54,6 +56,7 @@ fn main() -> anyhow::Result<()> {
             Command::Templates(a) => cmd::templates::run(a),
             Command::Orders(a) => cmd::orders::list(a).await,
             Command::Release(a) => cmd::orders::release(a).await,
+            Command::Confirm(a) => cmd::orders::confirm(a).await,
             Command::Register(a) => cmd::orders::register(a).await,
             Command::SampleOrder { index } => {
                 println!("{:#}", legitka::sample::order(index));

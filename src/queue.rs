@@ -245,7 +245,8 @@ impl Queue {
         for w in &rendered.warnings {
             warn!(order_id = %id, warning = %w, "rendering");
         }
-        match self.store.mark_printing(&id).await {
+        let (model, serial) = (l.identity().model.clone(), l.identity().serial.clone());
+        match self.store.mark_printing(&id, &model, &serial).await {
             Ok(true) => {}
             Ok(false) => return (Some(l), None), // cancelled or revoked meanwhile
             Err(e) => {

@@ -270,13 +270,61 @@ impl Store {
 
     /// Committed before the first byte goes to the printer: after a crash,
     /// this is how the station knows a card may be in the printer.
-    pub async fn mark_printing(&self, order_id: &str) -> Result<bool> {
+    pub async fn mark_printing(
+        &self,
+        order_id: &str,
+        printer_model: &str,
+        printer_serial: &str,
+    ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let ok = self
             .set_status(&mut tx, order_id, "queued", "printing")
             .await?;
+        sqlx::query("UPDATE orders SET attempt_printer_model = ?, attempt_printer_serial = ? WHERE order_id = ?")
+            .bind(printer_model)
+            .bind(printer_serial)
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(ok)
+    }
+
+    /// The operator checked an interrupted card and it came out whole: it is
+    /// issued, registered under their name, and not printed again.
+    pub async fn confirm_printed(&self, order_id: &str, operator: &str) -> Result<()> {
+        let row: Option<(String, Option<String>, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT status, hold_code, card_number, attempt_printer_model, attempt_printer_serial FROM orders WHERE order_id = ?",
+        )
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((status, code, card_number, model, serial)) = row else {
+            return Err(StoreError::NoSuchOrder(order_id.to_string()));
+        };
+        if status != "held" || code.as_deref() != Some("needs_check") {
+            return Err(StoreError::NotHeld {
+                order_id: order_id.to_string(),
+                status: format!("{status} ({})", code.unwrap_or_default()),
+            });
+        }
+        let fields = PrintedFields {
+            card_number,
+            printer_model: model.unwrap_or_else(|| "unknown".into()),
+            printer_serial: serial.unwrap_or_else(|| "unknown".into()),
+            batch_id: None,
+            operator: Some(operator.to_string()),
+            blank_serial: None,
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO operator_actions (order_id, action, operator, at) VALUES (?, 'confirm', ?, ?)")
+            .bind(order_id)
+            .bind(operator)
+            .bind(event::now())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.mark_printed(order_id, &fields).await
     }
 
     /// The card left the printer: register it, drop what is no longer needed.

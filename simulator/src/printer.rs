@@ -263,7 +263,13 @@ impl SimPrinter {
                 warn!(error = %e, "cannot write printed card");
             }
         }
-        info!(card = card.number, bytes = card.bytes, "card printed");
+        info!(
+            card = card.number,
+            bytes = card.bytes,
+            ribbon_left = self.ribbon_left,
+            feeder_left = self.feeder_left,
+            "card printed"
+        );
         self.printed.push(card);
         Some(self.counter)
     }

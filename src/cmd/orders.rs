@@ -29,6 +29,16 @@ pub struct ReleaseArgs {
 }
 
 #[derive(clap::Args)]
+pub struct ConfirmArgs {
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The held order whose card came out whole after all.
+    order_id: String,
+    #[arg(long)]
+    operator: String,
+}
+
+#[derive(clap::Args)]
 pub struct RegisterArgs {
     #[arg(long, short)]
     config: Option<PathBuf>,
@@ -73,6 +83,16 @@ pub async fn release(a: ReleaseArgs) -> anyhow::Result<()> {
     let store = open(a.config.as_deref()).await?;
     store.release(&a.order_id, &a.operator, a.spoiled).await?;
     println!("order {} queued again on {}'s word", a.order_id, a.operator);
+    Ok(())
+}
+
+pub async fn confirm(a: ConfirmArgs) -> anyhow::Result<()> {
+    let store = open(a.config.as_deref()).await?;
+    store.confirm_printed(&a.order_id, &a.operator).await?;
+    println!(
+        "order {} registered as issued on {}'s word",
+        a.order_id, a.operator
+    );
     Ok(())
 }
 
