@@ -124,6 +124,11 @@ impl Ingest {
                 }
             }
             Inbound::Cancel(c) => {
+                if uuid::Uuid::parse_str(&c.order_id).is_err() {
+                    let r =
+                        Rejection::new(Code::Schema, Some("order_id"), "order_id must be a UUID");
+                    return self.reject(None, &r).await;
+                }
                 let outcome = self.store.cancel(&c.order_id).await?;
                 info!(order_id = %c.order_id, ?outcome, "cancel handled");
                 Ok(Outcome::Cancelled(outcome))

@@ -171,9 +171,11 @@ fn timestamp(field: &str, value: &str) -> Result<DateTime<Utc>, Rejection> {
 }
 
 pub fn validate(msg: &OrderMsg, ctx: &Context) -> Result<ValidOrder, Rejection> {
-    let order_id = uuid::Uuid::parse_str(&msg.order_id)
-        .map_err(|_| schema("order_id", "order_id must be a UUID"))?
-        .to_string();
+    // Kept as sent: the central system matches its own string, and a cancel
+    // names the order the same way.
+    uuid::Uuid::parse_str(&msg.order_id)
+        .map_err(|_| schema("order_id", "order_id must be a UUID"))?;
+    let order_id = msg.order_id.clone();
     let created_at = timestamp("created_at", &msg.created_at)?;
     let reason = match msg.reason.as_str() {
         "new" => Reason::New,

@@ -267,7 +267,7 @@ impl Queue {
             }
         };
         let ((l, result), next) = tokio::join!(blocking(l, move |p| p.print(&panels)), next);
-        let recorded = match result {
+        let (outcome, keep_link) = match result {
             Ok(report) => {
                 let fields = PrintedFields {
                     card_number: card.data.card_number.clone(),
@@ -278,55 +278,80 @@ impl Queue {
                     blank_serial: None,
                 };
                 info!(order_id = %id, card = %card.data.card_number, bytes = report.bytes_sent, "card printed");
-                self.store.mark_printed(&id, &fields).await
+                (Outcome::Printed(fields), true)
             }
             Err(PrintError::NotStarted(e)) => {
                 warn!(order_id = %id, error = %e, "printer lost before the card started; card stays queued");
-                if let Err(e) = self.store.requeue(&id).await {
-                    error!(error = %e, "cannot requeue");
-                }
-                return (None, next);
+                (Outcome::Requeue, false)
             }
             Err(PrintError::Spoiled { cause, message }) => {
                 warn!(order_id = %id, %cause, "blank spoiled; the card waits to be printed again once the fault is cleared");
-                self.store
-                    .spoil_and_requeue(&id, cause.as_str(), &message)
-                    .await
+                (Outcome::Spoiled(cause.as_str().to_string(), message), true)
             }
             Err(PrintError::NotReady(cause)) => {
                 warn!(order_id = %id, %cause, "printer not ready; card stays queued");
-                self.store.requeue(&id).await
+                (Outcome::Requeue, true)
             }
             Err(e) => {
-                let (cause, drop_link) = match &e {
-                    PrintError::MidCard { cause, .. } => (cause.as_str().to_string(), false),
-                    PrintError::LostMidCard(_) => ("disconnected".to_string(), true),
-                    _ => ("protocol".to_string(), false),
+                let (cause, keep) = match &e {
+                    PrintError::MidCard { cause, .. } => (cause.as_str().to_string(), true),
+                    PrintError::LostMidCard(_) => ("disconnected".to_string(), false),
+                    _ => ("protocol".to_string(), true),
                 };
                 error!(order_id = %id, %cause, error = %e, "card failed in the printer; held for checking");
-                let message =
-                    format!("{e}; check the printer and the blank, then release or spoil it");
-                let r = self
-                    .store
-                    .hold(
-                        &id,
-                        "needs_check",
-                        &message,
-                        &[Event::failed(&id, &cause, &e.to_string())],
-                    )
-                    .await;
-                if drop_link {
-                    if let Err(e) = r {
-                        error!(error = %e, "cannot record the failure");
-                    }
-                    return (None, next);
-                }
-                r
+                (Outcome::Held(cause, e.to_string()), keep)
             }
         };
-        if let Err(e) = recorded {
-            error!(order_id = %id, error = %e, "cannot record the card's outcome");
-        }
-        (Some(l), next)
+        self.record_outcome(&id, &outcome).await;
+        (keep_link.then_some(l), next)
     }
+
+    /// Writes what became of a card. A card that left the printer must be
+    /// registered, so a failing database is retried until it answers.
+    async fn record_outcome(&self, id: &str, outcome: &Outcome) {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let r = match outcome {
+                Outcome::Printed(fields) => self.store.mark_printed(id, fields).await,
+                Outcome::Requeue => self.store.requeue(id).await,
+                Outcome::Spoiled(cause, message) => {
+                    self.store.spoil_and_requeue(id, cause, message).await
+                }
+                Outcome::Held(cause, error) => {
+                    let message = format!(
+                        "{error}; check the printer and the blank, then confirm or release it"
+                    );
+                    self.store
+                        .hold(
+                            id,
+                            "needs_check",
+                            &message,
+                            &[Event::failed(id, cause, error)],
+                        )
+                        .await
+                }
+            };
+            match r {
+                Ok(()) => return,
+                Err(crate::store::StoreError::Db(e)) => {
+                    error!(order_id = %id, error = %e, retry_in = ?delay, "cannot record the card's outcome; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+                Err(e) => {
+                    error!(order_id = %id, error = %e, "cannot record the card's outcome");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// What became of a card sent to the printer.
+enum Outcome {
+    Printed(PrintedFields),
+    Requeue,
+    Spoiled(String, String),
+    /// Cause and error: nobody knows whether the card exists.
+    Held(String, String),
 }

@@ -157,14 +157,30 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         outbox_ready,
     };
     info!(station = %settings.station, school = %settings.school, "station running");
-    let queue = tokio::spawn(queue.run(shutdown.clone()));
-    shutdown.wait().await;
-    let _ = queue.await;
+    let mut queue = tokio::spawn(queue.run(shutdown.clone()));
+    let stopped_early = tokio::select! {
+        _ = shutdown.wait() => { let _ = (&mut queue).await; false }
+        // The queue ends only on shutdown: if it ends otherwise (a panic),
+        // stop the station so the service manager restarts it, rather than
+        // accept orders nobody prints.
+        r = &mut queue => {
+            let early = !shutdown.is_set();
+            if early {
+                tracing::error!(result = ?r.err(), "print queue stopped unexpectedly");
+            }
+            early
+        }
+    };
     // The card in the printer is recorded; now say goodbye on the broker.
     net_trigger.fire();
     let _ = tokio::time::timeout(Duration::from_secs(10), publisher).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), pump).await;
     ingest.abort();
+    if stopped_early {
+        return Err(StationError::Printer(
+            "the print queue stopped unexpectedly".into(),
+        ));
+    }
     info!("station stopped");
     Ok(())
 }

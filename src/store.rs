@@ -30,6 +30,17 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// Status, hold code, card number, printer model and serial of an attempt.
+type HeldRow = (
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+const REVOKED: &str = "the student's photo was revoked; a new accepted photo needs a new order";
+
 /// What happened to an order that was offered to the store.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Offer {
@@ -123,6 +134,13 @@ impl Store {
         })
     }
 
+    /// A write transaction that takes SQLite's write lock at once: a
+    /// deferred one that reads first fails with BUSY, not waits, when another
+    /// writer got in between.
+    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     async fn emit(&self, tx: &mut Transaction<'_, Sqlite>, events: &[Event]) -> Result<()> {
         for e in events {
             sqlx::query("INSERT INTO outbox (payload, created_at) VALUES (?, ?)")
@@ -136,7 +154,7 @@ impl Store {
 
     /// Records events that change nothing else (rejections).
     pub async fn record_events(&self, events: &[Event]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         self.emit(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
@@ -146,7 +164,7 @@ impl Store {
     /// commit with it.
     pub async fn offer(&self, order: &ValidOrder) -> Result<Offer> {
         let d = &order.data;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let existing: Option<(String,)> =
             sqlx::query_as("SELECT content_sha256 FROM orders WHERE order_id = ?")
                 .bind(&d.order_id)
@@ -164,16 +182,12 @@ impl Store {
                 .bind(&d.order_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-        if early.is_some() {
-            self.emit(&mut tx, &[Event::cancelled(&d.order_id)]).await?;
-            sqlx::query("DELETE FROM early_cancels WHERE order_id = ?")
-                .bind(&d.order_id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            return Ok(Offer::CancelledEarly);
-        }
-        if d.reason == crate::order::Reason::New {
+        let status = if early.is_some() {
+            "cancelled"
+        } else {
+            "queued"
+        };
+        if d.reason == crate::order::Reason::New && early.is_none() {
             let taken: Option<(String,)> = sqlx::query_as(
                 "SELECT order_id FROM orders WHERE card_number = ? AND status != 'cancelled'",
             )
@@ -185,10 +199,19 @@ impl Store {
             }
         }
         let now = event::now();
+        // A cancelled order is kept without its photo and identity number,
+        // so that a redelivery of it is known for what it is.
+        let (data, photo) = if early.is_some() {
+            let mut redacted = d.clone();
+            redacted.redact();
+            (redacted, None)
+        } else {
+            (d.clone(), Some(order.photo.jpeg()))
+        };
         sqlx::query(
             "INSERT INTO orders (order_id, content_sha256, card_number, student_id, reason, pattern,
                                  data, photo, status, received_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&d.order_id)
         .bind(&order.content_sha256)
@@ -196,12 +219,18 @@ impl Store {
         .bind(&d.student_id)
         .bind(d.reason.as_str())
         .bind(&d.pattern)
-        .bind(serde_json::to_string(d).expect("card data serialises"))
-        .bind(order.photo.jpeg())
+        .bind(serde_json::to_string(&data).expect("card data serialises"))
+        .bind(photo)
+        .bind(status)
         .bind(&now)
         .bind(&now)
         .execute(&mut *tx)
         .await?;
+        if early.is_some() {
+            self.emit(&mut tx, &[Event::cancelled(&d.order_id)]).await?;
+            tx.commit().await?;
+            return Ok(Offer::CancelledEarly);
+        }
         self.emit(&mut tx, &[Event::accepted(&d.order_id, &d.card_number)])
             .await?;
         tx.commit().await?;
@@ -216,7 +245,7 @@ impl Store {
     /// Every card waiting to print, oldest first (for proofs).
     pub async fn queued_cards(&self) -> Result<Vec<Queued>> {
         let rows = sqlx::query(
-            "SELECT seq, order_id, data, photo FROM orders WHERE status = 'queued' ORDER BY seq",
+            "SELECT seq, order_id, data, photo FROM orders WHERE status = 'queued' AND photo IS NOT NULL ORDER BY seq",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -242,7 +271,7 @@ impl Store {
     /// The oldest card waiting to print.
     pub async fn next_queued(&self) -> Result<Option<Queued>> {
         let row = sqlx::query(
-            "SELECT seq, order_id, data, photo FROM orders WHERE status = 'queued' ORDER BY seq LIMIT 1",
+            "SELECT seq, order_id, data, photo FROM orders WHERE status = 'queued' AND photo IS NOT NULL ORDER BY seq LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await?;
@@ -276,11 +305,11 @@ impl Store {
         printer_model: &str,
         printer_serial: &str,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let ok = self
             .set_status(&mut tx, order_id, "queued", "printing")
             .await?;
-        sqlx::query("UPDATE orders SET attempt_printer_model = ?, attempt_printer_serial = ? WHERE order_id = ?")
+        sqlx::query("UPDATE orders SET attempt_printer_model = ?, attempt_printer_serial = ? WHERE order_id = ? AND status = 'printing'")
             .bind(printer_model)
             .bind(printer_serial)
             .bind(order_id)
@@ -293,11 +322,12 @@ impl Store {
     /// The operator checked an interrupted card and it came out whole: it is
     /// issued, registered under their name, and not printed again.
     pub async fn confirm_printed(&self, order_id: &str, operator: &str) -> Result<()> {
-        let row: Option<(String, Option<String>, String, Option<String>, Option<String>)> = sqlx::query_as(
+        let mut tx = self.write_tx().await?;
+        let row: Option<HeldRow> = sqlx::query_as(
             "SELECT status, hold_code, card_number, attempt_printer_model, attempt_printer_serial FROM orders WHERE order_id = ?",
         )
         .bind(order_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         let Some((status, code, card_number, model, serial)) = row else {
             return Err(StoreError::NoSuchOrder(order_id.to_string()));
@@ -316,24 +346,47 @@ impl Store {
             operator: Some(operator.to_string()),
             blank_serial: None,
         };
-        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO operator_actions (order_id, action, operator, at) VALUES (?, 'confirm', ?, ?)")
             .bind(order_id)
             .bind(operator)
             .bind(event::now())
             .execute(&mut *tx)
             .await?;
+        self.record_printed(&mut tx, order_id, "held", &fields)
+            .await?;
         tx.commit().await?;
-        self.mark_printed(order_id, &fields).await
+        Ok(())
     }
 
     /// The card left the printer: register it, drop what is no longer needed.
     pub async fn mark_printed(&self, order_id: &str, p: &PrintedFields) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT data, reason, student_id FROM orders WHERE order_id = ?")
-            .bind(order_id)
-            .fetch_one(&mut *tx)
+        let mut tx = self.write_tx().await?;
+        self.record_printed(&mut tx, order_id, "printing", p)
             .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Registers a card, but only for an order in state `from`: a card is
+    /// never registered twice.
+    async fn record_printed(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        order_id: &str,
+        from: &str,
+        p: &PrintedFields,
+    ) -> Result<()> {
+        let row = sqlx::query("SELECT data, status FROM orders WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        let status: String = row.get("status");
+        if status != from {
+            return Err(StoreError::NotHeld {
+                order_id: order_id.to_string(),
+                status,
+            });
+        }
         let mut data = Self::card_data(order_id, row.get("data"))?;
         sqlx::query(
             "INSERT INTO cards (card_number, order_id, student_id, last_name, first_names, reason,
@@ -352,17 +405,17 @@ impl Store {
         .bind(&p.batch_id)
         .bind(&p.operator)
         .bind(&p.blank_serial)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         data.redact();
-        sqlx::query("UPDATE orders SET status = 'printed', photo = NULL, data = ?, hold_code = NULL, hold_message = NULL, updated_at = ? WHERE order_id = ?")
+        sqlx::query("UPDATE orders SET status = 'printed', photo = NULL, data = ?, hold_code = NULL, hold_message = NULL, updated_at = ? WHERE order_id = ? AND status = ?")
             .bind(serde_json::to_string(&data).expect("card data serialises"))
             .bind(event::now())
             .bind(order_id)
-            .execute(&mut *tx)
+            .bind(from)
+            .execute(&mut **tx)
             .await?;
-        self.emit(&mut tx, &[Event::printed(order_id, p)]).await?;
-        tx.commit().await?;
+        self.emit(tx, &[Event::printed(order_id, p)]).await?;
         Ok(())
     }
 
@@ -374,7 +427,7 @@ impl Store {
         message: &str,
         extra: &[Event],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE orders SET status = 'held', hold_code = ?, hold_message = ?, updated_at = ? WHERE order_id = ? AND status IN ('queued', 'printing')")
             .bind(code)
             .bind(message)
@@ -397,7 +450,7 @@ impl Store {
         cause: &str,
         message: &str,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (card_number,): (String,) =
             sqlx::query_as("SELECT card_number FROM orders WHERE order_id = ?")
                 .bind(order_id)
@@ -412,8 +465,6 @@ impl Store {
         .bind(event::now())
         .execute(&mut *tx)
         .await?;
-        self.set_status(&mut tx, order_id, "printing", "queued")
-            .await?;
         self.emit(
             &mut tx,
             &[
@@ -422,8 +473,32 @@ impl Store {
             ],
         )
         .await?;
+        self.back_to_queue(&mut tx, order_id).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A card that did not print goes back to the queue, unless its photo
+    /// was revoked while it was in the printer: then it is held.
+    async fn back_to_queue(&self, tx: &mut Transaction<'_, Sqlite>, order_id: &str) -> Result<()> {
+        let (has_photo,): (bool,) =
+            sqlx::query_as("SELECT photo IS NOT NULL FROM orders WHERE order_id = ?")
+                .bind(order_id)
+                .fetch_one(&mut **tx)
+                .await?;
+        if has_photo {
+            self.set_status(tx, order_id, "printing", "queued").await?;
+            return Ok(());
+        }
+        let message = REVOKED;
+        sqlx::query("UPDATE orders SET status = 'held', hold_code = 'photo_revoked', hold_message = ?, updated_at = ? WHERE order_id = ? AND status = 'printing'")
+            .bind(message)
+            .bind(event::now())
+            .bind(order_id)
+            .execute(&mut **tx)
+            .await?;
+        self.emit(tx, &[Event::held(order_id, "photo_revoked", message)])
+            .await
     }
 
     /// Blanks recorded as spoiled.
@@ -436,9 +511,8 @@ impl Store {
 
     /// Puts a card that never reached the printer back in the queue.
     pub async fn requeue(&self, order_id: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        self.set_status(&mut tx, order_id, "printing", "queued")
-            .await?;
+        let mut tx = self.write_tx().await?;
+        self.back_to_queue(&mut tx, order_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -460,7 +534,7 @@ impl Store {
 
     /// An operator's word that a held card may print (again).
     pub async fn release(&self, order_id: &str, operator: &str, spoiled_blank: bool) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let row: Option<(String, String, Option<Vec<u8>>)> =
             sqlx::query_as("SELECT status, card_number, photo FROM orders WHERE order_id = ?")
                 .bind(order_id)
@@ -510,12 +584,28 @@ impl Store {
     }
 
     pub async fn cancel(&self, order_id: &str) -> Result<CancelOutcome> {
-        let mut tx = self.pool.begin().await?;
-        let row: Option<(String,)> = sqlx::query_as("SELECT status FROM orders WHERE order_id = ?")
-            .bind(order_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let mut tx = self.write_tx().await?;
+        let row: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT status, hold_code FROM orders WHERE order_id = ?")
+                .bind(order_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        // A card held for checking may exist: only the operator can say.
+        let may_exist = row
+            .as_ref()
+            .is_some_and(|r| r.0 == "held" && r.1.as_deref() == Some("needs_check"));
         let outcome = match row.as_ref().map(|r| r.0.as_str()) {
+            Some("held") if may_exist => {
+                self.emit(
+                    &mut tx,
+                    &[Event::cancel_refused(
+                        order_id,
+                        "the card may already be printed; it is held for the operator to check",
+                    )],
+                )
+                .await?;
+                CancelOutcome::Printing
+            }
             None => {
                 sqlx::query("INSERT OR IGNORE INTO early_cancels (order_id, at) VALUES (?, ?)")
                     .bind(order_id)
@@ -571,9 +661,11 @@ impl Store {
     /// Deletes every stored copy of a student's photo and holds the orders
     /// that needed it. Returns the held order ids.
     pub async fn revoke_photo(&self, student_id: &str) -> Result<Vec<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
+        // A card already in the printer finishes; if it fails, it is held
+        // then (see `back_to_queue`).
         let unprinted: Vec<(String,)> = sqlx::query_as(
-            "SELECT order_id FROM orders WHERE student_id = ? AND status IN ('queued', 'held', 'printing')",
+            "SELECT order_id FROM orders WHERE student_id = ? AND status IN ('queued', 'held')",
         )
         .bind(student_id)
         .fetch_all(&mut *tx)
@@ -583,7 +675,7 @@ impl Store {
             .bind(student_id)
             .execute(&mut *tx)
             .await?;
-        let message = "the student's photo was revoked; a new accepted photo needs a new order";
+        let message = REVOKED;
         let mut events = Vec::new();
         for (id,) in &unprinted {
             sqlx::query("UPDATE orders SET status = 'held', hold_code = 'photo_revoked', hold_message = ? WHERE order_id = ? AND status IN ('queued', 'held')")

@@ -130,8 +130,11 @@ async fn waiting_fault(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_feeder_pauses_the_queue_until_it_is_refilled() {
+    // The last blank is picked while its card prints: "feeder empty" shows
+    // up mid-card, and must not be taken for a fault of that card.
     let config = SimConfig {
         feeder_cards: 1,
+        card_time: Duration::from_millis(400),
         ..SimConfig::default()
     };
     waiting_fault(config, "feeder_empty", |p| p.refill_feeder(50)).await;

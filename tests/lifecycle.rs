@@ -114,3 +114,26 @@ async fn cancel_and_revoke_act_on_waiting_cards_and_spare_printed_ones() {
         .unwrap();
     assert_eq!(pesels.0, 0, "a printed card's PESEL is not kept");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_before_its_order_holds_even_when_the_order_comes_twice() {
+    let mut h = Harness::start().await;
+    let o = sample::order(0);
+    let id = o["order_id"].as_str().unwrap().to_string();
+    let cancel = serde_json::json!({"type": "card.cancel", "order_id": id, "created_at": "2026-09-02T08:00:00Z"});
+    let topic = h.central.topics.orders.clone();
+    h.central
+        .publish(&topic, cancel.to_string().into_bytes())
+        .await;
+    h.central.send_order(&o).await;
+    h.wait_for(&id, "order.cancelled").await;
+    h.central.send_order(&o).await;
+    let later = sample::order(1);
+    h.central.send_order(&later).await;
+    h.wait_for(later["order_id"].as_str().unwrap(), "card.printed")
+        .await;
+    let h = h.stop().await;
+    assert_eq!(h.sim.printed_count(), 1, "only the other order printed");
+    assert_eq!(h.central.events_for(&id, "order.cancelled").count(), 1);
+    assert_eq!(h.central.events_for(&id, "order.accepted").count(), 0);
+}

@@ -36,6 +36,11 @@ async fn an_interrupted_card_that_came_out_whole_is_confirmed_not_reprinted() {
         store.next_queued().await.unwrap().is_none(),
         "held, not queued"
     );
+    // While held for checking, a cancel cannot erase a card that may exist.
+    assert_eq!(
+        store.cancel(&id).await.unwrap(),
+        legitka::store::CancelOutcome::Printing
+    );
     store.confirm_printed(&id, "Anna Kowalska").await.unwrap();
     let reg = store.register().await.unwrap();
     assert_eq!(reg.len(), 1);
@@ -66,5 +71,13 @@ async fn an_interrupted_card_that_came_out_whole_is_confirmed_not_reprinted() {
                 .to_string()
         })
         .collect();
-    assert_eq!(kinds, ["order.accepted", "order.held", "card.printed"]);
+    assert_eq!(
+        kinds,
+        [
+            "order.accepted",
+            "order.held",
+            "order.rejected",
+            "card.printed"
+        ]
+    );
 }

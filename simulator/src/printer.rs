@@ -249,14 +249,12 @@ impl SimPrinter {
             if n == job.number {
                 // The blank is stuck or ruined: it is not counted as printed.
                 self.faults.active = Some(cause);
-                self.feeder_left = self.feeder_left.saturating_sub(1);
                 warn!(card = n, %cause, "simulated failure mid-card");
                 return None;
             }
         }
         self.counter += 1;
         self.ribbon_left = self.ribbon_left.saturating_sub(1);
-        self.feeder_left = self.feeder_left.saturating_sub(1);
         let card = self.develop(job, from, until);
         if let Some(dir) = &self.cfg.out_dir {
             if let Err(e) = save(dir, &card) {
@@ -371,6 +369,9 @@ impl SimPrinter {
                     return "ERROR RIBBON".into();
                 }
                 self.jobs_started += 1;
+                // The blank leaves the feeder now: the last one raises "feeder
+                // empty" while its own card is still printing.
+                self.feeder_left -= 1;
                 if let Some((n, off)) = self.faults.unplug_card {
                     if n == self.jobs_started {
                         // Pulled out during the panel download, after the card

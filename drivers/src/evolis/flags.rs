@@ -102,12 +102,17 @@ impl Words {
                 .find(|(mask, _)| word & mask != 0)
                 .map(|(_, c)| *c)
         };
+        // Errors stop a card; warnings only stop the next one, so a card
+        // still printing is reported as printing whatever it warns of.
         let (state, detail) = if let Some(c) = first(ERRORS, self.err) {
             (PrinterState::Error, Some(c))
+        } else if self.inf & (INF_PRINTING_RUNNING | INF_CARD_PRINT | INF_BUSY) != 0 {
+            (
+                PrinterState::Printing,
+                first(WARNINGS, self.war).or_else(|| first(ADVICE, self.inf)),
+            )
         } else if let Some(c) = first(WARNINGS, self.war) {
             (PrinterState::Warning, Some(c))
-        } else if self.inf & (INF_PRINTING_RUNNING | INF_CARD_PRINT | INF_BUSY) != 0 {
-            (PrinterState::Printing, first(ADVICE, self.inf))
         } else if let Some(c) = first(ADVICE, self.inf) {
             (PrinterState::Warning, Some(c))
         } else {

@@ -211,6 +211,10 @@ impl EvolisPrinter {
     }
 }
 
+fn st_cause(st: &Option<Status>) -> Cause {
+    st.as_ref().and_then(|s| s.detail).unwrap_or(Cause::CardJam)
+}
+
 fn lost(phase: Phase, e: TransportError) -> PrintError {
     match phase {
         Phase::BeforeCard => PrintError::NotStarted(e),
@@ -298,8 +302,10 @@ impl Printer for EvolisPrinter {
             std::thread::sleep(self.settings.status_poll);
             let st = self.status().map_err(|e| lost(phase, e))?;
             match st.state {
+                // A warning raised while printing (the last blank picked, a
+                // filling hopper) is not about this card: keep waiting.
                 crate::PrinterState::Printing => {}
-                _ if st.detail.is_some_and(Cause::blocks_printing) => {
+                crate::PrinterState::Error => {
                     let cause = st.detail.unwrap_or(Cause::CardJam);
                     let message = format!("printer reported {cause} while printing");
                     return self.judge_fault(before, cause, message).map(|mut r| {
@@ -319,8 +325,10 @@ impl Printer for EvolisPrinter {
         }
         let after = self.counter(phase)?;
         if after != before + 1 {
+            // Printing stopped with a warning and the card was not counted:
+            // whether a blank was used is for an operator to see.
             return Err(PrintError::MidCard {
-                cause: Cause::CardJam,
+                cause: st_cause(&self.status().ok()),
                 message: format!("card counter went from {before} to {after}"),
             });
         }
