@@ -134,7 +134,18 @@ impl Ingest {
                 Ok(Outcome::Cancelled(outcome))
             }
             Inbound::Revoke(r) => {
-                let held = self.store.revoke_photo(&r.student_id).await?;
+                let Ok(at) = chrono::DateTime::parse_from_rfc3339(&r.created_at) else {
+                    let r = Rejection::new(
+                        Code::Schema,
+                        Some("created_at"),
+                        "created_at must be an RFC 3339 time",
+                    );
+                    return self.reject(None, &r).await;
+                };
+                let held = self
+                    .store
+                    .revoke_photo(&r.student_id, at.with_timezone(&chrono::Utc))
+                    .await?;
                 info!(student_id = %r.student_id, held = held.len(), "photo revoked and deleted");
                 Ok(Outcome::Revoked(held.len()))
             }

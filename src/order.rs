@@ -126,6 +126,8 @@ impl CardData {
 pub struct ValidOrder {
     pub data: CardData,
     pub photo: Photo,
+    /// When the school accepted the photo: a revocation after this covers it.
+    pub photo_accepted_at: DateTime<Utc>,
     /// SHA-256 of the message as the station understood it: redeliveries
     /// match, a changed order does not.
     pub content_sha256: String,
@@ -255,12 +257,13 @@ pub fn validate(msg: &OrderMsg, ctx: &Context) -> Result<ValidOrder, Rejection> 
         school_address: text("school.address", &msg.school.address, 200)?,
         headteacher: text("school.headteacher", &msg.school.headteacher, 120)?,
     };
-    timestamp("photo.accepted_at", &msg.photo.accepted_at)?;
+    let photo_accepted_at = timestamp("photo.accepted_at", &msg.photo.accepted_at)?;
     let photo = Photo::from_message(&msg.photo.media_type, &msg.photo.sha256, &msg.photo.data)?;
     let canonical = serde_json::to_vec(msg).expect("an order serialises");
     Ok(ValidOrder {
         data,
         photo,
+        photo_accepted_at,
         content_sha256: hex::encode(Sha256::digest(canonical)),
     })
 }

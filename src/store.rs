@@ -182,8 +182,22 @@ impl Store {
                 .bind(&d.order_id)
                 .fetch_optional(&mut *tx)
                 .await?;
+        // Both sides are RFC 3339 UTC strings of the same shape.
+        let revoked: Option<(String,)> = sqlx::query_as(
+            "SELECT revoked_at FROM revocations WHERE student_id = ? AND revoked_at >= ? LIMIT 1",
+        )
+        .bind(&d.student_id)
+        .bind(
+            order
+                .photo_accepted_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
         let status = if early.is_some() {
             "cancelled"
+        } else if revoked.is_some() {
+            "held"
         } else {
             "queued"
         };
@@ -201,7 +215,7 @@ impl Store {
         let now = event::now();
         // A cancelled order is kept without its photo and identity number,
         // so that a redelivery of it is known for what it is.
-        let (data, photo) = if early.is_some() {
+        let (data, photo) = if early.is_some() || revoked.is_some() {
             let mut redacted = d.clone();
             redacted.redact();
             (redacted, None)
@@ -230,6 +244,23 @@ impl Store {
             self.emit(&mut tx, &[Event::cancelled(&d.order_id)]).await?;
             tx.commit().await?;
             return Ok(Offer::CancelledEarly);
+        }
+        if revoked.is_some() {
+            sqlx::query("UPDATE orders SET hold_code = 'photo_revoked', hold_message = ? WHERE order_id = ?")
+                .bind(REVOKED)
+                .bind(&d.order_id)
+                .execute(&mut *tx)
+                .await?;
+            self.emit(
+                &mut tx,
+                &[
+                    Event::accepted(&d.order_id, &d.card_number),
+                    Event::held(&d.order_id, "photo_revoked", REVOKED),
+                ],
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Offer::Accepted);
         }
         self.emit(&mut tx, &[Event::accepted(&d.order_id, &d.card_number)])
             .await?;
@@ -660,8 +691,17 @@ impl Store {
 
     /// Deletes every stored copy of a student's photo and holds the orders
     /// that needed it. Returns the held order ids.
-    pub async fn revoke_photo(&self, student_id: &str) -> Result<Vec<String>> {
+    pub async fn revoke_photo(
+        &self,
+        student_id: &str,
+        revoked_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<String>> {
         let mut tx = self.write_tx().await?;
+        sqlx::query("INSERT INTO revocations (student_id, revoked_at) VALUES (?, ?)")
+            .bind(student_id)
+            .bind(revoked_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .execute(&mut *tx)
+            .await?;
         // A card already in the printer finishes; if it fails, it is held
         // then (see `back_to_queue`).
         let unprinted: Vec<(String,)> = sqlx::query_as(

@@ -137,3 +137,39 @@ async fn a_cancel_before_its_order_holds_even_when_the_order_comes_twice() {
     assert_eq!(h.central.events_for(&id, "order.cancelled").count(), 1);
     assert_eq!(h.central.events_for(&id, "order.accepted").count(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_whose_photo_was_revoked_before_it_arrived_is_held_and_a_newer_photo_prints() {
+    let mut h = Harness::start().await;
+    let old = sample::order(3);
+    let student = old["student"]["id"].as_str().unwrap().to_string();
+    let revoke = serde_json::json!({"type": "photo.revoke", "student_id": student, "created_at": "2026-09-02T08:00:00Z"});
+    h.central
+        .publish(
+            &h.central.topics.revocations.clone(),
+            revoke.to_string().into_bytes(),
+        )
+        .await;
+    assert!(
+        h.central
+            .wait_events(Duration::from_secs(30), |ev| ev
+                .iter()
+                .any(|e| e["type"] == "photo.purged"))
+            .await
+    );
+    // The photo in this order was accepted on 2026-08-28, before the revocation.
+    h.central.send_order(&old).await;
+    let held = h
+        .wait_for(old["order_id"].as_str().unwrap(), "order.held")
+        .await;
+    assert_eq!(held["code"], "photo_revoked");
+    // A photo accepted after the revocation is a new photo: it prints.
+    let mut new = sample::order(3);
+    new["card"]["number"] = serde_json::json!("44/2026");
+    new["photo"]["accepted_at"] = serde_json::json!("2026-09-03T10:00:00Z");
+    h.central.send_order(&new).await;
+    h.wait_for(new["order_id"].as_str().unwrap(), "card.printed")
+        .await;
+    let h = h.stop().await;
+    assert_eq!(h.sim.printed_count(), 1);
+}
