@@ -281,6 +281,18 @@ mod tests {
     }
 
     #[test]
+    fn bytes_per_card_for_each_ribbon() {
+        let (w, h) = (1016, 648);
+        let colour = RgbImage::from_pixel(w, h, image::Rgb([10, 200, 30]));
+        let mono = Mono::new(w, h);
+        let c = colour_panel(PanelKind::Yellow, &colour, 128).len();
+        let k = mono_panel(PanelKind::Black, &mono).len();
+        assert_eq!((c, k), (576_083, 82_305));
+        assert_eq!(3 * c + 2 * k, 1_892_859, "YMCKO");
+        assert_eq!(2 * k, 164_610, "KO");
+    }
+
+    #[test]
     fn parser_splits_commands_downloads_and_garbage() {
         let (w, h) = (16, 8);
         let mut panel = Mono::new(w, h);
