@@ -219,6 +219,30 @@ fn state_key(payload: &[u8]) -> String {
     format!("state:{}", hex::encode(sha2::Sha256::digest(payload)))
 }
 
+/// Publishes up to `limit` unsent events, oldest first, stopping at the first
+/// the broker has not acknowledged.
+async fn drain_outbox(publisher: &mut Publisher, store: &Store, topics: &Topics, limit: i64) {
+    let batch = match store.unsent(limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            warn!(error = %e, "cannot read the outbox");
+            return;
+        }
+    };
+    for (id, payload) in batch {
+        let key = format!("event:{id}");
+        if !publisher
+            .publish(&key, &topics.events, payload.into_bytes(), false)
+            .await
+        {
+            return;
+        }
+        if let Err(e) = store.mark_sent(id).await {
+            warn!(error = %e, "cannot mark event sent");
+        }
+    }
+}
+
 /// Drains the outbox and keeps the retained state current until `stop`; then
 /// drains once more, publishes the final (offline) state and disconnects, so
 /// the broker does not send the will for a station that left in order.
@@ -240,27 +264,7 @@ pub async fn publish_loop(
                     .publish(&state_key(&payload), &topics.state, payload, true)
                     .await;
             }
-            match store.unsent(50).await {
-                Ok(batch) => {
-                    for (id, payload) in batch {
-                        if !publisher
-                            .publish(
-                                &format!("event:{id}"),
-                                &topics.events,
-                                payload.into_bytes(),
-                                false,
-                            )
-                            .await
-                        {
-                            break;
-                        }
-                        if let Err(e) = store.mark_sent(id).await {
-                            warn!(error = %e, "cannot mark event sent");
-                        }
-                    }
-                }
-                Err(e) => warn!(error = %e, "cannot read the outbox"),
-            }
+            drain_outbox(&mut publisher, &store, &topics, 50).await;
         }
         if stop.is_set() {
             break;
@@ -275,22 +279,7 @@ pub async fn publish_loop(
     }
     let client = publisher.client.clone();
     let farewell = async {
-        if let Ok(batch) = store.unsent(1000).await {
-            for (id, payload) in batch {
-                if !publisher
-                    .publish(
-                        &format!("event:{id}"),
-                        &topics.events,
-                        payload.into_bytes(),
-                        false,
-                    )
-                    .await
-                {
-                    break;
-                }
-                let _ = store.mark_sent(id).await;
-            }
-        }
+        drain_outbox(&mut publisher, &store, &topics, 1000).await;
         let mut last: serde_json::Value =
             serde_json::from_slice(&state.borrow()).unwrap_or_else(|_| serde_json::json!({}));
         last["online"] = serde_json::Value::Bool(false);

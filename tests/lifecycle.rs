@@ -8,6 +8,18 @@ use legitka::sample;
 use legitka_drivers::Cause;
 use std::time::Duration;
 
+fn cancel_msg(order_id: &str) -> Vec<u8> {
+    serde_json::json!({"type": "card.cancel", "order_id": order_id, "created_at": "2026-09-02T08:00:00Z"})
+        .to_string()
+        .into_bytes()
+}
+
+fn revoke_msg(student_id: &str) -> Vec<u8> {
+    serde_json::json!({"type": "photo.revoke", "student_id": student_id, "created_at": "2026-09-02T08:00:00Z"})
+        .to_string()
+        .into_bytes()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_order_is_printed_once() {
     let mut h = Harness::start().await;
@@ -59,25 +71,15 @@ async fn cancel_and_revoke_act_on_waiting_cards_and_spare_printed_ones() {
     h.wait_for(&rid, "order.accepted").await;
 
     let topic = h.central.topics.orders.clone();
-    let cancel = |id: &str| serde_json::json!({"type": "card.cancel", "order_id": id, "created_at": "2026-09-02T08:00:00Z"});
-    h.central
-        .publish(&topic, cancel(&cid).to_string().into_bytes())
-        .await;
+    h.central.publish(&topic, cancel_msg(&cid)).await;
     h.wait_for(&cid, "order.cancelled").await;
-    h.central
-        .publish(&topic, cancel(&printed_id).to_string().into_bytes())
-        .await;
+    h.central.publish(&topic, cancel_msg(&printed_id)).await;
     let refused = h.wait_for(&printed_id, "order.rejected").await;
     assert_eq!(refused["code"], "already_printed");
 
     let student = to_revoke["student"]["id"].as_str().unwrap().to_string();
-    let revoke = serde_json::json!({"type": "photo.revoke", "student_id": student, "created_at": "2026-09-02T08:00:00Z"});
-    h.central
-        .publish(
-            &h.central.topics.revocations.clone(),
-            revoke.to_string().into_bytes(),
-        )
-        .await;
+    let revocations = h.central.topics.revocations.clone();
+    h.central.publish(&revocations, revoke_msg(&student)).await;
     let held = h.wait_for(&rid, "order.held").await;
     assert_eq!(held["code"], "photo_revoked");
     assert!(
@@ -120,11 +122,8 @@ async fn a_cancel_before_its_order_holds_even_when_the_order_comes_twice() {
     let mut h = Harness::start().await;
     let o = sample::order(0);
     let id = o["order_id"].as_str().unwrap().to_string();
-    let cancel = serde_json::json!({"type": "card.cancel", "order_id": id, "created_at": "2026-09-02T08:00:00Z"});
     let topic = h.central.topics.orders.clone();
-    h.central
-        .publish(&topic, cancel.to_string().into_bytes())
-        .await;
+    h.central.publish(&topic, cancel_msg(&id)).await;
     h.central.send_order(&o).await;
     h.wait_for(&id, "order.cancelled").await;
     h.central.send_order(&o).await;
@@ -143,13 +142,8 @@ async fn an_order_whose_photo_was_revoked_before_it_arrived_is_held_and_a_newer_
     let mut h = Harness::start().await;
     let old = sample::order(3);
     let student = old["student"]["id"].as_str().unwrap().to_string();
-    let revoke = serde_json::json!({"type": "photo.revoke", "student_id": student, "created_at": "2026-09-02T08:00:00Z"});
-    h.central
-        .publish(
-            &h.central.topics.revocations.clone(),
-            revoke.to_string().into_bytes(),
-        )
-        .await;
+    let revocations = h.central.topics.revocations.clone();
+    h.central.publish(&revocations, revoke_msg(&student)).await;
     assert!(
         h.central
             .wait_events(Duration::from_secs(30), |ev| ev
