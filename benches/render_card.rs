@@ -16,7 +16,7 @@ use std::process::Command;
 
 fn order(r: &Renderer, i: usize) -> ValidOrder {
     let raw = legitka::sample::order(i).to_string();
-    let Ok(Inbound::Order(m, _)) = message::parse(raw.as_bytes(), &TrustedKeys::default()) else {
+    let Ok(Inbound::Order(m)) = message::parse(raw.as_bytes(), &TrustedKeys::default()) else {
         panic!("sample order parses")
     };
     legitka::ingest::check(&m, r, legitka::sample::SCHOOL_RSPO).unwrap()

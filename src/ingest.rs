@@ -76,7 +76,7 @@ impl Ingest {
             Err((id, r)) => return self.reject(id.as_deref(), &r).await,
         };
         match inbound {
-            Inbound::Order(msg, _) => {
+            Inbound::Order(msg) => {
                 let order_id = msg.order_id.clone();
                 let renderer = self.renderer.clone();
                 let school = self.school.clone();

@@ -95,7 +95,7 @@ pub struct RevokeMsg {
 /// A message from the central system, its shape checked.
 #[derive(Debug, Clone)]
 pub enum Inbound {
-    Order(Box<OrderMsg>, serde_json::Value),
+    Order(Box<OrderMsg>),
     Cancel(CancelMsg),
     Revoke(RevokeMsg),
 }
@@ -212,7 +212,7 @@ pub fn parse(raw: &[u8], keys: &TrustedKeys) -> Result<Inbound, (Option<String>,
     }
     match kind {
         "card.order" => typed::<OrderMsg>(&value)
-            .map(|o| Inbound::Order(Box::new(o), value.clone()))
+            .map(|o| Inbound::Order(Box::new(o)))
             .map_err(fail),
         "card.cancel" => typed(&value).map(Inbound::Cancel).map_err(fail),
         "photo.revoke" => typed(&value).map(Inbound::Revoke).map_err(fail),

@@ -9,7 +9,7 @@ fn valid(i: usize) -> legitka::order::ValidOrder {
     let p = Profiles::builtin();
     let r = Renderer::new(p.clone(), p.printer("evolis-primacy-2").unwrap().clone());
     let raw = legitka::sample::order(i).to_string();
-    let Ok(Inbound::Order(m, _)) = message::parse(raw.as_bytes(), &TrustedKeys::default()) else {
+    let Ok(Inbound::Order(m)) = message::parse(raw.as_bytes(), &TrustedKeys::default()) else {
         panic!("sample parses")
     };
     legitka::ingest::check(&m, &r, legitka::sample::SCHOOL_RSPO).unwrap()

@@ -109,15 +109,6 @@ impl Mono {
             Luma([if self.get(x, y) { 0 } else { 255 }])
         })
     }
-
-    /// Set where the grey image is darker than mid-grey.
-    pub fn from_gray(img: &GrayImage) -> Self {
-        Mono {
-            width: img.width(),
-            height: img.height(),
-            bits: img.pixels().map(|p| p.0[0] < 128).collect(),
-        }
-    }
 }
 
 /// Everything printed on one face of one card.

@@ -68,15 +68,6 @@ pub struct Status {
 }
 
 impl Status {
-    pub fn offline() -> Self {
-        Status {
-            state: PrinterState::Offline,
-            detail: Some(Cause::Disconnected),
-            ribbon_remaining: None,
-            feeder_empty: false,
-        }
-    }
-
     /// Whether a new card may be started.
     pub fn can_print(&self) -> bool {
         match self.state {

@@ -41,7 +41,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         for f in files {
             let raw = std::fs::read(&f)?;
             let msg = match message::parse(&raw, &TrustedKeys::default()) {
-                Ok(Inbound::Order(m, _)) => m,
+                Ok(Inbound::Order(m)) => m,
                 Ok(_) => continue,
                 Err((_, r)) => bail!("{}: {} ({})", f.display(), r.message, r.code),
             };

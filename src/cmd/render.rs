@@ -27,7 +27,7 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     let raw = std::fs::read(&a.order).with_context(|| format!("reading {}", a.order.display()))?;
     let msg = match message::parse(&raw, &TrustedKeys::default()) {
-        Ok(Inbound::Order(m, _)) => m,
+        Ok(Inbound::Order(m)) => m,
         Ok(_) => bail!("{} is not a card.order", a.order.display()),
         Err((_, r)) => bail!("order rejected: {} ({})", r.message, r.code),
     };

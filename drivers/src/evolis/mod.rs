@@ -13,7 +13,7 @@ use crate::printer::{Capabilities, Identity, PrintError, PrintReport, Printer};
 use crate::status::{Cause, Status};
 use crate::transport::{Transport, TransportError};
 use std::time::{Duration, Instant};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 /// The commands, named for what they do.
 pub mod cmd {
@@ -97,6 +97,7 @@ impl EvolisPrinter {
             serial: p.query(cmd::SERIAL)?,
             firmware: p.query(cmd::FIRMWARE)?,
         };
+        info!(link = %p.link.describe(), model = %p.identity.model, serial = %p.identity.serial, "printer identified");
         Ok(p)
     }
 
