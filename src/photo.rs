@@ -83,7 +83,25 @@ impl Photo {
         Self::from_jpeg(jpeg)
     }
 
+    /// Every check, the whole image decoded: for a photo arriving in an order.
     pub fn from_jpeg(jpeg: Vec<u8>) -> Result<Self, Rejection> {
+        let photo = Self::from_header(jpeg)?;
+        let img = photo.decode()?;
+        if !is_colour(&img) {
+            return Err(reject(Code::PhotoNotColour, "the photo must be in colour"));
+        }
+        Ok(photo)
+    }
+
+    /// A photo the station validated when it accepted the order, read back
+    /// from its database: only the header is checked again, since rendering
+    /// decodes the image anyway.
+    pub fn from_store(jpeg: Vec<u8>) -> Result<Self, Rejection> {
+        Self::from_header(jpeg)
+    }
+
+    /// The checks that need no decoding: format, size, orientation, an end.
+    fn from_header(jpeg: Vec<u8>) -> Result<Self, Rejection> {
         let reader = ImageReader::new(Cursor::new(&jpeg))
             .with_guessed_format()
             .map_err(|e| reject(Code::PhotoFormat, &e.to_string()))?;
@@ -122,16 +140,11 @@ impl Photo {
                 "the JPEG is truncated (no end after its image data)",
             ));
         }
-        let photo = Photo {
+        Ok(Photo {
             jpeg,
             width,
             height,
-        };
-        let img = photo.decode()?;
-        if !is_colour(&img) {
-            return Err(reject(Code::PhotoNotColour, "the photo must be in colour"));
-        }
-        Ok(photo)
+        })
     }
 
     pub fn jpeg(&self) -> &[u8] {

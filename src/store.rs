@@ -290,7 +290,7 @@ impl Store {
         let photo = jpeg
             .ok_or_else(|| StoreError::Corrupt(order_id.clone(), "queued without a photo".into()))
             .and_then(|j| {
-                Photo::from_jpeg(j).map_err(|r| StoreError::Corrupt(order_id.clone(), r.message))
+                Photo::from_store(j).map_err(|r| StoreError::Corrupt(order_id.clone(), r.message))
             })?;
         Ok(Queued {
             seq: row.get("seq"),

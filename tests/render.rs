@@ -14,8 +14,7 @@ fn renderer() -> Renderer {
 }
 
 fn valid(o: &serde_json::Value, r: &Renderer) -> ValidOrder {
-    let Ok(Inbound::Order(m)) =
-        message::parse(o.to_string().as_bytes(), &TrustedKeys::default())
+    let Ok(Inbound::Order(m)) = message::parse(o.to_string().as_bytes(), &TrustedKeys::default())
     else {
         panic!("sample order parses")
     };

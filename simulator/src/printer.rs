@@ -477,3 +477,22 @@ impl SimHandle {
         self.with(|p| p.printed().len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_specs_from_the_command_line_parse_or_say_why_not() {
+        let mut f = Faults::default();
+        f.add("jam@3").unwrap();
+        assert_eq!(f.fail_card, Some((3, Cause::CardJam)));
+        f.add("cover@2").unwrap();
+        assert_eq!(f.fail_card, Some((2, Cause::CoverOpen)));
+        f.add("unplug@4:2.5").unwrap();
+        assert_eq!(f.unplug_card, Some((4, Duration::from_millis(2500))));
+        for bad in ["jam", "jam@x", "fire@1", "unplug@2:soon"] {
+            assert!(f.add(bad).is_err(), "{bad} accepted");
+        }
+    }
+}
