@@ -9,4 +9,4 @@ pub mod link;
 pub mod printer;
 
 pub use link::{serve, spawn_pty, Link, PtyLink, TcpListenerLink};
-pub use printer::{Faults, PrintedCard, SimConfig, SimHandle, SimPrinter};
+pub use printer::{Faults, OddReply, PrintedCard, SimConfig, SimHandle, SimPrinter, LINE_NOISE};

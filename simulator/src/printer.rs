@@ -64,12 +64,32 @@ pub struct Faults {
     pub garbage_every: Option<u32>,
     /// Every reply comes this late.
     pub reply_delay: Duration,
+    /// One reply the driver does not expect, while the printer carries on as
+    /// if it had answered normally (an `Se` answered so still prints).
+    pub odd_reply: Option<OddReply>,
+}
+
+/// Printable line noise: what a driver cannot filter out as non-ASCII.
+pub const LINE_NOISE: &str = "~x#?%";
+
+/// During the Nth card's job (from its `Ss` until the next card's `Ss`), the
+/// first reply to `command` is `text` instead of the real answer. `command`
+/// is a command as sent (`Se`, `Sr`, `Rst`, `Rco;p`), `Db;k` for one panel's
+/// download or `Db` for any. A `text` holding CR is two lines on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OddReply {
+    pub card: u64,
+    pub command: String,
+    pub text: String,
 }
 
 impl Faults {
     /// Parses a fault as written on the command line: `jam@3`, `cover@2`,
     /// `ribbon@4` (the Nth card fails that way), `unplug@2:5` (the Nth card's
-    /// job: off the line for 5 s).
+    /// job: off the line for 5 s), `reply@2:Se` or `reply@2:Se:ERROR FOO`
+    /// (during the Nth card's job the first reply to that command is line
+    /// noise, or the text given, and the printer goes on as if it had said
+    /// the right thing: see [`OddReply`]).
     pub fn add(&mut self, spec: &str) -> Result<(), String> {
         let (what, at) = spec
             .split_once('@')
@@ -88,7 +108,23 @@ impl Faults {
                 self.unplug_card = Some((card, Duration::from_secs_f64(secs)));
                 return Ok(());
             }
-            _ => return Err(format!("{spec:?}: kinds are jam, cover, ribbon, unplug")),
+            "reply" => {
+                let (command, text) = extra
+                    .map(|e| e.split_once(':').unwrap_or((e, LINE_NOISE)))
+                    .filter(|(c, _)| !c.is_empty())
+                    .ok_or_else(|| format!("{spec:?}: expected reply@card:command[:text]"))?;
+                self.odd_reply = Some(OddReply {
+                    card,
+                    command: command.to_string(),
+                    text: text.to_string(),
+                });
+                return Ok(());
+            }
+            _ => {
+                return Err(format!(
+                    "{spec:?}: kinds are jam, cover, ribbon, unplug, reply"
+                ))
+            }
         };
         self.fail_card = Some((card, cause));
         Ok(())
@@ -315,6 +351,25 @@ impl SimPrinter {
     /// Handles one frame and returns the reply (without the closing CR), or
     /// nothing for frames a printer does not answer.
     pub fn handle(&mut self, frame: Frame) -> Option<String> {
+        let label = match &frame {
+            Frame::Command(c) => c.clone(),
+            Frame::Download { panel, .. } => format!("Db;{panel}"),
+            Frame::Garbage(_) => String::new(),
+        };
+        let reply = self.answer(frame)?;
+        let odd = self.faults.odd_reply.as_ref().is_some_and(|o| {
+            o.card == self.jobs_started
+                && (o.command == label || (o.command == "Db" && label.starts_with("Db;")))
+        });
+        if odd {
+            let text = self.faults.odd_reply.take().map(|o| o.text)?;
+            warn!(command = %label, real = %reply, odd = %text.escape_debug(), "simulated odd reply");
+            return Some(text);
+        }
+        Some(reply)
+    }
+
+    fn answer(&mut self, frame: Frame) -> Option<String> {
         match frame {
             Frame::Garbage(bytes) => {
                 warn!(len = bytes.len(), "garbage on the line ignored");
@@ -491,7 +546,29 @@ mod tests {
         assert_eq!(f.fail_card, Some((2, Cause::CoverOpen)));
         f.add("unplug@4:2.5").unwrap();
         assert_eq!(f.unplug_card, Some((4, Duration::from_millis(2500))));
-        for bad in ["jam", "jam@x", "fire@1", "unplug@2:soon"] {
+        f.add("reply@2:Se").unwrap();
+        assert_eq!(
+            f.odd_reply,
+            Some(OddReply {
+                card: 2,
+                command: "Se".into(),
+                text: LINE_NOISE.into()
+            })
+        );
+        f.add("reply@1:Rco;p:ERROR FOO: BAR").unwrap();
+        let odd = f.odd_reply.take().unwrap();
+        assert_eq!(
+            (odd.command.as_str(), odd.text.as_str()),
+            ("Rco;p", "ERROR FOO: BAR")
+        );
+        for bad in [
+            "jam",
+            "jam@x",
+            "fire@1",
+            "unplug@2:soon",
+            "reply@2",
+            "reply@2:",
+        ] {
             assert!(f.add(bad).is_err(), "{bad} accepted");
         }
     }

@@ -10,7 +10,7 @@ pub mod wire;
 
 use crate::panels::{PanelKind, PanelSet};
 use crate::printer::{Capabilities, Identity, PrintError, PrintReport, Printer};
-use crate::status::{Cause, Status};
+use crate::status::{Cause, PrinterState, Status};
 use crate::transport::{Transport, TransportError};
 use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
@@ -70,6 +70,26 @@ enum Phase {
     BeforeCard,
     CardStarted,
 }
+
+/// Where the printer stands after a card, once it stopped working or the
+/// card's time ran out.
+enum Settled {
+    /// Not printing any more: ready, a warning, or an error.
+    Stopped(Status),
+    /// Still printing when the card's time ran out.
+    StillBusy,
+    /// No status could be read before the card's time ran out.
+    Unreadable,
+}
+
+/// A reply other than `OK` to a command of the card (`Sr`, `Db`, `Se`).
+struct OddReply {
+    command: String,
+    reply: String,
+}
+
+/// How often an unreadable card counter is asked again.
+const COUNTER_ATTEMPTS: usize = 3;
 
 impl EvolisPrinter {
     /// Connects and reads who the printer is.
@@ -142,48 +162,139 @@ impl EvolisPrinter {
         }
     }
 
-    /// After a fault mid-card: if the printer did not count the card, its
-    /// blank is spoiled; if it did, the card is out; otherwise nobody knows.
-    fn judge_fault(
-        &mut self,
-        before: u64,
-        cause: Cause,
-        message: String,
-    ) -> Result<PrintReport, PrintError> {
-        match self.counter(Phase::CardStarted) {
-            Ok(n) if n == before => Err(PrintError::Spoiled { cause, message }),
-            Ok(n) if n == before + 1 => Ok(PrintReport {
-                bytes_sent: 0,
-                counter: n,
-            }),
-            _ => Err(PrintError::MidCard { cause, message }),
-        }
-    }
-
-    fn expect_ok(&mut self, bytes: &[u8], phase: Phase) -> Result<(), PrintError> {
-        let reply = self.send(bytes).map_err(|e| lost(phase, e))?;
+    /// Sends a command of the job before the card starts (`Pr`, `Pmi`,
+    /// `Ss`): a refusal there uses no blank.
+    fn expect_ok(&mut self, bytes: &[u8]) -> Result<(), PrintError> {
+        let reply = self.send(bytes).map_err(|e| lost(Phase::BeforeCard, e))?;
         if reply == "OK" {
             return Ok(());
         }
-        let cause = error_reply_cause(&reply);
-        Err(match phase {
-            Phase::BeforeCard => cause.map_or_else(
-                || PrintError::Protocol(format!("unexpected reply {reply:?}")),
-                PrintError::NotReady,
-            ),
-            Phase::CardStarted => PrintError::MidCard {
-                cause: cause.unwrap_or(Cause::CardJam),
-                message: reply,
-            },
-        })
+        Err(error_reply_cause(&reply).map_or_else(
+            || PrintError::Protocol(format!("unexpected reply {reply:?}")),
+            PrintError::NotReady,
+        ))
     }
 
-    fn counter(&mut self, phase: Phase) -> Result<u64, PrintError> {
-        let reply = self.query(cmd::CARDS_PRINTED).map_err(|e| lost(phase, e))?;
-        reply
-            .trim()
-            .parse()
-            .map_err(|_| PrintError::Protocol(format!("card counter {reply:?}")))
+    /// The status words, or `None` when the reply is not four words (line
+    /// noise, or a reply meant for an earlier command).
+    fn read_status(&mut self) -> Result<Option<Status>, TransportError> {
+        let words = self.query(&self.settings.status_command.clone())?;
+        let ribbon = self.query(cmd::RIBBON_REMAINING)?;
+        Ok(flags::Words::parse(&words).map(|w| w.to_status(ribbon.parse().ok())))
+    }
+
+    /// The card counter, asked again (after dropping whatever is left on the
+    /// line) when the reply is not a number; `None` if it never is.
+    fn counter(&mut self, phase: Phase) -> Result<Option<u64>, PrintError> {
+        for _ in 0..COUNTER_ATTEMPTS {
+            let reply = self.query(cmd::CARDS_PRINTED).map_err(|e| lost(phase, e))?;
+            if let Ok(n) = reply.trim().parse() {
+                return Ok(Some(n));
+            }
+            warn!(reply = %reply, "card counter unreadable; asking again");
+            self.drain();
+        }
+        Ok(None)
+    }
+
+    /// Polls the status until the printer is no longer working on the card
+    /// or `deadline` passes. A reply that is not a status is no reading: the
+    /// line is drained and the printer asked again.
+    fn settle(&mut self, deadline: Instant) -> Result<Settled, PrintError> {
+        let mut busy = false;
+        loop {
+            std::thread::sleep(self.settings.status_poll);
+            match self
+                .read_status()
+                .map_err(|e| lost(Phase::CardStarted, e))?
+            {
+                // A warning raised while printing (the last blank picked, a
+                // filling hopper) is not about this card: keep waiting.
+                Some(st) if st.state == PrinterState::Printing => busy = true,
+                Some(st) => return Ok(Settled::Stopped(st)),
+                None => {
+                    warn!("status reply unreadable while the card prints; asking again");
+                    self.drain();
+                }
+            }
+            if Instant::now() > deadline {
+                return Ok(if busy {
+                    Settled::StillBusy
+                } else {
+                    Settled::Unreadable
+                });
+            }
+        }
+    }
+
+    /// Decides what became of a card that may be in the printer. Nothing the
+    /// printer replied to a command decides it: the printer is left to
+    /// settle, then its counter and status speak. One more card counted: it
+    /// is out. Not counted, and the status reports a fault (an error word):
+    /// the blank is spoiled. Anything else: nobody knows, an operator checks.
+    fn conclude(
+        &mut self,
+        before: u64,
+        bytes_sent: usize,
+        odd: Option<OddReply>,
+    ) -> Result<PrintReport, PrintError> {
+        let budget = self.settings.card_timeout;
+        let settled = self.settle(Instant::now() + budget)?;
+        let hint = odd.as_ref().and_then(|o| error_reply_cause(&o.reply));
+        let what = odd.as_ref().map_or_else(String::new, |o| {
+            format!("{:?} answered {:?}; ", o.command, o.reply)
+        });
+        let st = match settled {
+            Settled::Stopped(st) => st,
+            Settled::StillBusy | Settled::Unreadable => {
+                let how = if matches!(settled, Settled::StillBusy) {
+                    "still printing"
+                } else {
+                    "no readable status"
+                };
+                warn!(?budget, how, "card did not leave the printer in time");
+                return Err(PrintError::MidCard {
+                    cause: hint.unwrap_or(Cause::CardJam),
+                    message: format!(
+                        "{what}{how} after {budget:?}: the card did not leave the printer in time"
+                    ),
+                });
+            }
+        };
+        if odd.is_some() {
+            // What followed the odd reply (a reply of its own after a CR in
+            // the noise) must not be read as the counter.
+            self.drain();
+        }
+        let after = self.counter(Phase::CardStarted)?;
+        let spoiling = (st.state == PrinterState::Error)
+            .then_some(st.detail)
+            .flatten();
+        match (after, spoiling) {
+            (Some(n), _) if n == before + 1 => {
+                if let Some(o) = &odd {
+                    warn!(command = %o.command, reply = %o.reply, counter = n, "odd reply, but the printer counted the card: printed");
+                }
+                Ok(PrintReport {
+                    bytes_sent,
+                    counter: n,
+                })
+            }
+            (Some(n), Some(cause)) if n == before => Err(PrintError::Spoiled {
+                cause,
+                message: format!("{what}printer reported {cause} and did not count the card"),
+            }),
+            (after, _) => Err(PrintError::MidCard {
+                cause: st.detail.or(hint).unwrap_or(Cause::CardJam),
+                message: match after {
+                    Some(n) => format!(
+                        "{what}card counter went from {before} to {n}, printer {:?}",
+                        st.state
+                    ),
+                    None => format!("{what}card counter unreadable after the card"),
+                },
+            }),
+        }
     }
 
     fn panels(&self, card: &PanelSet) -> Vec<Vec<u8>> {
@@ -212,8 +323,20 @@ impl EvolisPrinter {
     }
 }
 
-fn st_cause(st: &Option<Status>) -> Cause {
-    st.as_ref().and_then(|s| s.detail).unwrap_or(Cause::CardJam)
+/// A command frame's name for messages: `Se`, `Sr`, `Db;y`.
+fn command_name(frame: &[u8]) -> String {
+    let body = frame.strip_prefix(&[wire::ESC]).unwrap_or(frame);
+    let mut fields = 0;
+    let name: Vec<u8> = body
+        .iter()
+        .copied()
+        .take_while(|&b| {
+            fields += usize::from(b == b';');
+            b != wire::CR && fields < 2 && b.is_ascii_graphic()
+        })
+        .take(16)
+        .collect();
+    String::from_utf8_lossy(&name).into_owned()
 }
 
 fn lost(phase: Phase, e: TransportError) -> PrintError {
@@ -250,12 +373,11 @@ impl Printer for EvolisPrinter {
     }
 
     fn status(&mut self) -> Result<Status, TransportError> {
-        let words = self.query(&self.settings.status_command.clone())?;
-        let ribbon = self.query(cmd::RIBBON_REMAINING)?;
-        let words = flags::Words::parse(&words).ok_or_else(|| {
-            TransportError::Io(std::io::Error::other(format!("status reply {words:?}")))
-        })?;
-        Ok(words.to_status(ribbon.parse().ok()))
+        self.read_status()?.ok_or_else(|| {
+            TransportError::Io(std::io::Error::other(
+                "status reply is not four status words",
+            ))
+        })
     }
 
     fn print(&mut self, card: &PanelSet) -> Result<PrintReport, PrintError> {
@@ -273,69 +395,219 @@ impl Printer for EvolisPrinter {
                 status.detail.unwrap_or(Cause::Disconnected),
             ));
         }
-        let before = self.counter(Phase::BeforeCard)?;
+        let before = self
+            .counter(Phase::BeforeCard)?
+            .ok_or_else(|| PrintError::Protocol("card counter unreadable".into()))?;
         let panels = self.panels(card);
         let ribbon = format!("Pr;{}", self.settings.ribbon);
-        self.expect_ok(&wire::frame(&ribbon), Phase::BeforeCard)?;
-        self.expect_ok(&wire::frame(cmd::FROM_FEEDER), Phase::BeforeCard)?;
-        self.expect_ok(&wire::frame(cmd::START_SEQUENCE), Phase::BeforeCard)?;
-        // From here a blank may be in the printer.
-        let phase = Phase::CardStarted;
+        self.expect_ok(&wire::frame(&ribbon))?;
+        self.expect_ok(&wire::frame(cmd::FROM_FEEDER))?;
+        self.expect_ok(&wire::frame(cmd::START_SEQUENCE))?;
+        // From here a blank may be in the printer, and from `Se` on a card
+        // may be printing: no reply, whatever it says, spoils the blank by
+        // itself (issue 7). Only the printer's counter and status, once it
+        // has settled, say what became of the card.
         let mut bytes_sent = 0;
         let job = std::iter::once(wire::frame(cmd::FRONT))
             .chain(panels)
             .chain(std::iter::once(wire::frame(cmd::END_SEQUENCE)));
         for p in job {
             bytes_sent += p.len();
-            match self.expect_ok(&p, phase) {
-                Ok(()) => {}
-                Err(PrintError::MidCard { cause, message }) => {
-                    return self.judge_fault(before, cause, message).map(|mut r| {
-                        r.bytes_sent = bytes_sent;
-                        r
-                    })
+            let reply = self.send(&p).map_err(|e| lost(Phase::CardStarted, e))?;
+            if reply != "OK" {
+                let command = command_name(&p);
+                warn!(%command, %reply, "unexpected reply mid-card; waiting for the printer to settle");
+                // Nothing more is sent: a half-sent card must not print.
+                self.drain();
+                return self.conclude(before, bytes_sent, Some(OddReply { command, reply }));
+            }
+        }
+        self.conclude(before, bytes_sent, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The judgement after a card, against a scripted printer: what the
+    //! simulator cannot be made to do (a counter that jumps, a status that
+    //! never reads). The simulator's own tests (`simulator/tests`) cover the
+    //! same rule over a real line.
+    use super::*;
+    use crate::panels::Mono;
+    use flags::Words;
+    use std::collections::VecDeque;
+
+    const W: u32 = 16;
+    const H: u32 = 8;
+
+    type Answer = Box<dyn FnMut(&str) -> String + Send>;
+
+    /// Answers each frame (`Db;k` for a download) as `answer` says.
+    struct Scripted {
+        parser: wire::Parser,
+        out: VecDeque<u8>,
+        answer: Answer,
+    }
+
+    impl Transport for Scripted {
+        fn write_all(&mut self, data: &[u8]) -> Result<(), TransportError> {
+            self.parser.push(data);
+            while let Some(frame) = self.parser.next_frame() {
+                let label = match frame {
+                    wire::Frame::Command(c) => c,
+                    wire::Frame::Download { panel, .. } => format!("Db;{panel}"),
+                    wire::Frame::Garbage(_) => continue,
+                };
+                let reply = (self.answer)(&label);
+                self.out.extend(reply.bytes());
+                self.out.push_back(wire::CR);
+            }
+            Ok(())
+        }
+
+        fn read_some(
+            &mut self,
+            buf: &mut [u8],
+            timeout: Duration,
+        ) -> Result<usize, TransportError> {
+            if self.out.is_empty() {
+                std::thread::sleep(timeout.min(Duration::from_millis(2)));
+                return Ok(0);
+            }
+            let n = buf.len().min(self.out.len());
+            for (b, o) in buf.iter_mut().zip(self.out.drain(..n)) {
+                *b = o;
+            }
+            Ok(n)
+        }
+
+        fn describe(&self) -> String {
+            "scripted".into()
+        }
+    }
+
+    /// A printer whose counter reads `counters` in turn (the last one
+    /// repeating), whose status after `Se` is `after_se`, and which answers
+    /// `Se` with `se`.
+    fn printer(counters: &[u64], se: &str, after_se: Option<Words>) -> EvolisPrinter {
+        let mut counters: VecDeque<u64> = counters.iter().copied().collect();
+        let se = se.to_string();
+        let mut printing = false;
+        let answer: Answer = Box::new(move |c| match c {
+            "Rco;p" => {
+                let n = counters[0];
+                if counters.len() > 1 {
+                    counters.pop_front();
                 }
-                Err(e) => return Err(e),
+                n.to_string()
+            }
+            "Rst" => match (printing, after_se) {
+                (true, Some(w)) => w.encode(),
+                (true, None) => "?#".into(),
+                (false, _) => Words::default().encode(),
+            },
+            "Rrt;count" => "100".into(),
+            "Se" => {
+                printing = true;
+                se.clone()
+            }
+            "Rtp" | "Rsn" | "Rfv" => "scripted".into(),
+            _ => "OK".into(),
+        });
+        let link = Scripted {
+            parser: wire::Parser::new(W, H),
+            out: VecDeque::new(),
+            answer,
+        };
+        let settings = EvolisSettings {
+            ribbon: "k".into(),
+            reply_timeout: Duration::from_millis(300),
+            status_poll: Duration::from_millis(1),
+            card_timeout: Duration::from_millis(100),
+            ..EvolisSettings::default()
+        };
+        let caps = Capabilities {
+            dpi: 300,
+            width_px: W,
+            height_px: H,
+            ribbons: vec!["K".into()],
+            duplex: false,
+        };
+        EvolisPrinter::connect(Box::new(link), settings, caps).unwrap()
+    }
+
+    fn card() -> PanelSet {
+        PanelSet {
+            colour: None,
+            black: Some(Mono::filled(W, H)),
+            overlay: None,
+        }
+    }
+
+    fn jam() -> Option<Words> {
+        Some(flags::raise(Cause::CardJam, true))
+    }
+
+    fn ready() -> Option<Words> {
+        Some(Words::default())
+    }
+
+    #[test]
+    fn counted_once_is_printed_whatever_se_was_answered() {
+        for se in ["OK", "ERROR FOO", "ERROR MECA", "~#"] {
+            let r = printer(&[5, 6], se, ready()).print(&card()).unwrap();
+            assert_eq!(r.counter, 6, "{se}");
+            // Counted once even with a fault standing: the card left first.
+            let r = printer(&[5, 6], se, jam()).print(&card()).unwrap();
+            assert_eq!(r.counter, 6, "{se}");
+        }
+    }
+
+    #[test]
+    fn not_counted_with_a_fault_in_the_status_is_spoiled() {
+        for se in ["OK", "ERROR FOO"] {
+            let err = printer(&[5], se, jam()).print(&card()).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    PrintError::Spoiled {
+                        cause: Cause::CardJam,
+                        ..
+                    }
+                ),
+                "{se}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_odd_reply_without_a_fault_in_the_status_is_never_spoiled() {
+        let warning = Some(flags::raise(Cause::FeederEmpty, false));
+        let printing = Some(Words {
+            inf: flags::INF_PRINTING_RUNNING,
+            ..Words::default()
+        });
+        for se in ["ERROR FOO", "ERROR MECA", "ERROR COVER", "~#"] {
+            for (counters, after) in [
+                (&[5u64][..], ready()), // not counted, no fault
+                (&[5], warning),        // not counted, only a warning
+                (&[5, 7], ready()),     // counted twice
+                (&[5, 4], ready()),     // counted backwards
+                (&[5], printing),       // still printing after the budget
+                (&[5], None),           // no readable status
+            ] {
+                let err = printer(counters, se, after).print(&card()).unwrap_err();
+                assert!(
+                    matches!(err, PrintError::MidCard { .. }),
+                    "{se} {counters:?} {after:?}: {err:?}"
+                );
             }
         }
-        let deadline = Instant::now() + self.settings.card_timeout;
-        loop {
-            std::thread::sleep(self.settings.status_poll);
-            let st = self.status().map_err(|e| lost(phase, e))?;
-            match st.state {
-                // A warning raised while printing (the last blank picked, a
-                // filling hopper) is not about this card: keep waiting.
-                crate::PrinterState::Printing => {}
-                crate::PrinterState::Error => {
-                    let cause = st.detail.unwrap_or(Cause::CardJam);
-                    let message = format!("printer reported {cause} while printing");
-                    return self.judge_fault(before, cause, message).map(|mut r| {
-                        r.bytes_sent = bytes_sent;
-                        r
-                    });
-                }
-                _ => break,
-            }
-            if Instant::now() > deadline {
-                warn!("card did not leave the printer in time");
-                return Err(PrintError::MidCard {
-                    cause: Cause::CardJam,
-                    message: "card did not leave the printer in time".into(),
-                });
-            }
-        }
-        let after = self.counter(phase)?;
-        if after != before + 1 {
-            // Printing stopped with a warning and the card was not counted:
-            // whether a blank was used is for an operator to see.
-            return Err(PrintError::MidCard {
-                cause: st_cause(&self.status().ok()),
-                message: format!("card counter went from {before} to {after}"),
-            });
-        }
-        Ok(PrintReport {
-            bytes_sent,
-            counter: after,
-        })
+    }
+
+    #[test]
+    fn command_names_for_messages() {
+        assert_eq!(command_name(&wire::frame("Se")), "Se");
+        assert_eq!(command_name(&wire::frame("Db;k;2;\x01\x02")), "Db;k");
     }
 }
