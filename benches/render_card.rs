@@ -27,6 +27,25 @@ fn bench(c: &mut Criterion) {
     let printer = profiles.printer("evolis-primacy-2").unwrap().clone();
     let r = Renderer::new(profiles, printer);
     let one = order(&r, 0);
+    // What ingest does to every order before it is stored: parse, validate
+    // (photo decoded and checked), lay out the text.
+    let raw = legitka::sample::order_large(0).to_string().into_bytes();
+    let checker = legitka::ingest::Checker {
+        renderer: std::sync::Arc::new(Renderer::new(
+            Profiles::builtin(),
+            Profiles::builtin()
+                .printer("evolis-primacy-2")
+                .unwrap()
+                .clone(),
+        )),
+        keys: TrustedKeys::default(),
+        school: legitka::sample::SCHOOL_RSPO.into(),
+    };
+    c.bench_function("check_order", |b| {
+        b.iter(|| {
+            black_box(checker.check(&raw, legitka::ingest::Source::Orders));
+        })
+    });
     c.bench_function("render_card", |b| {
         b.iter(|| black_box(r.render(&one.data, &one.photo).unwrap()))
     });

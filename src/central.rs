@@ -99,6 +99,31 @@ impl Central {
         true
     }
 
+    /// Waits until `n` events of `kind` have been seen in all; counts as
+    /// they come, so a burst of thousands costs nothing to watch.
+    pub async fn wait_count(&mut self, kind: &str, n: usize, timeout: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut seen = count(&self.seen, kind);
+        while seen < n {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(v)) => {
+                    seen += usize::from(v["type"] == kind);
+                    self.seen.push(v);
+                }
+                _ => break,
+            }
+        }
+        seen
+    }
+
+    pub async fn send_cancel(&self, order_id: &str) {
+        let msg = serde_json::json!({
+            "type": "card.cancel", "order_id": order_id, "created_at": crate::event::now(),
+        });
+        self.publish(&self.topics.cancels, msg.to_string().into_bytes())
+            .await;
+    }
+
     /// Events of one type for one order.
     pub fn events_for<'a>(
         &'a self,

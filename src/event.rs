@@ -22,8 +22,16 @@ impl Event {
         Event {
             kind,
             order_id: order_id.map(str::to_string),
+            // Every event stays small enough to publish, whatever text an
+            // error or a printer put in it.
             fields: match fields {
-                Value::Object(m) => m,
+                Value::Object(m) => m
+                    .into_iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => (k, Value::String(crate::reject::clip(&s, 1000))),
+                        v => (k, v),
+                    })
+                    .collect(),
                 _ => Map::new(),
             },
         }

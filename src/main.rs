@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     cmd::init_logging();
     let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async {
+    let result = rt.block_on(async {
         match cli.command {
             Command::Daemon(a) => cmd::daemon::run(a).await,
             Command::Demo(a) => cmd::demo::run(a).await,
@@ -63,5 +63,9 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
         }
-    })
+    });
+    // A blocking task still waiting on a printer that does not answer must
+    // not keep a stopped station alive.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
 }

@@ -2,7 +2,7 @@
 //! `mqtt-v1`), before anything is checked. Validation turns an
 //! [`OrderMsg`] into a [`crate::order::ValidOrder`]; nothing else prints.
 
-use crate::reject::{Code, Rejection};
+use crate::reject::{quote, Code, Rejection};
 use base64::Engine;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -140,7 +140,7 @@ impl TrustedKeys {
         let key = self
             .0
             .get(&env.key_id)
-            .ok_or_else(|| bad(&format!("unknown key_id {:?}", env.key_id)))?;
+            .ok_or_else(|| bad(&format!("unknown key_id {}", quote(&env.key_id))))?;
         let b64 = base64::engine::general_purpose::STANDARD;
         let payload = b64
             .decode(&env.payload)
@@ -168,10 +168,27 @@ fn without_values(message: &str) -> String {
         .collect()
 }
 
-/// Whatever id a message names, for addressing a rejection even when the
-/// message is otherwise unusable.
+/// The id a message names, for addressing a rejection even when the message
+/// is otherwise unusable; only a real UUID is ever echoed back.
 pub fn order_id_hint(value: &serde_json::Value) -> Option<String> {
-    value.get("order_id")?.as_str().map(str::to_string)
+    order_id_hint_str(value.get("order_id")?.as_str()?)
+}
+
+pub fn order_id_hint_str(id: &str) -> Option<String> {
+    (id.len() <= 36 && uuid::Uuid::parse_str(id).is_ok()).then(|| id.to_string())
+}
+
+/// A student id as the contract uses it (`S-000123`): 1 to 64 printable
+/// ASCII characters. It is published back in `photo.purged`.
+pub fn student_id(id: &str) -> Result<(), Rejection> {
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Rejection::new(
+            Code::Schema,
+            Some("student_id"),
+            "student_id must be 1 to 64 printable ASCII characters",
+        ));
+    }
+    Ok(())
 }
 
 /// Parses one message from the `orders` or `revocations` topic.
@@ -219,7 +236,7 @@ pub fn parse(raw: &[u8], keys: &TrustedKeys) -> Result<Inbound, (Option<String>,
         other => Err(fail(Rejection::new(
             Code::Schema,
             Some("type"),
-            &format!("unknown message type {other:?}"),
+            &format!("unknown message type {}", quote(other)),
         ))),
     }
 }

@@ -1,25 +1,36 @@
 //! The station's MQTT connection: options as the contract wants them, the
-//! event loop, and the publisher that drains the outbox and keeps the
-//! retained `state` current.
+//! event loop (`pump`), and the publisher that drains the outbox and keeps
+//! the retained `state` current.
+//!
+//! The pump is the only task that polls the connection, and it never waits
+//! on the rest of the station except for memory: incoming messages go to
+//! ingest through an unbounded channel whose contents are bounded by bytes
+//! (a semaphore of `INBOUND_BUDGET` bytes, released when ingest has committed
+//! a message), and acknowledgements come back to the pump, which sends them
+//! only on the session they belong to.
 
 use crate::settings::MqttSettings;
 use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::topics::Topics;
 use rumqttc::{
-    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, Publish, QoS, Transport,
+    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet,
+    Publish, QoS, SubscribeFilter, SubscribeReasonCode, Transport,
 };
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
-use tokio::sync::{mpsc, watch, Notify};
-use tracing::{debug, info, warn};
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tracing::{debug, error, info, warn};
 
 #[derive(Debug, Error)]
 pub enum MqttError {
-    #[error("mqtt url {0:?}: expected mqtt://host:port or mqtts://host:port")]
+    #[error("mqtt.url {0:?}: expected mqtt://host:port or mqtts://host:port")]
     Url(String),
     #[error("reading {0}: {1}")]
     File(String, std::io::Error),
+    #[error("mqtt.{0}")]
+    Config(String),
 }
 
 /// Largest message accepted. A contract-sized order (5 MB of JPEG in base64)
@@ -27,6 +38,15 @@ pub enum MqttError {
 /// (`photo_too_large`). A bigger one is refused by the client library as a
 /// protocol error, which drops the connection: see DESIGN.md.
 pub const MAX_PACKET: usize = 64 << 20;
+
+/// Bytes of received, not yet committed messages the station holds at once.
+/// A message larger than this is taken alone.
+pub const INBOUND_BUDGET: usize = 32 << 20;
+
+/// Room for the client's requests (acks, publishes, subscriptions): the pump
+/// never waits on this channel, and the station never has more than the
+/// broker's in-flight window of acks plus one publish outstanding.
+const REQUEST_CAPACITY: usize = 4096;
 
 pub fn options(
     cfg: &MqttSettings,
@@ -54,8 +74,24 @@ pub fn options(
     if let Some((topic, payload)) = will {
         o.set_last_will(LastWill::new(topic, payload, QoS::AtLeastOnce, true));
     }
-    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
-        o.set_credentials(u, p);
+    match (&cfg.username, &cfg.password) {
+        (Some(u), Some(p)) => {
+            // A password in clear text on the school network is a choice
+            // someone must make on purpose.
+            if !tls && !cfg.allow_plaintext_credentials {
+                return Err(MqttError::Config(format!(
+                    "username and password would cross the network in clear text over {}: use mqtts:// with mqtt.ca_file, or set mqtt.allow_plaintext_credentials = true",
+                    cfg.url
+                )));
+            }
+            o.set_credentials(u, p);
+        }
+        (None, None) => {}
+        _ => {
+            return Err(MqttError::Config(
+                "username and password go together: set both or neither".into(),
+            ))
+        }
     }
     if tls {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -64,15 +100,99 @@ pub fn options(
         };
         let ca = match &cfg.ca_file {
             Some(p) => read(p)?,
-            None => return Err(MqttError::Url(format!("{} needs mqtt.ca_file", cfg.url))),
+            None => {
+                return Err(MqttError::Config(format!(
+                    "ca_file: {} needs the CA that signed the broker's certificate",
+                    cfg.url
+                )))
+            }
         };
         let client_auth = match (&cfg.client_cert, &cfg.client_key) {
             (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
-            _ => None,
+            (None, None) => None,
+            _ => {
+                return Err(MqttError::Config(
+                    "client_cert and client_key go together: set both or neither".into(),
+                ))
+            }
         };
         o.set_transport(Transport::tls(ca, client_auth, None));
     }
     Ok(o)
+}
+
+/// The client and its event loop, with room for every request the station
+/// may queue while the pump is busy.
+pub fn client(opts: MqttOptions) -> (AsyncClient, EventLoop) {
+    AsyncClient::new(opts, REQUEST_CAPACITY)
+}
+
+/// What a person needs to read in the log when the broker cannot be reached.
+pub fn describe(e: &ConnectionError, cfg: &MqttSettings) -> String {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("unknownissuer") {
+        let ca = cfg
+            .ca_file
+            .as_ref()
+            .map_or("(none)".to_string(), |p| p.display().to_string());
+        return format!(
+            "TLS: the broker's certificate is not accepted with mqtt.ca_file {ca}: {text}"
+        );
+    }
+    match e {
+        ConnectionError::ConnectionRefused(code) => {
+            format!("the broker refused the connection ({code:?}): check mqtt.username, mqtt.password and the client certificate")
+        }
+        _ => text,
+    }
+}
+
+/// The link as the rest of the station sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Link {
+    pub connected: bool,
+    /// Counts the broker sessions: a new one (the broker forgot the old)
+    /// makes every packet id of the old one meaningless.
+    pub session: u64,
+    /// Why the station cannot do its work on this link, for the state and
+    /// the log: a refused subscription, a refused certificate.
+    pub error: Option<String>,
+}
+
+/// A message from the broker, on its way to ingest.
+pub struct Delivery {
+    pub topic: String,
+    pub payload: bytes::Bytes,
+    /// Where the acknowledgement goes, once the message is committed.
+    pub ack: AckTicket,
+    /// This message's share of `INBOUND_BUDGET`; dropping it gives it back.
+    pub permit: OwnedSemaphorePermit,
+}
+
+/// Acknowledges one message, on the session that delivered it.
+#[derive(Debug, Clone, Copy)]
+pub struct AckTicket {
+    session: u64,
+    pkid: u16,
+    qos: QoS,
+}
+
+/// Ingest's side of the acknowledgements.
+#[derive(Clone)]
+pub struct Acker(mpsc::UnboundedSender<AckTicket>);
+
+impl Acker {
+    /// Asks the pump to acknowledge a committed message. Never waits.
+    pub fn ack(&self, t: AckTicket) {
+        let _ = self.0.send(t);
+    }
+}
+
+/// The channels between the pump and ingest.
+pub fn inbound() -> (Acker, mpsc::UnboundedReceiver<AckTicket>, Arc<Semaphore>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (Acker(tx), rx, Arc::new(Semaphore::new(INBOUND_BUDGET)))
 }
 
 /// What the event loop tells the publisher about its own messages.
@@ -82,53 +202,153 @@ pub enum Feedback {
     Acked(u16),
 }
 
-/// Drives the connection: forwards incoming publishes, resubscribes on every
-/// connect (harmless with a persistent session, needed without one) and
-/// reports publish acknowledgements.
-pub async fn pump(
-    mut eventloop: EventLoop,
-    client: AsyncClient,
-    subscriptions: Vec<String>,
-    inbound: mpsc::Sender<Publish>,
-    feedback: mpsc::UnboundedSender<Feedback>,
-    connected: watch::Sender<bool>,
-) {
+/// Everything the pump needs besides the event loop.
+pub struct PumpParts {
+    pub client: AsyncClient,
+    pub settings: MqttSettings,
+    pub subscriptions: Vec<String>,
+    pub inbound: mpsc::UnboundedSender<Delivery>,
+    pub acks: mpsc::UnboundedReceiver<AckTicket>,
+    pub budget: Arc<Semaphore>,
+    pub feedback: mpsc::UnboundedSender<Feedback>,
+    pub link: watch::Sender<Link>,
+}
+
+/// Sends one acknowledgement if it belongs to the live session. An ack from
+/// an earlier session would name a packet id the broker may have given to a
+/// new message not yet committed: it is dropped (the broker delivers the
+/// old message again if it still has it, and ingest knows it then).
+fn send_ack(client: &AsyncClient, link: &Link, t: AckTicket) {
+    if !link.connected || t.session != link.session || t.qos == QoS::AtMostOnce {
+        debug!(
+            pkid = t.pkid,
+            "acknowledgement of an earlier session dropped"
+        );
+        return;
+    }
+    let mut p = Publish::new("", t.qos, Vec::new());
+    p.pkid = t.pkid;
+    if let Err(e) = client.try_ack(&p) {
+        warn!(error = %e, "cannot acknowledge; the broker will deliver it again");
+    }
+}
+
+/// Drives the connection: forwards incoming publishes, sends the acks ingest
+/// asks for, resubscribes on every connect (harmless with a persistent
+/// session, needed without one) and reports publish acknowledgements.
+pub async fn pump(mut eventloop: EventLoop, mut parts: PumpParts) {
     let mut failures = 0u32;
+    let mut link = Link::default();
+    let mut sessions = 0u64;
+    let mut acks_open = true;
     loop {
-        match eventloop.poll().await {
+        // The event loop is polled in a select!: rumqttc keeps partial reads
+        // in its buffers, so a poll interrupted by an ack loses nothing.
+        let event = tokio::select! {
+            biased;
+            t = parts.acks.recv(), if acks_open => {
+                match t {
+                    Some(t) => send_ack(&parts.client, &link, t),
+                    None => acks_open = false,
+                }
+                continue;
+            }
+            e = eventloop.poll() => e,
+        };
+        match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 failures = 0;
+                if !ack.session_present || sessions == 0 {
+                    sessions += 1;
+                }
+                link.connected = true;
+                link.session = sessions;
+                link.error = None;
                 info!(
                     session_present = ack.session_present,
                     "connected to the broker"
                 );
-                for s in &subscriptions {
-                    if let Err(e) = client.try_subscribe(s, QoS::AtLeastOnce) {
-                        warn!(error = %e, topic = %s, "cannot subscribe");
-                    }
+                let filters = parts
+                    .subscriptions
+                    .iter()
+                    .map(|s| SubscribeFilter::new(s.clone(), QoS::AtLeastOnce));
+                if let Err(e) = parts.client.try_subscribe_many(filters) {
+                    link.error = Some(format!("cannot subscribe: {e}"));
+                    error!(error = %e, "cannot subscribe");
                 }
-                let _ = connected.send(true);
+                parts.link.send_replace(link.clone());
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                let refused: Vec<&str> = ack
+                    .return_codes
+                    .iter()
+                    .zip(&parts.subscriptions)
+                    .filter(|(c, _)| matches!(c, SubscribeReasonCode::Failure))
+                    .map(|(_, t)| t.as_str())
+                    .collect();
+                link.error = if refused.is_empty() {
+                    None
+                } else {
+                    let e = format!(
+                        "the broker refused the subscription to {} (check the broker's ACL for this station)",
+                        refused.join(", ")
+                    );
+                    error!(error = %e, "subscription refused");
+                    Some(e)
+                };
+                parts.link.send_replace(link.clone());
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                if inbound.send(p).await.is_err() {
+                let ack = AckTicket {
+                    session: link.session,
+                    pkid: p.pkid,
+                    qos: p.qos,
+                };
+                let want = p.payload.len().clamp(1, INBOUND_BUDGET) as u32;
+                // Memory, not count, is what a burst exhausts. While ingest
+                // catches up, acks keep flowing so it can free the budget.
+                let permit = loop {
+                    tokio::select! {
+                        biased;
+                        permit = parts.budget.clone().acquire_many_owned(want) => {
+                            break permit.expect("the budget is never closed");
+                        }
+                        t = parts.acks.recv(), if acks_open => match t {
+                            Some(t) => send_ack(&parts.client, &link, t),
+                            None => acks_open = false,
+                        },
+                    }
+                };
+                let d = Delivery {
+                    topic: p.topic,
+                    payload: p.payload,
+                    ack,
+                    permit,
+                };
+                if parts.inbound.send(d).is_err() {
                     return;
                 }
             }
             Ok(Event::Incoming(Packet::PubAck(a))) => {
-                let _ = feedback.send(Feedback::Acked(a.pkid));
+                let _ = parts.feedback.send(Feedback::Acked(a.pkid));
             }
             Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
-                let _ = feedback.send(Feedback::Sent(pkid));
+                let _ = parts.feedback.send(Feedback::Sent(pkid));
             }
             // The publisher says goodbye last; nothing follows.
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(other) => debug!(event = ?other, "mqtt"),
             Err(e) => {
-                let _ = connected.send(false);
+                let why = describe(&e, &parts.settings);
+                if link.connected || link.error.as_deref() != Some(why.as_str()) {
+                    error!(error = %why, "broker connection lost");
+                }
+                link.connected = false;
+                link.error = Some(why);
+                parts.link.send_replace(link.clone());
                 failures += 1;
                 let wait = Duration::from_millis(200 * u64::from(failures.min(25)));
-                warn!(error = %e, retry_in = ?wait, "broker connection lost");
-                if feedback.is_closed() {
+                if parts.feedback.is_closed() {
                     return;
                 }
                 tokio::time::sleep(wait).await;
@@ -219,8 +439,15 @@ fn state_key(payload: &[u8]) -> String {
     format!("state:{}", hex::encode(sha2::Sha256::digest(payload)))
 }
 
+/// Largest event the station publishes. Events are built small (no refused
+/// value is quoted at length); a row over this size is a bug, and is set
+/// aside rather than allowed to block every event behind it.
+pub const MAX_EVENT_BYTES: usize = 64 << 10;
+
 /// Publishes up to `limit` unsent events, oldest first, stopping at the first
-/// the broker has not acknowledged.
+/// the broker has not acknowledged. Rows are marked sent together at the
+/// end: one commit for the lot, not one per event (a crash in between sends
+/// some again, which the contract allows).
 async fn drain_outbox(publisher: &mut Publisher, store: &Store, topics: &Topics, limit: i64) {
     let batch = match store.unsent(limit).await {
         Ok(b) => b,
@@ -229,18 +456,46 @@ async fn drain_outbox(publisher: &mut Publisher, store: &Store, topics: &Topics,
             return;
         }
     };
+    let mut sent = Vec::new();
     for (id, payload) in batch {
+        if payload.len() > MAX_EVENT_BYTES {
+            error!(
+                event = id,
+                bytes = payload.len(),
+                "event too large to publish; set aside"
+            );
+            if let Err(e) = store.set_aside(id).await {
+                warn!(error = %e, "cannot set an event aside");
+                break;
+            }
+            continue;
+        }
         let key = format!("event:{id}");
         if !publisher
             .publish(&key, &topics.events, payload.into_bytes(), false)
             .await
         {
-            return;
+            break;
         }
-        if let Err(e) = store.mark_sent(id).await {
-            warn!(error = %e, "cannot mark event sent");
-        }
+        sent.push(id);
     }
+    if let Err(e) = store.mark_sent(&sent).await {
+        warn!(error = %e, "cannot mark events sent; they will be sent again");
+    }
+}
+
+/// The retained state as published: the queue's report, unless the link
+/// itself is broken for the station's purpose (a refused subscription), in
+/// which case the central system must not see the station as online.
+fn state_payload(report: &[u8], link: &Link) -> Vec<u8> {
+    let Some(error) = &link.error else {
+        return report.to_vec();
+    };
+    let mut v: serde_json::Value =
+        serde_json::from_slice(report).unwrap_or_else(|_| serde_json::json!({}));
+    v["online"] = serde_json::Value::Bool(false);
+    v["error"] = serde_json::Value::String(error.clone());
+    v.to_string().into_bytes()
 }
 
 /// Drains the outbox and keeps the retained state current until `stop`; then
@@ -252,19 +507,19 @@ pub async fn publish_loop(
     topics: Topics,
     mut state: watch::Receiver<Vec<u8>>,
     outbox_ready: std::sync::Arc<Notify>,
-    mut connected: watch::Receiver<bool>,
+    mut link: watch::Receiver<Link>,
     mut stop: Shutdown,
 ) {
     let mut state_dirty = true;
     loop {
-        if *connected.borrow() {
+        if link.borrow().connected {
             if state_dirty {
-                let payload = state.borrow_and_update().clone();
+                let payload = state_payload(&state.borrow_and_update(), &link.borrow());
                 state_dirty = !publisher
                     .publish(&state_key(&payload), &topics.state, payload, true)
                     .await;
             }
-            drain_outbox(&mut publisher, &store, &topics, 50).await;
+            drain_outbox(&mut publisher, &store, &topics, 500).await;
         }
         if stop.is_set() {
             break;
@@ -272,7 +527,7 @@ pub async fn publish_loop(
         tokio::select! {
             _ = outbox_ready.notified() => {}
             r = state.changed() => { if r.is_ok() { state_dirty = true; } }
-            r = connected.changed() => { if r.is_ok() && *connected.borrow() { state_dirty = true; } }
+            r = link.changed() => { if r.is_ok() && link.borrow().connected { state_dirty = true; } }
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
             _ = stop.wait() => {}
         }
@@ -292,8 +547,9 @@ pub async fn publish_loop(
             )
             .await;
     };
-    if *connected.borrow() {
+    // A broken link gets no farewell: the broker sends the will for us.
+    if link.borrow().connected {
         let _ = tokio::time::timeout(Duration::from_secs(5), farewell).await;
     }
-    let _ = client.disconnect().await;
+    let _ = client.try_disconnect();
 }

@@ -5,6 +5,7 @@ use crate::message::OrderMsg;
 use crate::pesel::{Pesel, PeselError};
 use crate::photo::Photo;
 use crate::reject::{Code, Rejection};
+use crate::repertoire::{self, Repertoire};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -143,8 +144,16 @@ fn schema(field: &str, message: &str) -> Rejection {
     Rejection::new(Code::Schema, Some(field), message)
 }
 
-fn text(field: &str, value: &str, max_chars: usize) -> Result<String, Rejection> {
-    let clean = value.split_whitespace().collect::<Vec<_>>().join(" ");
+/// A text field NFC-normalised, its whitespace collapsed where it may have
+/// spaces, every character checked against its [`Repertoire`], then its
+/// length (in characters, after normalisation).
+fn text(
+    field: &str,
+    value: &str,
+    repertoire: Repertoire,
+    max_chars: usize,
+) -> Result<String, Rejection> {
+    let clean = repertoire::normalise(field, value, repertoire)?;
     if clean.is_empty() {
         return Err(schema(field, &format!("{field} is empty")));
     }
@@ -153,9 +162,6 @@ fn text(field: &str, value: &str, max_chars: usize) -> Result<String, Rejection>
             field,
             &format!("{field} is over {max_chars} characters"),
         ));
-    }
-    if clean.chars().any(char::is_control) {
-        return Err(schema(field, &format!("{field} has control characters")));
     }
     Ok(clean)
 }
@@ -192,18 +198,9 @@ pub fn validate(msg: &OrderMsg, ctx: &Context) -> Result<ValidOrder, Rejection> 
             &format!("this station has no template for pattern {:?}", msg.pattern),
         ));
     }
-    let n = &msg.card.number;
-    if n.is_empty()
-        || n.chars().count() > 20
-        || !n
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '/' || c == '-')
-    {
-        return Err(schema(
-            "card.number",
-            "card.number is 1 to 20 letters, digits, '/' and '-'",
-        ));
-    }
+    // Exactly as sent (no space is allowed, so nothing is collapsed): the
+    // number is the school's key.
+    let n = text("card.number", &msg.card.number, Repertoire::CardNumber, 20)?;
     let issue_date = date("card.issue_date", &msg.card.issue_date)?;
     let s = &msg.student;
     let birth_date = date("student.birth_date", &s.birth_date)?;
@@ -221,8 +218,18 @@ pub fn validate(msg: &OrderMsg, ctx: &Context) -> Result<ValidOrder, Rejection> 
             Identity::Pesel(pesel.as_str().to_string())
         }
         (None, Some(doc)) => Identity::Document {
-            name: text("student.identity_document.name", &doc.name, 60)?,
-            number: text("student.identity_document.number", &doc.number, 30)?,
+            name: text(
+                "student.identity_document.name",
+                &doc.name,
+                Repertoire::SchoolText,
+                60,
+            )?,
+            number: text(
+                "student.identity_document.number",
+                &doc.number,
+                Repertoire::DocumentNumber,
+                30,
+            )?,
         },
         (None, None) => {
             return Err(schema(
@@ -245,17 +252,37 @@ pub fn validate(msg: &OrderMsg, ctx: &Context) -> Result<ValidOrder, Rejection> 
         created_at,
         reason,
         pattern: msg.pattern.clone(),
-        card_number: n.clone(),
+        card_number: n,
         issue_date,
-        student_id: text("student.id", &s.id, 64)?,
-        first_names: text("student.first_names", &s.first_names, 120)?,
-        last_name: text("student.last_name", &s.last_name, 120)?,
+        student_id: text("student.id", &s.id, Repertoire::StudentId, 64)?,
+        first_names: text(
+            "student.first_names",
+            &s.first_names,
+            Repertoire::PersonalName,
+            120,
+        )?,
+        last_name: text(
+            "student.last_name",
+            &s.last_name,
+            Repertoire::PersonalName,
+            120,
+        )?,
         birth_date,
         identity,
         school_rspo: msg.school.rspo.clone(),
-        school_name: text("school.name", &msg.school.name, 200)?,
-        school_address: text("school.address", &msg.school.address, 200)?,
-        headteacher: text("school.headteacher", &msg.school.headteacher, 120)?,
+        school_name: text("school.name", &msg.school.name, Repertoire::SchoolText, 200)?,
+        school_address: text(
+            "school.address",
+            &msg.school.address,
+            Repertoire::SchoolText,
+            200,
+        )?,
+        headteacher: text(
+            "school.headteacher",
+            &msg.school.headteacher,
+            Repertoire::PersonalName,
+            120,
+        )?,
     };
     let photo_accepted_at = timestamp("photo.accepted_at", &msg.photo.accepted_at)?;
     let photo = Photo::from_message(&msg.photo.media_type, &msg.photo.sha256, &msg.photo.data)?;
@@ -266,4 +293,221 @@ pub fn validate(msg: &OrderMsg, ctx: &Context) -> Result<ValidOrder, Rejection> 
         photo_accepted_at,
         content_sha256: hex::encode(Sha256::digest(canonical)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{self, Inbound, TrustedKeys};
+    use crate::profile::Profiles;
+    use crate::render::Renderer;
+    use crate::sample;
+    use serde_json::{json, Value};
+
+    fn renderer() -> Renderer {
+        let p = Profiles::builtin();
+        let printer = p.printer("evolis-primacy-2").unwrap().clone();
+        Renderer::new(p, printer)
+    }
+
+    /// Validated and laid out, as ingest does before queueing.
+    fn check(o: &Value, r: &Renderer) -> Result<ValidOrder, Rejection> {
+        let Ok(Inbound::Order(m)) =
+            message::parse(o.to_string().as_bytes(), &TrustedKeys::default())
+        else {
+            panic!("the order parses")
+        };
+        crate::ingest::check(&m, r, sample::SCHOOL_RSPO)
+    }
+
+    /// Validated only: whether the characters pass, whatever the layout.
+    fn validated(o: &Value) -> Result<ValidOrder, Rejection> {
+        let Ok(Inbound::Order(m)) =
+            message::parse(o.to_string().as_bytes(), &TrustedKeys::default())
+        else {
+            panic!("the order parses")
+        };
+        let ctx = Context {
+            school_rspo: sample::SCHOOL_RSPO,
+            patterns: &|_| true,
+        };
+        validate(&m, &ctx)
+    }
+
+    /// Sample order 0 with the JSON field at `path` (dotted) set to `value`.
+    fn order_with(path: &str, value: &str) -> Value {
+        let mut o = sample::order(0);
+        if path.starts_with("student.identity_document.") {
+            o["student"]["pesel"] = Value::Null;
+            o["student"]["identity_document"] = json!({"name": "Paszport", "number": "AB 123"});
+        }
+        let mut at = &mut o;
+        for key in path.split('.') {
+            at = &mut at[key];
+        }
+        *at = json!(value);
+        o
+    }
+
+    #[test]
+    fn unreadable_text_is_refused_as_schema_naming_the_field_not_the_value() {
+        let r = renderer();
+        let stacked = format!("Kowa{}lska", "\u{301}".repeat(40));
+        let cases: &[(&str, &str, &str)] = &[
+            ("student.last_name", "Kowal\u{202E}ska", "U+202E"),
+            ("student.last_name", "Kowal\u{200B}ska", "U+200B"),
+            ("student.last_name", "Kowalska\u{1F600}", "U+1F600"),
+            ("student.last_name", &stacked, "U+0301"),
+            ("student.first_names", "Zofia\u{2066}Maria", "U+2066"),
+            ("student.first_names", "Zofia\u{AD}Maria", "U+00AD"),
+            ("student.first_names", "Zofia 2", "U+0032"),
+            ("school.headteacher", "Grzegorz\u{FEFF} Nowak", "U+FEFF"),
+            ("school.name", "Szkoła Podstawowa nr 7\u{202D}", "U+202D"),
+            ("school.address", "ul. Źródlana 4\u{E000}, Łódź", "U+E000"),
+            (
+                "student.identity_document.name",
+                "Paszport\u{200D}",
+                "U+200D",
+            ),
+            (
+                "student.identity_document.number",
+                "AB\u{202E}123",
+                "U+202E",
+            ),
+            ("student.id", "S-000\u{202E}123", "U+202E"),
+            ("card.number", "\u{661}\u{662}/2025", "U+0661"),
+            ("card.number", "12\u{FF0F}2025", "U+FF0F"),
+        ];
+        for (field, value, code_point) in cases {
+            let e = check(&order_with(field, value), &r)
+                .expect_err(&format!("{field} = {value:?} must be refused"));
+            assert_eq!(e.code, Code::Schema, "{field}: {}", e.message);
+            assert_eq!(e.field.as_deref(), Some(*field), "{}", e.message);
+            assert!(e.message.contains(code_point), "{field}: {}", e.message);
+            // Printable ASCII and the punctuation the message lists: never
+            // the refused character itself.
+            assert!(
+                e.message.chars().all(|c| c == ' '
+                    || c.is_ascii_graphic()
+                    || repertoire::SCHOOL_PUNCTUATION.contains(&c)),
+                "{field}: {}",
+                e.message
+            );
+            assert!(!e.message.contains(value), "{}", e.message);
+            for word in value.split(|c: char| !c.is_alphanumeric()) {
+                assert!(
+                    word.chars().count() < 3 || !e.message.contains(word),
+                    "{field}: {word:?} echoed in {}",
+                    e.message
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn decomposed_text_is_stored_precomposed() {
+        let r = renderer();
+        let mut o = order_with("student.last_name", "Z\u{307}o\u{301}\u{142}kiewska");
+        o["school"]["name"] = json!("Szkoła Podstawowa nr 7 w S\u{301}wie\u{328}tochłowicach");
+        o["student"]["first_names"] = json!("  Zofia \u{A0}\tMaria ");
+        let v = check(&o, &r).unwrap();
+        assert_eq!(v.data.last_name, "\u{17B}\u{F3}\u{142}kiewska");
+        assert_eq!(v.data.last_name, "Żółkiewska");
+        assert_eq!(
+            v.data.school_name,
+            "Szkoła Podstawowa nr 7 w Świętochłowicach"
+        );
+        assert_eq!(v.data.first_names, "Zofia Maria");
+    }
+
+    #[test]
+    fn real_names_with_hyphens_apostrophes_and_accents_print() {
+        let r = renderer();
+        for name in [
+            "O'Brien",
+            "O\u{2019}Brien",
+            "Wiśniewska-Żółkiewska",
+            "d'Artagnan",
+            "Müller",
+            "Đorđević",
+            "Nguyễn",
+            "Dvořák",
+            "Straße",
+            // Lithuanian: a tilde NFC cannot compose stays a mark.
+            "Ą\u{303}žuolas",
+        ] {
+            let v = check(&order_with("student.last_name", name), &r)
+                .unwrap_or_else(|e| panic!("{name:?}: {e}"));
+            assert_eq!(v.data.last_name, name);
+            let v = check(&order_with("school.headteacher", name), &r)
+                .unwrap_or_else(|e| panic!("{name:?}: {e}"));
+            assert_eq!(v.data.headteacher, name);
+        }
+    }
+
+    #[test]
+    fn every_polish_letter_in_both_cases_is_accepted() {
+        let r = renderer();
+        for name in [
+            "aąbcćdeęfg hijklłmnń oóprsśtuwy zźż",
+            "AĄBCĆDEĘFG HIJKLŁMNŃ OÓPRSŚTUWY ZŹŻ",
+        ] {
+            let v = check(&order_with("student.first_names", name), &r)
+                .unwrap_or_else(|e| panic!("{name:?}: {e}"));
+            assert_eq!(v.data.first_names, name);
+        }
+    }
+
+    #[test]
+    fn real_school_names_and_addresses_are_accepted() {
+        for (field, value) in [
+            (
+                "school.name",
+                "Szkoła Podstawowa nr 7 im. Marii Skłodowskiej-Curie",
+            ),
+            (
+                "school.name",
+                "Zespół Szkół Ogólnokształcących nr 1 „Sokół” w Nowym Sączu",
+            ),
+            (
+                "school.name",
+                "I Liceum Ogólnokształcące im. Tadeusza Kościuszki (Łódź)",
+            ),
+            (
+                "school.address",
+                "ul. Księcia Józefa Poniatowskiego 123/45, 41-600 Świętochłowice",
+            ),
+            ("student.identity_document.name", "Paszport (Ukraina)"),
+            ("student.identity_document.number", "FX 1234567"),
+        ] {
+            validated(&order_with(field, value))
+                .unwrap_or_else(|e| panic!("{field} = {value:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn card_numbers_are_ascii_and_kept_exactly() {
+        let r = renderer();
+        let v = check(&order_with("card.number", "A-12/2026"), &r).unwrap();
+        assert_eq!(v.data.card_number, "A-12/2026");
+        for bad in [
+            " 12/2026",
+            "12 /2026",
+            "",
+            "123456789012345678901",
+            "12_2026",
+        ] {
+            let e = check(&order_with("card.number", bad), &r).unwrap_err();
+            assert_eq!(e.code, Code::Schema);
+            assert_eq!(e.field.as_deref(), Some("card.number"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_sample_orders_all_pass() {
+        let r = renderer();
+        for i in 0..16 {
+            check(&sample::order(i), &r).unwrap_or_else(|e| panic!("sample {i}: {e}"));
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! being printed again without an operator.
 
 use crate::event::{Event, PrintedFields};
+use crate::notify::Heartbeat;
 use crate::profile::PrinterProfile;
 use crate::render::{RenderError, Renderer};
 use crate::shutdown::Shutdown;
@@ -27,6 +28,8 @@ pub struct Queue {
     pub state: watch::Sender<Vec<u8>>,
     pub queue_ready: Arc<Notify>,
     pub outbox_ready: Arc<Notify>,
+    /// Beats while the loop comes round; the service watchdog listens.
+    pub heartbeat: Heartbeat,
 }
 
 type Link = Box<dyn Printer>;
@@ -44,6 +47,9 @@ pub fn connect(uri: &PrinterUri, profile: &PrinterProfile) -> Result<Link, Strin
         ribbon: profile.ribbon.to_ascii_lowercase(),
         colour_levels: profile.colour_levels,
         status_command: profile.status_command.clone(),
+        // How long a card may take before nobody knows what became of it:
+        // generous, since the answer then is an operator's check.
+        card_timeout: Duration::from_secs_f32((profile.seconds_per_card * 4.0).max(60.0)),
         ..EvolisSettings::default()
     };
     let caps = Capabilities {
@@ -127,12 +133,26 @@ impl Queue {
         }
     }
 
+    /// Awaits `work` (a card in the printer), beating meanwhile: a card takes
+    /// longer than the watchdog allows for one silence.
+    async fn beating<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+        tokio::pin!(work);
+        loop {
+            self.heartbeat.beat();
+            tokio::select! {
+                r = &mut work => return r,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
     pub async fn run(self, mut shutdown: Shutdown) {
         let mut link: Option<Link> = None;
         // The next card, rendered while the current one prints.
         let mut prepared: Option<Prepared> = None;
         let mut paused_for = None;
         while !shutdown.is_set() {
+            self.heartbeat.beat();
             let Some(l) = link.take() else {
                 let (uri, profile) = (self.uri.clone(), self.profile.clone());
                 let connected = tokio::task::spawn_blocking(move || connect(&uri, &profile))
@@ -194,7 +214,9 @@ impl Queue {
                 self.idle(Duration::from_secs(1), &mut shutdown).await;
                 continue;
             };
-            let (l, next) = self.print_one(l, card, &status, prepared.take()).await;
+            let (l, next) = self
+                .print_one(l, card, &status, prepared.take(), &shutdown)
+                .await;
             link = l;
             prepared = next;
             self.outbox_ready.notify_one();
@@ -221,6 +243,7 @@ impl Queue {
         card: crate::store::Queued,
         status: &Status,
         prepared: Option<Prepared>,
+        shutdown: &Shutdown,
     ) -> (Option<Link>, Option<Prepared>) {
         let id = card.data.order_id.clone();
         let rendered = match prepared {
@@ -245,6 +268,10 @@ impl Queue {
         for w in &rendered.warnings {
             warn!(order_id = %id, warning = %w, "rendering");
         }
+        // Rendering took a moment: a stop asked for meanwhile starts no card.
+        if shutdown.is_set() {
+            return (Some(l), None);
+        }
         let (model, serial) = (l.identity().model.clone(), l.identity().serial.clone());
         match self.store.mark_printing(&id, &model, &serial).await {
             Ok(true) => {}
@@ -266,7 +293,9 @@ impl Queue {
                 _ => None,
             }
         };
-        let ((l, result), next) = tokio::join!(blocking(l, move |p| p.print(&panels)), next);
+        let ((l, result), next) = self
+            .beating(async { tokio::join!(blocking(l, move |p| p.print(&panels)), next) })
+            .await;
         let (outcome, keep_link) = match result {
             Ok(report) => {
                 let fields = PrintedFields {

@@ -61,6 +61,14 @@ pub fn photo_json(jpeg: &[u8]) -> Value {
     })
 }
 
+/// The `i`-th sample order with the large photo (114 KB of base64, the size
+/// of a real school photo): what a September burst is made of.
+pub fn order_large(i: usize) -> Value {
+    let mut o = order(i);
+    o["photo"] = photo_json(PHOTO_LARGE);
+    o
+}
+
 /// The `i`-th sample order, with a fresh order id.
 pub fn order(i: usize) -> Value {
     let (first, last, female) = STUDENTS[i % STUDENTS.len()];

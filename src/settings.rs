@@ -1,6 +1,10 @@
 //! The station's configuration: a TOML file (see `config/legitka.toml`) with
 //! `LEGITKA_` environment overrides, `__` between levels
 //! (`LEGITKA_MQTT__URL`, `LEGITKA_PRINTER__URI`).
+//!
+//! It fails closed: a key the station does not know (a typo such as
+//! `[central-keys]`, which would silently turn signature checks off) is
+//! refused with the file and the key named.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -23,6 +27,7 @@ pub struct Settings {
     pub station: String,
     pub data_dir: PathBuf,
     pub mqtt: MqttSettings,
+    #[serde(default)]
     pub printer: PrinterSettings,
     /// The central system's Ed25519 public keys (key id -> base64). When any
     /// are set, unsigned orders are rejected.
@@ -53,6 +58,10 @@ pub struct MqttSettings {
     /// Share the school's orders with its other stations.
     #[serde(default)]
     pub shared: bool,
+    /// A username and password over plain `mqtt://` cross the network in
+    /// clear text: only with this set on purpose.
+    #[serde(default)]
+    pub allow_plaintext_credentials: bool,
 }
 
 fn default_prefix() -> String {
@@ -61,7 +70,11 @@ fn default_prefix() -> String {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct PrinterSettings {
-    /// `sim`, `serial:/dev/ttyUSB0`, `tcp://host:9100`, `usb:VVVV:PPPP[:serial]`.
+    /// `usb:auto`, `usb:VVVV:PPPP[:serial]`, `serial:/dev/ttyUSB0`,
+    /// `tcp://host:9100`, or `sim` (the built-in simulator: demos and tests).
+    /// Required: a station that does not name its printer must not take
+    /// real orders and report them printed.
+    #[serde(default)]
     pub uri: String,
     #[serde(default = "default_profile")]
     pub profile: String,
@@ -71,6 +84,22 @@ pub struct PrinterSettings {
     /// For `sim`: seconds per card (0 = instant).
     #[serde(default)]
     pub sim_card_seconds: f32,
+    /// For `sim`: where the simulator writes each card it prints as PNG
+    /// (photo and PESEL included). Nowhere unless set.
+    #[serde(default)]
+    pub sim_out_dir: Option<PathBuf>,
+}
+
+impl Default for PrinterSettings {
+    fn default() -> Self {
+        PrinterSettings {
+            uri: String::new(),
+            profile: default_profile(),
+            operator: None,
+            sim_card_seconds: 0.0,
+            sim_out_dir: None,
+        }
+    }
 }
 
 fn default_profile() -> String {
@@ -85,14 +114,22 @@ impl Settings {
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).format(config::FileFormat::Toml));
         }
-        let s: Settings = b
-            .add_source(
-                config::Environment::with_prefix("LEGITKA")
-                    .prefix_separator("_")
-                    .separator("__"),
-            )
-            .build()?
-            .try_deserialize()?;
+        let config = b.add_source(environment()).build()?;
+        let mut unknown = Vec::new();
+        let s: Settings =
+            serde_ignored::deserialize(config, |path| unknown.push(path.to_string()))?;
+        if let Some(key) = unknown.first() {
+            let place = match file {
+                Some(f) if file_has_key(f, key) => f.display().to_string(),
+                _ => format!(
+                    "the environment (LEGITKA_{})",
+                    key.replace('.', "__").to_ascii_uppercase()
+                ),
+            };
+            return Err(SettingsError::Invalid(format!(
+                "{place}: unknown key {key:?}; a misspelt key is refused rather than ignored (see config/legitka.toml for the keys)"
+            )));
+        }
         s.check()?;
         Ok(s)
     }
@@ -110,6 +147,9 @@ impl Settings {
                 "station {:?} must be 1-32 of a-z, 0-9 and '-'",
                 self.station
             ));
+        }
+        if self.printer.uri.trim().is_empty() {
+            return bad("printer.uri is required: name the printer (usb:auto, usb:0f49:0001, serial:/dev/ttyUSB0, tcp://192.0.2.10:9100), or sim to try the station without one".into());
         }
         if self.school.is_empty() || !self.school.bytes().all(|b| b.is_ascii_digit()) {
             return bad(format!(
@@ -142,12 +182,11 @@ impl Settings {
                 client_cert: None,
                 client_key: None,
                 shared: false,
+                allow_plaintext_credentials: false,
             },
             printer: PrinterSettings {
                 uri: printer_uri.into(),
-                profile: default_profile(),
-                operator: None,
-                sim_card_seconds: 0.0,
+                ..PrinterSettings::default()
             },
             central_keys: BTreeMap::new(),
             profiles_dir: None,
@@ -159,6 +198,51 @@ impl Settings {
     }
 }
 
+/// The top-level keys; a `LEGITKA_` variable is a setting only if it names
+/// one of them (`LEGITKA_LOG` and the tests' variables are not settings).
+const TOP_LEVEL: &[&str] = &[
+    "school",
+    "station",
+    "data_dir",
+    "mqtt",
+    "printer",
+    "central_keys",
+    "profiles_dir",
+];
+
+fn environment() -> config::Environment {
+    let vars: std::collections::HashMap<String, String> = std::env::vars()
+        .filter(|(k, _)| {
+            let Some(rest) = k.strip_prefix("LEGITKA_") else {
+                return false;
+            };
+            let top = rest.split("__").next().unwrap_or_default();
+            TOP_LEVEL.iter().any(|t| t.eq_ignore_ascii_case(top))
+        })
+        .collect();
+    config::Environment::with_prefix("LEGITKA")
+        .prefix_separator("_")
+        .separator("__")
+        .source(Some(vars))
+}
+
+/// Whether a dotted key path is written in the TOML file.
+fn file_has_key(file: &Path, key: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return false;
+    };
+    let Ok(mut v) = text.parse::<toml::Table>().map(toml::Value::Table) else {
+        return false;
+    };
+    for part in key.split('.') {
+        match v.get(part) {
+            Some(next) => v = next.clone(),
+            None => return false,
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,7 +251,7 @@ mod tests {
     fn the_shipped_config_loads_and_the_environment_overrides_it() {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/legitka.toml");
         let s = Settings::load(Some(&file)).unwrap();
-        assert_eq!(s.printer.uri, "sim");
+        assert_eq!(s.printer.uri, "usb:auto");
         assert_eq!(s.mqtt.prefix, "legitymacje/v1");
         // The only test in this crate that sets LEGITKA_ variables.
         std::env::set_var("LEGITKA_MQTT__URL", "mqtts://broker.example:8883");
@@ -188,5 +272,48 @@ mod tests {
         .unwrap();
         s.station = "Sekretariat 1".into();
         assert!(s.check().is_err());
+    }
+
+    fn load_text(text: &str) -> Result<Settings, SettingsError> {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("station.toml");
+        std::fs::write(&f, text).unwrap();
+        Settings::load(Some(&f)).map_err(|e| {
+            // The file's name is in the message, not the temp dir's.
+            SettingsError::Invalid(
+                e.to_string()
+                    .replace(&dir.path().display().to_string(), "DIR"),
+            )
+        })
+    }
+
+    const MINIMAL: &str = "school = \"12345\"\nstation = \"s1\"\ndata_dir = \"/tmp/x\"\n[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\n[printer]\nuri = \"usb:auto\"\n";
+
+    #[test]
+    fn a_misspelt_key_is_refused_with_the_file_and_the_key_named() {
+        assert!(load_text(MINIMAL).is_ok());
+        let e = load_text(&format!(
+            "{MINIMAL}[central-keys]\ncentral-2025 = \"AAAA\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("DIR/station.toml") && e.contains("central-keys"),
+            "{e}"
+        );
+        let e = load_text(&MINIMAL.replace("url =", "ur1 = \"x\"\nurl ="))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mqtt.ur1"), "{e}");
+    }
+
+    #[test]
+    fn a_station_must_name_its_printer() {
+        let e = load_text(&MINIMAL.replace("uri = \"usb:auto\"", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("printer.uri is required"), "{e}");
+        let sim = load_text(&MINIMAL.replace("usb:auto", "sim")).unwrap();
+        assert_eq!(sim.printer.sim_out_dir, None, "no card images unless asked");
     }
 }

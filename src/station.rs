@@ -1,9 +1,10 @@
 //! A whole station: store, MQTT, ingest, queue and publisher wired together
 //! and run until shutdown.
 
-use crate::ingest::Ingest;
+use crate::ingest::{Checker, Ingest};
 use crate::message::TrustedKeys;
 use crate::mqtt::{self, Publisher};
+use crate::notify::{self, Heartbeat};
 use crate::profile::Profiles;
 use crate::queue::Queue;
 use crate::render::Renderer;
@@ -37,8 +38,20 @@ pub enum StationError {
     DataDir(String, std::io::Error),
 }
 
+impl StationError {
+    /// Whether only an edit of the configuration (or the profiles it names)
+    /// can mend this.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            StationError::Profile(_) | StationError::Mqtt(_) | StationError::Keys(_)
+        ) || matches!(self, StationError::Printer(m) if m.contains("uri"))
+    }
+}
+
 /// Starts the printer simulator for `printer.uri = "sim"` and returns the
-/// serial line it listens on.
+/// serial line it listens on. It writes card images only where asked: they
+/// carry a child's photo and PESEL.
 fn start_simulator(settings: &Settings, profiles: &Profiles) -> Result<PrinterUri, StationError> {
     let profile = profiles.printer(&settings.printer.profile)?;
     let sim = SimHandle::new(SimPrinter::new(SimConfig {
@@ -46,14 +59,17 @@ fn start_simulator(settings: &Settings, profiles: &Profiles) -> Result<PrinterUr
         height: profile.height_px,
         ribbon: profile.ribbon.clone(),
         card_time: Duration::from_secs_f32(settings.printer.sim_card_seconds.max(0.0)),
-        out_dir: Some(settings.data_dir.join("sim-cards")),
+        out_dir: settings.printer.sim_out_dir.clone(),
         ..SimConfig::default()
     }));
     let path = spawn_pty(sim, Arc::new(AtomicBool::new(false)))
         .map_err(|e| StationError::Printer(format!("cannot start the simulator: {e}")))?;
-    info!(%path, "printer simulator started");
+    warn!(%path, "printing to the built-in simulator: no card leaves this station");
     Ok(PrinterUri::Serial(path))
 }
+
+/// How often deleted personal data is pushed out of the write-ahead log.
+const PURGE_CHECKPOINT: Duration = Duration::from_secs(2);
 
 pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), StationError> {
     std::fs::create_dir_all(&settings.data_dir)
@@ -94,11 +110,12 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         &format!("station-{}", settings.station),
         Some((topics.state.clone(), will.into_bytes())),
     )?;
-    let (client, eventloop) = rumqttc::AsyncClient::new(opts, 64);
+    let (client, eventloop) = mqtt::client(opts);
 
-    let (inbound_tx, inbound_rx) = mpsc::channel(16);
+    let (inbound_tx, inbound_rx) = mpsc::unbounded_channel();
+    let (acker, acks, budget) = mqtt::inbound();
     let (feedback_tx, feedback_rx) = mpsc::unbounded_channel();
-    let (connected_tx, connected_rx) = watch::channel(false);
+    let (link_tx, link_rx) = watch::channel(mqtt::Link::default());
     let initial = StateReport {
         station: settings.station.clone(),
         printer: None,
@@ -108,24 +125,30 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
     let (state_tx, state_rx) = watch::channel(initial.to_json());
     let outbox_ready = Arc::new(Notify::new());
     let queue_ready = Arc::new(Notify::new());
+    let heartbeat = Heartbeat::default();
 
     let pump = tokio::spawn(mqtt::pump(
         eventloop,
-        client.clone(),
-        vec![
-            topics.orders_subscription.clone(),
-            topics.revocations.clone(),
-        ],
-        inbound_tx,
-        feedback_tx,
-        connected_tx,
+        mqtt::PumpParts {
+            client: client.clone(),
+            settings: settings.mqtt.clone(),
+            subscriptions: topics.subscriptions(),
+            inbound: inbound_tx,
+            acks,
+            budget,
+            feedback: feedback_tx,
+            link: link_tx,
+        },
     ));
     let ingest = Ingest {
         store: store.clone(),
-        renderer: renderer.clone(),
-        keys,
-        school: settings.school.clone(),
-        client: client.clone(),
+        checker: Arc::new(Checker {
+            renderer: renderer.clone(),
+            keys,
+            school: settings.school.clone(),
+        }),
+        topics: topics.clone(),
+        acker,
         outbox_ready: outbox_ready.clone(),
         queue_ready: queue_ready.clone(),
     };
@@ -135,11 +158,18 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         Publisher::new(client.clone(), feedback_rx),
         store.clone(),
         topics.clone(),
-        state_rx,
+        state_rx.clone(),
         outbox_ready.clone(),
-        connected_rx,
-        net_stop,
+        link_rx.clone(),
+        net_stop.clone(),
     ));
+    let notifier = tokio::spawn(notify::run(
+        link_rx,
+        state_rx,
+        heartbeat.clone(),
+        net_stop.clone(),
+    ));
+    let purger = tokio::spawn(purge_checkpoints(store.clone(), net_stop));
     let queue = Queue {
         store: store.clone(),
         renderer,
@@ -155,6 +185,7 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         state: state_tx,
         queue_ready,
         outbox_ready,
+        heartbeat,
     };
     info!(station = %settings.station, school = %settings.school, "station running");
     let mut queue = tokio::spawn(queue.run(shutdown.clone()));
@@ -171,11 +202,17 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
             early
         }
     };
-    // The card in the printer is recorded; now say goodbye on the broker.
+    // The card in the printer is recorded; now say goodbye on the broker,
+    // within a bound whatever the network does.
     net_trigger.fire();
-    let _ = tokio::time::timeout(Duration::from_secs(10), publisher).await;
-    let _ = tokio::time::timeout(Duration::from_secs(5), pump).await;
+    let _ = tokio::time::timeout(Duration::from_secs(6), publisher).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), pump).await;
     ingest.abort();
+    let _ = notifier.await;
+    let _ = purger.await;
+    if let Err(e) = store.checkpoint().await {
+        warn!(error = %e, "cannot checkpoint the database");
+    }
     if stopped_early {
         return Err(StationError::Printer(
             "the print queue stopped unexpectedly".into(),
@@ -183,4 +220,18 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
     }
     info!("station stopped");
     Ok(())
+}
+
+/// Photos and PESELs deleted from the database must not live on in the
+/// write-ahead log: it is emptied shortly after each purge.
+async fn purge_checkpoints(store: Store, mut stop: Shutdown) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(PURGE_CHECKPOINT) => {}
+            _ = stop.wait() => return,
+        }
+        if let Err(e) = store.checkpoint_if_purged().await {
+            warn!(error = %e, "cannot checkpoint the database after a purge");
+        }
+    }
 }

@@ -11,6 +11,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -24,11 +26,22 @@ pub enum StoreError {
     Corrupt(String, String),
     #[error("no order {0}")]
     NoSuchOrder(String),
+    #[error("database file {0}: {1}")]
+    Io(String, std::io::Error),
     #[error("order {order_id} is {status}, not held")]
     NotHeld { order_id: String, status: String },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A write transaction, begun `IMMEDIATE`: several changes that commit (and
+/// fail) together.
+pub type WriteTx = Transaction<'static, Sqlite>;
+
+/// How long a cancel that arrived before its order is remembered.
+const EARLY_CANCEL_DAYS: i64 = 30;
+
+const NEEDS_CHECK: &str = "needs_check";
 
 /// Status, hold code, card number, printer model and serial of an attempt.
 type HeldRow = (
@@ -53,6 +66,15 @@ pub enum Offer {
     NumberTaken(String),
     /// A cancel for this id came first.
     CancelledEarly,
+}
+
+/// What an operator's release did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Released {
+    /// The card waits to print again.
+    Queued,
+    /// Its photo was revoked while it was held: it stays held, for that.
+    HeldRevoked,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -112,16 +134,55 @@ pub struct OrderRow {
 pub struct Store {
     pool: SqlitePool,
     station: String,
+    /// Set when personal data was deleted and the log still holds it.
+    purged: Arc<AtomicBool>,
+}
+
+/// Creates the database file readable by its owner only, before SQLite
+/// creates it with the process's umask (its -wal and -shm files take the
+/// database's mode).
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |e: std::io::Error| StoreError::Io(path.display().to_string(), e);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // An older station created it world-readable.
+            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                for suffix in ["", "-wal", "-shm"] {
+                    let p = format!("{}{suffix}", path.display());
+                    if Path::new(&p).exists() {
+                        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                            .map_err(io)?;
+                    }
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(io(e)),
+    }
 }
 
 impl Store {
     pub async fn open(path: &Path, station: &str) -> Result<Self> {
+        create_private(path)?;
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // An acknowledged order must survive a power cut.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
+            // A deleted photo or PESEL is overwritten, not left in free pages.
+            .pragma("secure_delete", "ON")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -131,17 +192,50 @@ impl Store {
         Ok(Store {
             pool,
             station: station.to_string(),
+            purged: Arc::new(AtomicBool::new(false)),
         })
     }
 
     /// A write transaction that takes SQLite's write lock at once: a
     /// deferred one that reads first fails with BUSY, not waits, when another
     /// writer got in between.
-    async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
+    async fn write_tx(&self) -> Result<WriteTx> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    async fn emit(&self, tx: &mut Transaction<'_, Sqlite>, events: &[Event]) -> Result<()> {
+    fn purged(&self) {
+        self.purged.store(true, Ordering::Relaxed);
+    }
+
+    /// Empties the write-ahead log if personal data was deleted since the
+    /// last call (see `checkpoint`).
+    pub async fn checkpoint_if_purged(&self) -> Result<()> {
+        if self.purged.swap(false, Ordering::Relaxed) {
+            if let Err(e) = self.checkpoint().await {
+                self.purged();
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// A write transaction for several changes at once (ingest's group commit).
+    pub async fn begin(&self) -> Result<WriteTx> {
+        self.write_tx().await
+    }
+
+    /// Moves the write-ahead log into the database and empties it, so that
+    /// bytes deleted from the database (overwritten by `secure_delete`) do
+    /// not live on in old log frames.
+    pub async fn checkpoint(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds events to a transaction's outbox.
+    pub async fn emit(&self, tx: &mut Transaction<'_, Sqlite>, events: &[Event]) -> Result<()> {
         for e in events {
             sqlx::query("INSERT INTO outbox (payload, created_at) VALUES (?, ?)")
                 .bind(e.to_json(&self.station))
@@ -163,12 +257,23 @@ impl Store {
     /// Queues a validated order, idempotently. The events for the outcome
     /// commit with it.
     pub async fn offer(&self, order: &ValidOrder) -> Result<Offer> {
-        let d = &order.data;
         let mut tx = self.write_tx().await?;
+        let offer = self.offer_in(&mut tx, order).await?;
+        tx.commit().await?;
+        Ok(offer)
+    }
+
+    /// `offer`, as part of a larger transaction.
+    pub async fn offer_in(&self, tx: &mut WriteTx, order: &ValidOrder) -> Result<Offer> {
+        let d = &order.data;
+        // RFC 3339 UTC strings of one shape compare as times.
+        let accepted_at = order
+            .photo_accepted_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let existing: Option<(String,)> =
             sqlx::query_as("SELECT content_sha256 FROM orders WHERE order_id = ?")
                 .bind(&d.order_id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
         if let Some((sha,)) = existing {
             return Ok(if sha == order.content_sha256 {
@@ -180,19 +285,14 @@ impl Store {
         let early: Option<(String,)> =
             sqlx::query_as("SELECT order_id FROM early_cancels WHERE order_id = ?")
                 .bind(&d.order_id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
-        // Both sides are RFC 3339 UTC strings of the same shape.
         let revoked: Option<(String,)> = sqlx::query_as(
             "SELECT revoked_at FROM revocations WHERE student_id = ? AND revoked_at >= ? LIMIT 1",
         )
         .bind(&d.student_id)
-        .bind(
-            order
-                .photo_accepted_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        )
-        .fetch_optional(&mut *tx)
+        .bind(&accepted_at)
+        .fetch_optional(&mut **tx)
         .await?;
         let status = if early.is_some() {
             "cancelled"
@@ -206,7 +306,7 @@ impl Store {
                 "SELECT order_id FROM orders WHERE card_number = ? AND status != 'cancelled'",
             )
             .bind(&d.card_number)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
             if let Some((other,)) = taken {
                 return Ok(Offer::NumberTaken(other));
@@ -224,8 +324,8 @@ impl Store {
         };
         sqlx::query(
             "INSERT INTO orders (order_id, content_sha256, card_number, student_id, reason, pattern,
-                                 data, photo, status, received_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 data, photo, status, received_at, updated_at, photo_accepted_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&d.order_id)
         .bind(&order.content_sha256)
@@ -238,33 +338,31 @@ impl Store {
         .bind(status)
         .bind(&now)
         .bind(&now)
-        .execute(&mut *tx)
+        .bind(&accepted_at)
+        .execute(&mut **tx)
         .await?;
         if early.is_some() {
-            self.emit(&mut tx, &[Event::cancelled(&d.order_id)]).await?;
-            tx.commit().await?;
+            self.emit(tx, &[Event::cancelled(&d.order_id)]).await?;
             return Ok(Offer::CancelledEarly);
         }
         if revoked.is_some() {
             sqlx::query("UPDATE orders SET hold_code = 'photo_revoked', hold_message = ? WHERE order_id = ?")
                 .bind(REVOKED)
                 .bind(&d.order_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             self.emit(
-                &mut tx,
+                tx,
                 &[
                     Event::accepted(&d.order_id, &d.card_number),
                     Event::held(&d.order_id, "photo_revoked", REVOKED),
                 ],
             )
             .await?;
-            tx.commit().await?;
             return Ok(Offer::Accepted);
         }
-        self.emit(&mut tx, &[Event::accepted(&d.order_id, &d.card_number)])
+        self.emit(tx, &[Event::accepted(&d.order_id, &d.card_number)])
             .await?;
-        tx.commit().await?;
         Ok(Offer::Accepted)
     }
 
@@ -299,14 +397,31 @@ impl Store {
         })
     }
 
-    /// The oldest card waiting to print.
+    /// The oldest card waiting to print. A stored order that cannot be read
+    /// back is held with the reason, so the cards behind it still print.
     pub async fn next_queued(&self) -> Result<Option<Queued>> {
-        let row = sqlx::query(
-            "SELECT seq, order_id, data, photo FROM orders WHERE status = 'queued' AND photo IS NOT NULL ORDER BY seq LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(Self::queued_row).transpose()
+        loop {
+            let row = sqlx::query(
+                "SELECT seq, order_id, data, photo FROM orders WHERE status = 'queued' AND photo IS NOT NULL ORDER BY seq LIMIT 1",
+            )
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            match Self::queued_row(row) {
+                Ok(q) => return Ok(Some(q)),
+                Err(StoreError::Corrupt(order_id, why)) => {
+                    tracing::error!(%order_id, error = %why, "stored order unreadable; held");
+                    self.hold(
+                        &order_id,
+                        "stored_order_unreadable",
+                        "the station cannot read this order back from its database; send it again as a new order",
+                        &[],
+                    )
+                    .await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     async fn set_status(
@@ -439,6 +554,7 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         data.redact();
+        self.purged();
         sqlx::query("UPDATE orders SET status = 'printed', photo = NULL, data = ?, hold_code = NULL, hold_message = NULL, updated_at = ? WHERE order_id = ? AND status = ?")
             .bind(serde_json::to_string(&data).expect("card data serialises"))
             .bind(event::now())
@@ -564,20 +680,30 @@ impl Store {
     }
 
     /// An operator's word that a held card may print (again).
-    pub async fn release(&self, order_id: &str, operator: &str, spoiled_blank: bool) -> Result<()> {
+    pub async fn release(
+        &self,
+        order_id: &str,
+        operator: &str,
+        spoiled_blank: bool,
+    ) -> Result<Released> {
         let mut tx = self.write_tx().await?;
-        let row: Option<(String, String, Option<Vec<u8>>)> =
-            sqlx::query_as("SELECT status, card_number, photo FROM orders WHERE order_id = ?")
-                .bind(order_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((status, card_number, photo)) = row else {
+        let row: Option<(String, String, bool, Option<String>)> = sqlx::query_as(
+            "SELECT status, card_number, photo IS NOT NULL, hold_code FROM orders WHERE order_id = ?",
+        )
+        .bind(order_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((status, card_number, has_photo, code)) = row else {
             return Err(StoreError::NoSuchOrder(order_id.to_string()));
         };
-        if status != "held" || photo.is_none() {
+        // A card held for checking whose photo was revoked meanwhile: the
+        // operator's word settles the blank, but nothing prints without a
+        // photo.
+        let revoked_check = status == "held" && !has_photo && code.as_deref() == Some(NEEDS_CHECK);
+        if status != "held" || (!has_photo && !revoked_check) {
             return Err(StoreError::NotHeld {
                 order_id: order_id.to_string(),
-                status: if photo.is_none() {
+                status: if !has_photo {
                     "without a photo (revoked)".into()
                 } else {
                     status
@@ -605,87 +731,114 @@ impl Store {
             .bind(&now)
             .execute(&mut *tx)
             .await?;
+        if revoked_check {
+            sqlx::query("UPDATE orders SET hold_code = 'photo_revoked', hold_message = ?, updated_at = ? WHERE order_id = ?")
+                .bind(REVOKED)
+                .bind(&now)
+                .bind(order_id)
+                .execute(&mut *tx)
+                .await?;
+            self.emit(&mut tx, &[Event::held(order_id, "photo_revoked", REVOKED)])
+                .await?;
+            tx.commit().await?;
+            return Ok(Released::HeldRevoked);
+        }
         self.set_status(&mut tx, order_id, "held", "queued").await?;
         sqlx::query("UPDATE orders SET hold_code = NULL, hold_message = NULL WHERE order_id = ?")
             .bind(order_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Released::Queued)
     }
 
     pub async fn cancel(&self, order_id: &str) -> Result<CancelOutcome> {
         let mut tx = self.write_tx().await?;
-        let row: Option<(String, Option<String>)> =
-            sqlx::query_as("SELECT status, hold_code FROM orders WHERE order_id = ?")
+        let outcome = self.cancel_in(&mut tx, order_id).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// `cancel`, as part of a larger transaction.
+    pub async fn cancel_in(&self, tx: &mut WriteTx, order_id: &str) -> Result<CancelOutcome> {
+        let row: Option<(String, Option<String>, String)> =
+            sqlx::query_as("SELECT status, hold_code, data FROM orders WHERE order_id = ?")
                 .bind(order_id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
-        // A card held for checking may exist: only the operator can say.
-        let may_exist = row
-            .as_ref()
-            .is_some_and(|r| r.0 == "held" && r.1.as_deref() == Some("needs_check"));
-        let outcome = match row.as_ref().map(|r| r.0.as_str()) {
-            Some("held") if may_exist => {
+        let refuse = |why: &str| Event::cancel_refused(order_id, why);
+        let outcome = match row {
+            None => {
+                let now = chrono::Utc::now();
+                sqlx::query("INSERT OR IGNORE INTO early_cancels (order_id, at) VALUES (?, ?)")
+                    .bind(order_id)
+                    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                    .execute(&mut **tx)
+                    .await?;
+                // An order that never came within a month will not come.
+                let cutoff = now - chrono::Duration::days(EARLY_CANCEL_DAYS);
+                sqlx::query("DELETE FROM early_cancels WHERE at < ?")
+                    .bind(cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                    .execute(&mut **tx)
+                    .await?;
+                CancelOutcome::Remembered
+            }
+            // A card held for checking may exist: only the operator can say.
+            Some((status, code, _)) if status == "held" && code.as_deref() == Some(NEEDS_CHECK) => {
                 self.emit(
-                    &mut tx,
-                    &[Event::cancel_refused(
-                        order_id,
+                    tx,
+                    &[refuse(
                         "the card may already be printed; it is held for the operator to check",
                     )],
                 )
                 .await?;
                 CancelOutcome::Printing
             }
-            None => {
-                sqlx::query("INSERT OR IGNORE INTO early_cancels (order_id, at) VALUES (?, ?)")
-                    .bind(order_id)
-                    .bind(event::now())
-                    .execute(&mut *tx)
-                    .await?;
-                CancelOutcome::Remembered
-            }
-            Some("printed") => {
+            Some((status, ..)) if status == "printed" => {
                 self.emit(
-                    &mut tx,
-                    &[Event::cancel_refused(
-                        order_id,
+                    tx,
+                    &[refuse(
                         "the card was already printed; a cancel changes nothing on it",
                     )],
                 )
                 .await?;
                 CancelOutcome::AlreadyPrinted
             }
-            Some("printing") => {
+            Some((status, ..)) if status == "printing" => {
                 self.emit(
-                    &mut tx,
-                    &[Event::cancel_refused(
-                        order_id,
+                    tx,
+                    &[refuse(
                         "the card is in the printer; a cancel changes nothing on it",
                     )],
                 )
                 .await?;
                 CancelOutcome::Printing
             }
-            Some("cancelled") => CancelOutcome::AlreadyCancelled,
-            Some(_) => {
-                let data: (String,) = sqlx::query_as("SELECT data FROM orders WHERE order_id = ?")
-                    .bind(order_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let mut data = Self::card_data(order_id, &data.0)?;
-                data.redact();
+            Some((status, ..)) if status == "cancelled" => CancelOutcome::AlreadyCancelled,
+            Some((_, _, data)) => {
+                // An unreadable stored order is still cancelled: what cannot
+                // be read cannot be redacted, so it is dropped whole.
+                let redacted = match Self::card_data(order_id, &data) {
+                    Ok(mut d) => {
+                        d.redact();
+                        serde_json::to_string(&d).expect("card data serialises")
+                    }
+                    Err(e) => {
+                        tracing::warn!(%order_id, error = %e, "cancelling an unreadable order");
+                        "{}".to_string()
+                    }
+                };
+                self.purged();
                 sqlx::query("UPDATE orders SET status = 'cancelled', photo = NULL, data = ?, updated_at = ? WHERE order_id = ?")
-                    .bind(serde_json::to_string(&data).expect("card data serialises"))
+                    .bind(redacted)
                     .bind(event::now())
                     .bind(order_id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
-                self.emit(&mut tx, &[Event::cancelled(order_id)]).await?;
+                self.emit(tx, &[Event::cancelled(order_id)]).await?;
                 CancelOutcome::Cancelled
             }
         };
-        tx.commit().await?;
         Ok(outcome)
     }
 
@@ -697,38 +850,65 @@ impl Store {
         revoked_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<String>> {
         let mut tx = self.write_tx().await?;
+        let held = self.revoke_in(&mut tx, student_id, revoked_at).await?;
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    /// `revoke_photo`, as part of a larger transaction.
+    ///
+    /// Only photos the school accepted at or before the revocation are
+    /// covered: a photo accepted later is a new photo. A card held for
+    /// checking keeps its hold (it may exist; only the operator can say):
+    /// its photo is deleted all the same.
+    pub async fn revoke_in(
+        &self,
+        tx: &mut WriteTx,
+        student_id: &str,
+        revoked_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<String>> {
+        let at = revoked_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         sqlx::query("INSERT INTO revocations (student_id, revoked_at) VALUES (?, ?)")
             .bind(student_id)
-            .bind(revoked_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-            .execute(&mut *tx)
+            .bind(&at)
+            .execute(&mut **tx)
             .await?;
         // A card already in the printer finishes; if it fails, it is held
         // then (see `back_to_queue`).
-        let unprinted: Vec<(String,)> = sqlx::query_as(
-            "SELECT order_id FROM orders WHERE student_id = ? AND status IN ('queued', 'held')",
+        let to_hold: Vec<(String,)> = sqlx::query_as(
+            "SELECT order_id FROM orders
+              WHERE student_id = ? AND photo IS NOT NULL
+                AND (photo_accepted_at IS NULL OR photo_accepted_at <= ?)
+                AND (status = 'queued' OR (status = 'held' AND IFNULL(hold_code, '') != 'needs_check'))",
         )
         .bind(student_id)
-        .fetch_all(&mut *tx)
+        .bind(&at)
+        .fetch_all(&mut **tx)
         .await?;
-        sqlx::query("UPDATE orders SET photo = NULL, updated_at = ? WHERE student_id = ?")
-            .bind(event::now())
-            .bind(student_id)
-            .execute(&mut *tx)
-            .await?;
         let message = REVOKED;
         let mut events = Vec::new();
-        for (id,) in &unprinted {
-            sqlx::query("UPDATE orders SET status = 'held', hold_code = 'photo_revoked', hold_message = ? WHERE order_id = ? AND status IN ('queued', 'held')")
+        for (id,) in &to_hold {
+            sqlx::query("UPDATE orders SET status = 'held', hold_code = 'photo_revoked', hold_message = ? WHERE order_id = ?")
                 .bind(message)
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             events.push(Event::held(id, "photo_revoked", message));
         }
+        sqlx::query(
+            "UPDATE orders SET photo = NULL, updated_at = ?
+              WHERE student_id = ? AND photo IS NOT NULL
+                AND (photo_accepted_at IS NULL OR photo_accepted_at <= ?)",
+        )
+        .bind(event::now())
+        .bind(student_id)
+        .bind(&at)
+        .execute(&mut **tx)
+        .await?;
+        self.purged();
         events.push(Event::photo_purged(student_id));
-        self.emit(&mut tx, &events).await?;
-        tx.commit().await?;
-        Ok(unprinted.into_iter().map(|(id,)| id).collect())
+        self.emit(tx, &events).await?;
+        Ok(to_hold.into_iter().map(|(id,)| id).collect())
     }
 
     pub async fn counts(&self) -> Result<Counts> {
@@ -800,12 +980,32 @@ impl Store {
         .await?)
     }
 
-    pub async fn mark_sent(&self, id: i64) -> Result<()> {
-        sqlx::query("UPDATE outbox SET sent_at = ? WHERE id = ?")
-            .bind(event::now())
+    /// An event that can never be published is kept, marked, and skipped.
+    pub async fn set_aside(&self, id: i64) -> Result<()> {
+        let now = event::now();
+        sqlx::query("UPDATE outbox SET sent_at = ?, set_aside_at = ? WHERE id = ?")
+            .bind(&now)
+            .bind(&now)
             .bind(id)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    pub async fn mark_sent(&self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let now = event::now();
+        let mut tx = self.write_tx().await?;
+        for id in ids {
+            sqlx::query("UPDATE outbox SET sent_at = ? WHERE id = ?")
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

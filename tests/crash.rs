@@ -156,3 +156,128 @@ async fn sigkill_mid_batch_loses_nothing_and_prints_nothing_twice() {
     expected.sort();
     assert_eq!(registered, expected, "every order registered exactly once");
 }
+
+/// Held orders, as an operator sees them.
+async fn held(store: &Store) -> Vec<String> {
+    store
+        .orders()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.status == "held")
+        .map(|o| o.order_id)
+        .collect()
+}
+
+fn operator(config: &std::path::Path, verb: &str, order_id: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .arg(verb)
+        .arg("--config")
+        .arg(config)
+        .args([order_id, "--operator", "Anna Kowalska"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{verb}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_moments_again_and_again_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, pty) = common::simulator(Duration::from_millis(300));
+    let settings = common::settings(dir.path(), &pty);
+    let config = dir.path().join("legitka.toml");
+    write_config(&settings, &config);
+    let (host, port) = common::broker();
+    let mut central = Central::connect(
+        &host,
+        port,
+        &settings.mqtt.prefix,
+        common::SCHOOL,
+        &settings.station,
+    )
+    .await;
+    // Different moments each run; the seed is printed to replay a failure.
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64
+        | 1;
+    println!("seed {seed}");
+    let mut next = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    let orders: Vec<_> = (0..24).map(legitka::sample::order).collect();
+    let ids: Vec<String> = orders
+        .iter()
+        .map(|o| o["order_id"].as_str().unwrap().to_string())
+        .collect();
+    let store = Store::open(&settings.db_path(), &settings.station)
+        .await
+        .unwrap();
+    let mut confirmed = 0;
+    for round in 0..6 {
+        let mut d = daemon(&config, &dir.path().join(format!("run{round}.log")));
+        if round == 0 {
+            // The broker keeps orders for the station only once its session
+            // has subscribed.
+            central
+                .wait_state(Duration::from_secs(60), |s| s["online"] == true)
+                .await
+                .expect("daemon online");
+        }
+        // Orders keep coming, four a round, some while the station restarts.
+        for o in &orders[round * 4..round * 4 + 4] {
+            central.send_order(o).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200 + next(2500))).await;
+        d.kill().unwrap();
+        d.wait().unwrap();
+        // Whatever was in the printer comes out (or not) on its own.
+        sim.wait_until(Duration::from_secs(10), |p| !p.is_printing());
+        // The operator looks at each held card: the printer's count says
+        // whether it came out whole.
+        for id in held(&store).await {
+            let registered = store.register().await.unwrap().len();
+            if sim.printed_count() > registered {
+                operator(&config, "confirm", &id);
+                confirmed += 1;
+            } else {
+                operator(&config, "release", &id);
+            }
+        }
+    }
+    let mut last = daemon(&config, &dir.path().join("last.log"));
+    let done = central
+        .wait_events(Duration::from_secs(120), |ev| {
+            ids.iter().all(|id| {
+                ev.iter()
+                    .any(|e| e["order_id"] == id.as_str() && e["type"] == "card.printed")
+            })
+        })
+        .await;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(last.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(last.wait().unwrap().success());
+    let reg = store.register().await.unwrap();
+    let mut registered: Vec<_> = reg.iter().map(|r| r.order_id.clone()).collect();
+    registered.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert!(done, "every order printed; register has {}", reg.len());
+    assert_eq!(registered, expected, "every order registered exactly once");
+    assert_eq!(
+        sim.printed_count(),
+        ids.len(),
+        "no card came out of the printer twice ({confirmed} confirmed by the operator)"
+    );
+}

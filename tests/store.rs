@@ -81,3 +81,180 @@ async fn an_interrupted_card_that_came_out_whole_is_confirmed_not_reprinted() {
         ]
     );
 }
+
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().unwrap()
+}
+
+fn db_bytes(db: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        if let Ok(b) = std::fs::read(format!("{}{suffix}", db.display())) {
+            all.extend(b);
+        }
+    }
+    all
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn a_revocation_keeps_a_hold_for_checking_and_spares_a_newer_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("legitka.db"), "s1")
+        .await
+        .unwrap();
+    // The sample photos were accepted on 2026-08-28.
+    let (checked, waiting) = (valid(0), valid(2));
+    let id = checked.data.order_id.clone();
+    store.offer(&checked).await.unwrap();
+    assert!(store.mark_printing(&id, "m", "s").await.unwrap());
+    store.hold_interrupted().await.unwrap();
+    // An old revocation (before the photo was accepted) deletes nothing.
+    let held = store
+        .revoke_photo(&waiting.data.student_id, at("2026-08-01T00:00:00Z"))
+        .await
+        .unwrap();
+    store.offer(&waiting).await.unwrap();
+    assert!(held.is_empty());
+    let next = store.next_queued().await.unwrap().expect("still queued");
+    assert_eq!(
+        next.data.order_id, waiting.data.order_id,
+        "its photo is kept"
+    );
+    // A newer revocation of the held card's student: the photo goes, the
+    // hold for checking stays, so the operator can still confirm the card.
+    let held = store
+        .revoke_photo(&checked.data.student_id, at("2026-09-02T00:00:00Z"))
+        .await
+        .unwrap();
+    assert!(
+        held.is_empty(),
+        "a needs_check hold is not turned into another"
+    );
+    let row = store
+        .orders()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.order_id == id)
+        .unwrap();
+    assert_eq!(
+        (row.status.as_str(), row.hold_code.as_deref()),
+        ("held", Some("needs_check"))
+    );
+    assert_eq!(
+        store.cancel(&id).await.unwrap(),
+        legitka::store::CancelOutcome::Printing,
+        "a card that may exist is not cancelled"
+    );
+    // It did not come out: released, it cannot print without a photo.
+    assert_eq!(
+        store.release(&id, "Anna", true).await.unwrap(),
+        legitka::store::Released::HeldRevoked
+    );
+    assert_eq!(store.spoiled_count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn an_unreadable_stored_order_is_held_and_the_queue_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("legitka.db");
+    let store = Store::open(&db, "s1").await.unwrap();
+    let (bad, good, other) = (valid(0), valid(1), valid(3));
+    for o in [&bad, &good, &other] {
+        store.offer(o).await.unwrap();
+    }
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE orders SET data = '{not json' WHERE order_id IN (?, ?)")
+        .bind(&bad.data.order_id)
+        .bind(&other.data.order_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let next = store.next_queued().await.unwrap().expect("a card to print");
+    assert_eq!(next.data.order_id, good.data.order_id);
+    let held = store.orders().await.unwrap();
+    let bad_row = held
+        .iter()
+        .find(|o| o.order_id == bad.data.order_id)
+        .unwrap();
+    assert_eq!(
+        bad_row.hold_code.as_deref(),
+        Some("stored_order_unreadable")
+    );
+    // A cancel of an unreadable order is still a cancel, and drops it whole.
+    assert_eq!(
+        store.cancel(&other.data.order_id).await.unwrap(),
+        legitka::store::CancelOutcome::Cancelled
+    );
+}
+
+#[tokio::test]
+async fn an_early_cancel_is_forgotten_after_thirty_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("legitka.db");
+    let store = Store::open(&db, "s1").await.unwrap();
+    let (old, fresh) = (valid(0), valid(1));
+    store.cancel(&old.data.order_id).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE early_cancels SET at = '2020-01-01T00:00:00.000Z'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    // Any later remembered cancel sweeps the old ones.
+    store.cancel(&fresh.data.order_id).await.unwrap();
+    assert_eq!(store.offer(&old).await.unwrap(), Offer::Accepted);
+    assert_eq!(store.offer(&fresh).await.unwrap(), Offer::CancelledEarly);
+}
+
+#[tokio::test]
+async fn a_purged_photo_and_pesel_leave_no_bytes_in_the_database_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("legitka.db");
+    let store = Store::open(&db, "s1").await.unwrap();
+    let (printed, revoked) = (valid(0), valid(2));
+    let legitka::order::Identity::Pesel(pesel) = printed.data.identity.clone() else {
+        panic!("sample has a PESEL")
+    };
+    // A run of the photo's bytes from its middle: the entropy-coded data.
+    let jpeg = revoked.photo.jpeg();
+    let chunk = jpeg[jpeg.len() / 2..jpeg.len() / 2 + 64].to_vec();
+    store.offer(&printed).await.unwrap();
+    store.offer(&revoked).await.unwrap();
+    assert!(contains(&db_bytes(&db), pesel.as_bytes()));
+    assert!(contains(&db_bytes(&db), &chunk));
+    let id = &printed.data.order_id;
+    store.mark_printing(id, "m", "s").await.unwrap();
+    store
+        .mark_printed(
+            id,
+            &legitka::event::PrintedFields {
+                card_number: printed.data.card_number.clone(),
+                printer_model: "m".into(),
+                printer_serial: "s".into(),
+                batch_id: None,
+                operator: None,
+                blank_serial: None,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .revoke_photo(&revoked.data.student_id, at("2026-09-02T00:00:00Z"))
+        .await
+        .unwrap();
+    store.checkpoint_if_purged().await.unwrap();
+    let bytes = db_bytes(&db);
+    assert!(!contains(&bytes, pesel.as_bytes()), "the PESEL is gone");
+    assert!(!contains(&bytes, &chunk), "the photo is gone");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the database is private: {mode:o}");
+}

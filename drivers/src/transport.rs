@@ -19,7 +19,7 @@ pub enum TransportError {
     Usb(#[from] rusb::Error),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
-    #[error("bad printer uri {0:?}: expected sim, serial:/dev/..., tcp://host:port or usb:VVVV:PPPP[:serial]")]
+    #[error("bad printer uri {0:?}: expected usb:auto, usb:VVVV:PPPP[:serial], serial:/dev/..., tcp://host:port or sim")]
     BadUri(String),
 }
 
@@ -42,7 +42,12 @@ pub enum PrinterUri {
         product: u16,
         serial: Option<String>,
     },
+    /// The first USB printer-class device of a known make.
+    UsbAuto,
 }
+
+/// USB vendors whose card printers speak a protocol we drive.
+pub const KNOWN_USB_VENDORS: &[(u16, &str)] = &[(0x0f49, "Evolis")];
 
 impl std::str::FromStr for PrinterUri {
     type Err = TransportError;
@@ -63,6 +68,9 @@ impl std::str::FromStr for PrinterUri {
                 return Err(bad());
             }
             return Ok(PrinterUri::Tcp(addr.trim_end_matches('/').to_string()));
+        }
+        if s == "usb:auto" {
+            return Ok(PrinterUri::UsbAuto);
         }
         if let Some(rest) = s.strip_prefix("usb:") {
             let mut parts = rest.splitn(3, ':');
@@ -95,10 +103,10 @@ pub fn open_uri(uri: &PrinterUri) -> Result<Box<dyn Transport>, TransportError> 
             product,
             serial,
         } => Ok(Box::new(UsbTransport::open(
-            *vendor,
-            *product,
+            Some((*vendor, *product)),
             serial.as_deref(),
         )?)),
+        PrinterUri::UsbAuto => Ok(Box::new(UsbTransport::open(None, None)?)),
     }
 }
 
@@ -208,7 +216,7 @@ impl Transport for TcpTransport {
 /// A USB printer-class device (interface class 7), bulk OUT for commands and
 /// bulk IN for answers.
 pub struct UsbTransport {
-    handle: rusb::DeviceHandle<rusb::GlobalContext>,
+    handle: rusb::DeviceHandle<rusb::Context>,
     interface: u8,
     ep_out: u8,
     ep_in: u8,
@@ -220,16 +228,37 @@ pub struct UsbTransport {
 const USB_CLASS_PRINTER: u8 = 7;
 
 impl UsbTransport {
-    pub fn open(vendor: u16, product: u16, serial: Option<&str>) -> Result<Self, TransportError> {
-        let label = format!("usb:{vendor:04x}:{product:04x}");
-        let open_err = |message: String| TransportError::Open {
-            uri: label.clone(),
+    /// Opens the device with this vendor and product id, or with `None` the
+    /// first printer-class device of a known vendor.
+    pub fn open(id: Option<(u16, u16)>, serial: Option<&str>) -> Result<Self, TransportError> {
+        use rusb::UsbContext;
+        let mut label = match id {
+            Some((vendor, product)) => format!("usb:{vendor:04x}:{product:04x}"),
+            None => "usb:auto".to_string(),
+        };
+        let open_err = |label: &str, message: String| TransportError::Open {
+            uri: label.to_string(),
             message,
         };
-        for device in rusb::devices()?.iter() {
+        // A context of our own: libusb's global one panics, for good, when
+        // it cannot start (no USB bus, netlink refused by a sandbox).
+        let context = rusb::Context::new()
+            .map_err(|e| open_err(&label, format!("libusb cannot start: {e}")))?;
+        for device in context.devices()?.iter() {
             let desc = device.device_descriptor()?;
-            if desc.vendor_id() != vendor || desc.product_id() != product {
+            let wanted = match id {
+                Some((vendor, product)) => {
+                    desc.vendor_id() == vendor && desc.product_id() == product
+                }
+                None => KNOWN_USB_VENDORS
+                    .iter()
+                    .any(|(v, _)| *v == desc.vendor_id()),
+            };
+            if !wanted {
                 continue;
+            }
+            if id.is_none() {
+                label = format!("usb:{:04x}:{:04x}", desc.vendor_id(), desc.product_id());
             }
             let handle = device.open()?;
             if let Some(want) = serial {
@@ -280,18 +309,33 @@ impl UsbTransport {
                     });
                 }
             }
+            if id.is_none() {
+                continue;
+            }
             return Err(open_err(
+                &label,
                 "device has no printer-class interface with bulk endpoints".into(),
             ));
         }
-        Err(open_err("no such device attached".into()))
+        let what = match id {
+            Some(_) => "no such device attached".to_string(),
+            None => format!(
+                "no card printer of a known make ({}) attached",
+                KNOWN_USB_VENDORS
+                    .iter()
+                    .map(|(v, n)| format!("{n} {v:04x}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        Err(open_err(&label, what))
     }
 }
 
 /// GET_DEVICE_ID from the USB printer class specification 1.1, section 4.2.1:
 /// two big-endian length bytes, then the IEEE 1284 id string.
 fn read_1284_id(
-    handle: &rusb::DeviceHandle<rusb::GlobalContext>,
+    handle: &rusb::DeviceHandle<rusb::Context>,
     config: u8,
     interface: u8,
     alt: u8,
@@ -365,7 +409,18 @@ mod tests {
                 serial: Some("A1234".into())
             }
         );
-        for bad in ["", "serial:", "tcp://nohost", "usb:zz:1", "lpt1"] {
+        assert_eq!(
+            "usb:auto".parse::<PrinterUri>().unwrap(),
+            PrinterUri::UsbAuto
+        );
+        for bad in [
+            "",
+            "serial:",
+            "tcp://nohost",
+            "usb:zz:1",
+            "lpt1",
+            "usb:automatic",
+        ] {
             assert!(bad.parse::<PrinterUri>().is_err(), "{bad} accepted");
         }
     }

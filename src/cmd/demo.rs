@@ -42,9 +42,14 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&cards_dir)?;
     let port = broker::start_embedded().context("starting the embedded MQTT broker")?;
+    // Stocked for the whole run: a demo of 1,000 cards is not a demo of an
+    // empty feeder.
+    let stock = u32::try_from(a.cards).unwrap_or(u32::MAX).max(100);
     let sim = SimHandle::new(SimPrinter::new(SimConfig {
         card_time: Duration::from_secs_f64(a.card_seconds),
         out_dir: Some(cards_dir.clone()),
+        feeder_cards: stock,
+        ribbon_capacity: stock,
         ..SimConfig::default()
     }));
     let pty = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false)))

@@ -16,6 +16,9 @@ pub fn init_logging() {
         .with_writer(std::io::stderr);
     if std::env::var("LEGITKA_LOG_JSON").is_ok_and(|v| v == "1") {
         b.json().init();
+    } else if std::env::var_os("JOURNAL_STREAM").is_some() {
+        // The journal stamps each line itself and shows no colours.
+        b.with_ansi(false).without_time().init();
     } else {
         b.init();
     }

@@ -81,8 +81,16 @@ pub async fn list(a: ListArgs) -> anyhow::Result<()> {
 
 pub async fn release(a: ReleaseArgs) -> anyhow::Result<()> {
     let store = open(a.config.as_deref()).await?;
-    store.release(&a.order_id, &a.operator, a.spoiled).await?;
-    println!("order {} queued again on {}'s word", a.order_id, a.operator);
+    match store.release(&a.order_id, &a.operator, a.spoiled).await? {
+        legitka::store::Released::Queued => {
+            println!("order {} queued again on {}'s word", a.order_id, a.operator)
+        }
+        legitka::store::Released::HeldRevoked => println!(
+            "order {}: the student's photo was revoked, so it cannot print again; it stays held (photo_revoked){}",
+            a.order_id,
+            if a.spoiled { "; the blank is recorded as spoiled" } else { "" }
+        ),
+    }
     Ok(())
 }
 

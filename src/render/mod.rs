@@ -98,6 +98,10 @@ pub struct Renderer {
     fontdb: Arc<usvg::fontdb::Database>,
     /// Each blank rasterised once: it is the same on every card.
     blanks: std::sync::Mutex<std::collections::HashMap<String, Arc<tiny_skia::Pixmap>>>,
+    /// Text widths at the reference size, by text and weight: the school's
+    /// name, address and headteacher (and their line splits) are the same
+    /// on every card, and shaping them is most of a layout's cost.
+    widths: std::sync::Mutex<std::collections::HashMap<(String, bool), f32>>,
     profiles: Profiles,
     printer: PrinterProfile,
 }
@@ -110,6 +114,7 @@ impl Renderer {
         Renderer {
             fontdb: Arc::new(db),
             blanks: Default::default(),
+            widths: Default::default(),
             profiles,
             printer,
         }
@@ -159,6 +164,48 @@ impl Renderer {
     }
 
     /// Places every field's text, or says which field does not fit.
+    /// Widths of texts at the reference size, shaping only those not seen.
+    fn measure(&self, texts: &[(String, bool)]) -> Result<Vec<f32>, Rejection> {
+        const KEEP: usize = 20_000;
+        let unknown: Vec<(String, bool)> = {
+            let cache = self.widths.lock().expect("width cache");
+            texts
+                .iter()
+                .filter(|t| !cache.contains_key(*t))
+                .cloned()
+                .collect()
+        };
+        let fresh = text::measure(&self.fontdb, &unknown)
+            .map_err(|e| Rejection::new(Code::Schema, None, &format!("text layout failed: {e}")))?;
+        let found: std::collections::HashMap<&(String, bool), f32> =
+            unknown.iter().zip(fresh.iter().copied()).collect();
+        let mut cache = self.widths.lock().expect("width cache");
+        let out: Vec<Option<f32>> = texts
+            .iter()
+            .map(|t| found.get(t).copied().or_else(|| cache.get(t).copied()))
+            .collect();
+        if cache.len() + fresh.len() > KEEP {
+            cache.clear();
+        }
+        for (t, w) in unknown.iter().zip(&fresh) {
+            cache.insert(t.clone(), *w);
+        }
+        drop(cache);
+        // Another thread may have emptied the cache in between: measure
+        // what went missing.
+        out.into_iter()
+            .zip(texts)
+            .map(|(w, t)| match w {
+                Some(w) => Ok(w),
+                None => text::measure(&self.fontdb, std::slice::from_ref(t))
+                    .map(|v| v[0])
+                    .map_err(|e| {
+                        Rejection::new(Code::Schema, None, &format!("text layout failed: {e}"))
+                    }),
+            })
+            .collect()
+    }
+
     pub fn layout(&self, card: &CardData) -> Result<Layout, Rejection> {
         let pattern = self.pattern(&card.pattern)?;
         let px_per_pt = self.printer.dpi as f32 / 72.0;
@@ -176,8 +223,7 @@ impl Renderer {
             ranges.push(all.len()..all.len() + c.len());
             all.extend(c.into_iter().map(|s| (s, spec.bold)));
         }
-        let widths = text::measure(&self.fontdb, &all)
-            .map_err(|e| Rejection::new(Code::Schema, None, &format!("text layout failed: {e}")))?;
+        let widths = self.measure(&all)?;
         let mut fields = Vec::new();
         for ((spec, t), range) in wanted.iter().zip(ranges) {
             let (x, y, w, h) = self.rect_px(&spec.rect());

@@ -3,6 +3,8 @@
 //! simulator on a pseudo-terminal, and a station wired to both.
 #![allow(dead_code)]
 
+pub mod mosquitto;
+
 use legitka::central::Central;
 use legitka::settings::Settings;
 use legitka::shutdown::{self, Trigger};
@@ -90,12 +92,23 @@ impl Harness {
         Self::start_on(sim, "sim", tweak).await
     }
 
+    /// A station on a broker of the test's own (a private Mosquitto).
+    pub async fn start_on_broker(config: SimConfig, host: &str, port: u16) -> Self {
+        let (sim, pty) = simulator_with(config);
+        let url = format!("mqtt://{host}:{port}");
+        Self::start_on(sim, &format!("serial:{pty}"), |s| s.mqtt.url = url).await
+    }
+
     async fn start_on(sim: SimHandle, uri: &str, tweak: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = settings(dir.path(), "unused");
         settings.printer.uri = uri.to_string();
         tweak(&mut settings);
-        let (host, port) = broker();
+        let url = url::Url::parse(&settings.mqtt.url).expect("mqtt url");
+        let (host, port) = (
+            url.host_str().expect("host").to_string(),
+            url.port().expect("port"),
+        );
         let central = Central::connect(
             &host,
             port,
