@@ -296,17 +296,14 @@ impl Ingest {
                         None,
                         "the station could not store this message",
                     );
-                    return match self
-                        .store
-                        .record_events(&[Event::rejected(id.as_deref(), &r)])
-                        .await
-                    {
-                        Ok(()) => Outcome::Rejected(r.code),
-                        Err(e) => {
-                            error!(error = %e, "cannot record the rejection either");
-                            Outcome::Rejected(r.code)
-                        }
-                    };
+                    // The answer is recorded before the message is acked.
+                    let answer = [Event::rejected(id.as_deref(), &r)];
+                    while let Err(e) = self.store.record_events(&answer).await {
+                        error!(error = %e, retry_in = ?delay, "cannot record the rejection; retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(30));
+                    }
+                    return Outcome::Rejected(r.code);
                 }
             }
         }

@@ -194,7 +194,25 @@ pub fn student_id(id: &str) -> Result<(), Rejection> {
 /// Parses one message from the `orders` or `revocations` topic.
 ///
 /// On failure the rejection carries the order id when one could be read.
+/// Largest message read at all: a 5 MB photo in base64, in a signed
+/// envelope's base64, with room for the rest. A larger one is refused before
+/// parsing (a JSON value costs many times its text in memory).
+pub const MAX_MESSAGE_BYTES: usize = 10_000_000;
+
 pub fn parse(raw: &[u8], keys: &TrustedKeys) -> Result<Inbound, (Option<String>, Rejection)> {
+    if raw.len() > MAX_MESSAGE_BYTES {
+        return Err((
+            None,
+            Rejection::new(
+                Code::PhotoTooLarge,
+                None,
+                &format!(
+                    "the message is {} bytes, over the {MAX_MESSAGE_BYTES} an order with a 5 MB photo needs",
+                    raw.len()
+                ),
+            ),
+        ));
+    }
     let inner;
     let bytes = if keys.is_empty() {
         raw

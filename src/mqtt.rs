@@ -152,8 +152,9 @@ pub fn describe(e: &ConnectionError, cfg: &MqttSettings) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Link {
     pub connected: bool,
-    /// Counts the broker sessions: a new one (the broker forgot the old)
-    /// makes every packet id of the old one meaningless.
+    /// Counts the connections: an ack is sent only on the connection that
+    /// delivered its message (after a reconnect, the broker may have given
+    /// the same packet id to a new message not yet committed).
     pub session: u64,
     /// Why the station cannot do its work on this link, for the state and
     /// the log: a refused subscription, a refused certificate.
@@ -200,6 +201,8 @@ pub fn inbound() -> (Acker, mpsc::UnboundedReceiver<AckTicket>, Arc<Semaphore>) 
 pub enum Feedback {
     Sent(u16),
     Acked(u16),
+    /// The broker started a new session: what was in flight is gone.
+    NewSession,
 }
 
 /// Everything the pump needs besides the event loop.
@@ -233,41 +236,73 @@ fn send_ack(client: &AsyncClient, link: &Link, t: AckTicket) {
     }
 }
 
+fn budget_for(p: &Publish) -> u32 {
+    p.payload.len().clamp(1, INBOUND_BUDGET) as u32
+}
+
 /// Drives the connection: forwards incoming publishes, sends the acks ingest
 /// asks for, resubscribes on every connect (harmless with a persistent
 /// session, needed without one) and reports publish acknowledgements.
+///
+/// It polls the event loop whatever the rest of the station does: a message
+/// that does not fit the byte budget waits here (the broker's in-flight
+/// window bounds how many), and keep-alives and acks go on meanwhile.
 pub async fn pump(mut eventloop: EventLoop, mut parts: PumpParts) {
     let mut failures = 0u32;
     let mut link = Link::default();
-    let mut sessions = 0u64;
     let mut acks_open = true;
+    // Received, waiting for room in the budget, in arrival order.
+    let mut waiting: std::collections::VecDeque<(Publish, AckTicket)> = Default::default();
     loop {
+        while let Some((p, _)) = waiting.front() {
+            let Ok(permit) = parts.budget.clone().try_acquire_many_owned(budget_for(p)) else {
+                break;
+            };
+            let (p, ack) = waiting.pop_front().expect("front exists");
+            let d = Delivery {
+                topic: p.topic,
+                payload: p.payload,
+                ack,
+                permit,
+            };
+            if parts.inbound.send(d).is_err() {
+                return;
+            }
+        }
+        let want = waiting.front().map_or(1, |(p, _)| budget_for(p));
         // The event loop is polled in a select!: rumqttc keeps partial reads
-        // in its buffers, so a poll interrupted by an ack loses nothing.
+        // in its buffers, so a poll interrupted by an ack loses nothing. Acks
+        // wait while the link is down, so they never interrupt a connect.
         let event = tokio::select! {
             biased;
-            t = parts.acks.recv(), if acks_open => {
+            t = parts.acks.recv(), if acks_open && link.connected => {
                 match t {
                     Some(t) => send_ack(&parts.client, &link, t),
                     None => acks_open = false,
                 }
                 continue;
             }
+            _ = parts.budget.acquire_many(want), if !waiting.is_empty() => continue,
             e = eventloop.poll() => e,
         };
         match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 failures = 0;
-                if !ack.session_present || sessions == 0 {
-                    sessions += 1;
-                }
+                // Every connection is a session of its own for acks: one
+                // queued for the last connection is dropped, and the broker
+                // delivers that message again if it kept it.
+                link.session += 1;
                 link.connected = true;
-                link.session = sessions;
                 link.error = None;
                 info!(
                     session_present = ack.session_present,
                     "connected to the broker"
                 );
+                if !ack.session_present {
+                    // rumqttc dropped its unacknowledged publishes with the
+                    // old session: the publisher must send them again.
+                    let _ = parts.feedback.send(Feedback::NewSession);
+                }
                 let filters = parts
                     .subscriptions
                     .iter()
@@ -304,30 +339,7 @@ pub async fn pump(mut eventloop: EventLoop, mut parts: PumpParts) {
                     pkid: p.pkid,
                     qos: p.qos,
                 };
-                let want = p.payload.len().clamp(1, INBOUND_BUDGET) as u32;
-                // Memory, not count, is what a burst exhausts. While ingest
-                // catches up, acks keep flowing so it can free the budget.
-                let permit = loop {
-                    tokio::select! {
-                        biased;
-                        permit = parts.budget.clone().acquire_many_owned(want) => {
-                            break permit.expect("the budget is never closed");
-                        }
-                        t = parts.acks.recv(), if acks_open => match t {
-                            Some(t) => send_ack(&parts.client, &link, t),
-                            None => acks_open = false,
-                        },
-                    }
-                };
-                let d = Delivery {
-                    topic: p.topic,
-                    payload: p.payload,
-                    ack,
-                    permit,
-                };
-                if parts.inbound.send(d).is_err() {
-                    return;
-                }
+                waiting.push_back((p, ack));
             }
             Ok(Event::Incoming(Packet::PubAck(a))) => {
                 let _ = parts.feedback.send(Feedback::Acked(a.pkid));
@@ -388,19 +400,26 @@ impl Publisher {
             while let Some(f) = self.feedback.recv().await {
                 match (f, *pkid) {
                     (Feedback::Sent(p), None) => *pkid = Some(p),
-                    (Feedback::Acked(p), Some(s)) if p == s => return true,
+                    (Feedback::Acked(p), Some(s)) if p == s => return Some(true),
+                    (Feedback::NewSession, _) => return Some(false),
                     _ => {}
                 }
             }
-            false
+            None
         };
-        let acked = tokio::time::timeout(Duration::from_secs(10), wait)
-            .await
-            .unwrap_or(false);
-        if acked {
-            self.outstanding = None;
+        match tokio::time::timeout(Duration::from_secs(10), wait).await {
+            Ok(Some(true)) => {
+                self.outstanding = None;
+                true
+            }
+            // Lost with the old session: the row is still unsent, and is
+            // published again on the next pass.
+            Ok(Some(false)) => {
+                self.outstanding = None;
+                false
+            }
+            _ => false,
         }
-        acked
     }
 
     /// Publishes `payload` as the message `key` (an outbox row, a state) and

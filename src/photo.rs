@@ -54,7 +54,10 @@ impl Photo {
         if media_type != "image/jpeg" {
             return Err(reject(
                 Code::PhotoFormat,
-                &format!("media_type must be image/jpeg, not {media_type:?}"),
+                &format!(
+                    "media_type must be image/jpeg, not {}",
+                    crate::reject::quote(media_type)
+                ),
             ));
         }
         // Base64 is 4 characters per 3 bytes: refuse before decoding.
@@ -108,6 +111,14 @@ impl Photo {
         let (w, h) = self.dimensions();
         d.scale((w / 8).max(1) as u16, (h / 8).max(1) as u16)
             .map_err(failed)?;
+        // A progressive JPEG keeps every coefficient of the full image while
+        // it decodes (up to 320 MB at 40 MP, whatever the scale): one at a
+        // time, so a burst of them cannot exhaust memory.
+        static PROGRESSIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let progressive = d
+            .info()
+            .is_some_and(|i| i.coding_process == jpeg_decoder::CodingProcess::DctProgressive);
+        let _one = progressive.then(|| PROGRESSIVE.lock().unwrap_or_else(|p| p.into_inner()));
         let pixels = d.decode().map_err(failed)?;
         let channels = match d.info().map(|i| i.pixel_format) {
             Some(PixelFormat::RGB24) => 3,

@@ -155,7 +155,8 @@ impl Queue {
             self.heartbeat.beat();
             let Some(l) = link.take() else {
                 let (uri, profile) = (self.uri.clone(), self.profile.clone());
-                let connected = tokio::task::spawn_blocking(move || connect(&uri, &profile))
+                let connected = self
+                    .beating(tokio::task::spawn_blocking(move || connect(&uri, &profile)))
                     .await
                     .unwrap_or_else(|e| Err(e.to_string()));
                 match connected {

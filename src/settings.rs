@@ -114,7 +114,7 @@ impl Settings {
         if let Some(f) = file {
             b = b.add_source(config::File::from(f).format(config::FileFormat::Toml));
         }
-        let config = b.add_source(environment()).build()?;
+        let config = b.add_source(environment()?).build()?;
         let mut unknown = Vec::new();
         let s: Settings =
             serde_ignored::deserialize(config, |path| unknown.push(path.to_string()))?;
@@ -210,20 +210,34 @@ const TOP_LEVEL: &[&str] = &[
     "profiles_dir",
 ];
 
-fn environment() -> config::Environment {
-    let vars: std::collections::HashMap<String, String> = std::env::vars()
-        .filter(|(k, _)| {
-            let Some(rest) = k.strip_prefix("LEGITKA_") else {
-                return false;
-            };
-            let top = rest.split("__").next().unwrap_or_default();
-            TOP_LEVEL.iter().any(|t| t.eq_ignore_ascii_case(top))
-        })
-        .collect();
-    config::Environment::with_prefix("LEGITKA")
+/// `LEGITKA_` variables that are not settings: logging, and (by prefix) the
+/// tests' and benchmarks' own.
+const NOT_SETTINGS: &[&str] = &["LOG", "LOG_JSON"];
+const NOT_SETTINGS_PREFIXES: &[&str] = &["TEST_", "HW_", "BURST"];
+
+fn environment() -> Result<config::Environment, SettingsError> {
+    let mut vars = std::collections::HashMap::new();
+    for (k, v) in std::env::vars() {
+        let Some(rest) = k.strip_prefix("LEGITKA_") else {
+            continue;
+        };
+        let top = rest.split("__").next().unwrap_or_default();
+        if TOP_LEVEL.iter().any(|t| t.eq_ignore_ascii_case(top)) {
+            vars.insert(k, v);
+        } else if !NOT_SETTINGS.contains(&rest)
+            && !NOT_SETTINGS_PREFIXES.iter().any(|p| rest.starts_with(p))
+        {
+            // A misspelt variable (LEGITKA_MQTT_URL, one underscore) would
+            // otherwise be ignored without a word.
+            return Err(SettingsError::Invalid(format!(
+                "the environment: {k} is not a setting (levels are separated by __, e.g. LEGITKA_MQTT__URL)"
+            )));
+        }
+    }
+    Ok(config::Environment::with_prefix("LEGITKA")
         .prefix_separator("_")
         .separator("__")
-        .source(Some(vars))
+        .source(Some(vars)))
 }
 
 /// Whether a dotted key path is written in the TOML file.

@@ -228,9 +228,15 @@ impl Store {
     /// bytes deleted from the database (overwritten by `secure_delete`) do
     /// not live on in old log frames.
     pub async fn checkpoint(&self) -> Result<()> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
+        // A checkpoint that a reader kept busy answers OK with busy = 1.
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&self.pool)
             .await?;
+        if busy != 0 {
+            return Err(StoreError::Db(sqlx::Error::Protocol(
+                "the checkpoint was kept busy; it is tried again".into(),
+            )));
+        }
         Ok(())
     }
 
@@ -282,9 +288,12 @@ impl Store {
                 Offer::Conflict
             });
         }
+        let forgotten = (chrono::Utc::now() - chrono::Duration::days(EARLY_CANCEL_DAYS))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let early: Option<(String,)> =
-            sqlx::query_as("SELECT order_id FROM early_cancels WHERE order_id = ?")
+            sqlx::query_as("SELECT order_id FROM early_cancels WHERE order_id = ? AND at >= ?")
                 .bind(&d.order_id)
+                .bind(&forgotten)
                 .fetch_optional(&mut **tx)
                 .await?;
         let revoked: Option<(String,)> = sqlx::query_as(

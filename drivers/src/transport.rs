@@ -186,10 +186,20 @@ pub struct TcpTransport {
 
 impl TcpTransport {
     pub fn connect(addr: &str) -> Result<Self, TransportError> {
-        let stream = TcpStream::connect(addr).map_err(|e| TransportError::Open {
+        let open = |message: String| TransportError::Open {
             uri: format!("tcp://{addr}"),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        use std::net::ToSocketAddrs;
+        let target = addr
+            .to_socket_addrs()
+            .map_err(|e| open(e.to_string()))?
+            .next()
+            .ok_or_else(|| open("no address".into()))?;
+        // A printer switched off behind a firewall drops the SYN: without a
+        // bound, connect() waits two minutes.
+        let stream = TcpStream::connect_timeout(&target, std::time::Duration::from_secs(5))
+            .map_err(|e| open(e.to_string()))?;
         stream.set_nodelay(true)?;
         Ok(TcpTransport {
             addr: addr.to_string(),
