@@ -100,7 +100,9 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             })
         })
     };
-    let budget = Duration::from_secs(60 + (a.card_seconds * a.cards as f64 * 1.5) as u64);
+    // Half a second a card for the bytes over the pseudo-terminal, besides
+    // the printer's own time: a demo of 1,000 cards must not time out.
+    let budget = Duration::from_secs_f64(60.0 + a.cards as f64 * (a.card_seconds * 1.5 + 0.5));
     let complete = central.wait_events(budget, finished).await;
     trigger.fire();
     station.await??;
