@@ -33,7 +33,7 @@ pub struct Settings {
     /// are set, unsigned orders are rejected.
     #[serde(default)]
     pub central_keys: BTreeMap<String, String>,
-    /// A directory with `printers/` and `patterns/`; the built-in set if unset.
+    /// A directory with `printers/` and `templates/`; the built-in set if unset.
     #[serde(default)]
     pub profiles_dir: Option<PathBuf>,
 }
