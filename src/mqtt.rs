@@ -41,10 +41,7 @@ pub const MAX_PACKET: usize = 64 << 20;
 
 /// Bytes of received, not yet committed messages the station holds at once.
 /// A message larger than this is taken alone.
-pub const INBOUND_BUDGET: usize = 16 << 20;
-
-/// Bytes the pump holds beyond the budget before it stops reading.
-const WAITING_MAX: usize = 24 << 20;
+pub const INBOUND_BUDGET: usize = 32 << 20;
 
 /// Room for the client's requests (acks, publishes, subscriptions): the pump
 /// never waits on this channel, and the station never has more than the
@@ -247,23 +244,21 @@ fn budget_for(p: &Publish) -> u32 {
 /// asks for, resubscribes on every connect (harmless with a persistent
 /// session, needed without one) and reports publish acknowledgements.
 ///
-/// A message that does not fit the byte budget waits here, and the event
-/// loop is polled (keep-alives, acks, the publisher's traffic) until
-/// `WAITING_MAX` bytes wait: memory is bounded by budget plus that.
+/// It polls the event loop whatever the rest of the station does: a message
+/// that does not fit the byte budget waits here (the broker's in-flight
+/// window bounds how many), and keep-alives and acks go on meanwhile.
 pub async fn pump(mut eventloop: EventLoop, mut parts: PumpParts) {
     let mut failures = 0u32;
     let mut link = Link::default();
     let mut acks_open = true;
     // Received, waiting for room in the budget, in arrival order.
     let mut waiting: std::collections::VecDeque<(Publish, AckTicket)> = Default::default();
-    let mut waiting_bytes = 0usize;
     loop {
         while let Some((p, _)) = waiting.front() {
             let Ok(permit) = parts.budget.clone().try_acquire_many_owned(budget_for(p)) else {
                 break;
             };
             let (p, ack) = waiting.pop_front().expect("front exists");
-            waiting_bytes -= p.payload.len();
             let d = Delivery {
                 topic: p.topic,
                 payload: p.payload,
@@ -288,12 +283,7 @@ pub async fn pump(mut eventloop: EventLoop, mut parts: PumpParts) {
                 continue;
             }
             _ = parts.budget.acquire_many(want), if !waiting.is_empty() => continue,
-            // Mosquitto sends a whole burst at once, whatever its in-flight
-            // setting says: past this much, the pump stops reading and the
-            // socket pushes back. Ingest frees room within a fraction of a
-            // second; only a database stuck for longer than the keep-alive
-            // (45 s) costs the connection, and the broker delivers again.
-            e = eventloop.poll(), if waiting_bytes < WAITING_MAX => e,
+            e = eventloop.poll() => e,
         };
         match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -349,7 +339,6 @@ pub async fn pump(mut eventloop: EventLoop, mut parts: PumpParts) {
                     pkid: p.pkid,
                     qos: p.qos,
                 };
-                waiting_bytes += p.payload.len();
                 waiting.push_back((p, ack));
             }
             Ok(Event::Incoming(Packet::PubAck(a))) => {
