@@ -37,14 +37,22 @@ async fn two_thousand_orders_at_once_are_all_accepted_once() {
     for o in &orders {
         h.central.send_order(o).await;
     }
-    let accepted = h
+    // Events may come twice (the contract allows it): count orders.
+    let accepted_orders = |ev: &[serde_json::Value]| {
+        ev.iter()
+            .filter(|e| e["type"] == "order.accepted")
+            .filter_map(|e| e["order_id"].as_str())
+            .collect::<HashSet<&str>>()
+            .len()
+    };
+    let all = h
         .central
-        .wait_count("order.accepted", n, Duration::from_secs(900))
+        .wait_events(Duration::from_secs(900), |ev| accepted_orders(ev) >= n)
         .await;
-    assert_eq!(
-        accepted,
-        n,
-        "rejected: {}",
+    assert!(
+        all,
+        "{} of {n} accepted; rejected: {}",
+        accepted_orders(&h.central.seen),
         count(&h.central.seen, "order.rejected")
     );
     let ids: HashSet<&str> = h
@@ -54,7 +62,7 @@ async fn two_thousand_orders_at_once_are_all_accepted_once() {
         .filter(|e| e["type"] == "order.accepted")
         .filter_map(|e| e["order_id"].as_str())
         .collect();
-    assert_eq!(ids.len(), n, "each order accepted exactly once");
+    assert_eq!(ids.len(), n);
     for o in &orders {
         assert!(ids.contains(o["order_id"].as_str().unwrap()));
     }
