@@ -105,19 +105,7 @@ async fn sigterm_with_the_broker_gone_stops_at_once_and_starts_no_card() {
     let mut settings = common::settings(dir.path(), &pty);
     settings.mqtt.url = broker.url();
     let config = dir.path().join("legitka.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "school = \"{}\"\nstation = \"{}\"\ndata_dir = \"{}\"\n[mqtt]\nurl = \"{}\"\nprefix = \"{}\"\n[printer]\nuri = \"{}\"\n",
-            settings.school,
-            settings.station,
-            settings.data_dir.display(),
-            settings.mqtt.url,
-            settings.mqtt.prefix,
-            settings.printer.uri
-        ),
-    )
-    .unwrap();
+    common::write_config(&settings, &config);
     let mut central = Central::connect(
         broker.host(),
         broker.port(),

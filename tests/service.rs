@@ -15,14 +15,7 @@ fn the_service_manager_hears_ready_status_watchdog_and_stopping() {
     let (_sim, pty) = common::simulator(Duration::ZERO);
     let s = common::settings(dir.path(), &pty);
     let config = dir.path().join("legitka.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "school = \"{}\"\nstation = \"{}\"\ndata_dir = \"{}\"\n[mqtt]\nurl = \"{}\"\nprefix = \"{}\"\n[printer]\nuri = \"{}\"\n",
-            s.school, s.station, s.data_dir.display(), s.mqtt.url, s.mqtt.prefix, s.printer.uri
-        ),
-    )
-    .unwrap();
+    common::write_config(&s, &config);
     let socket_path = dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket

@@ -183,3 +183,17 @@ impl Harness {
         self
     }
 }
+
+/// The configuration file a `legitka daemon` child process runs with.
+pub fn write_config(s: &legitka::settings::Settings, path: &std::path::Path) {
+    let toml = format!(
+        "school = \"{}\"\nstation = \"{}\"\ndata_dir = \"{}\"\n[mqtt]\nurl = \"{}\"\nprefix = \"{}\"\n[printer]\nuri = \"{}\"\noperator = \"auto\"\n",
+        s.school,
+        s.station,
+        s.data_dir.display(),
+        s.mqtt.url,
+        s.mqtt.prefix,
+        s.printer.uri
+    );
+    std::fs::write(path, toml).unwrap();
+}
