@@ -276,33 +276,36 @@ impl Store {
         let accepted_at = order
             .photo_accepted_at
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        let existing: Option<(String,)> =
-            sqlx::query_as("SELECT content_sha256 FROM orders WHERE order_id = ?")
-                .bind(&d.order_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        if let Some((sha,)) = existing {
+        let forgotten = (chrono::Utc::now() - chrono::Duration::days(EARLY_CANCEL_DAYS))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        // Everything the decision needs in one statement: a burst of
+        // thousands of orders pays one round trip to the database each.
+        let (existing, early, revoked, taken): (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = sqlx::query_as(
+            "SELECT
+                (SELECT content_sha256 FROM orders WHERE order_id = ?1),
+                (SELECT order_id FROM early_cancels WHERE order_id = ?1 AND at >= ?2),
+                (SELECT revoked_at FROM revocations WHERE student_id = ?3 AND revoked_at >= ?4 LIMIT 1),
+                (SELECT order_id FROM orders WHERE card_number = ?5 AND status != 'cancelled' LIMIT 1)",
+        )
+        .bind(&d.order_id)
+        .bind(&forgotten)
+        .bind(&d.student_id)
+        .bind(&accepted_at)
+        .bind(&d.card_number)
+        .fetch_one(&mut **tx)
+        .await?;
+        if let Some(sha) = existing {
             return Ok(if sha == order.content_sha256 {
                 Offer::Redelivery
             } else {
                 Offer::Conflict
             });
         }
-        let forgotten = (chrono::Utc::now() - chrono::Duration::days(EARLY_CANCEL_DAYS))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let early: Option<(String,)> =
-            sqlx::query_as("SELECT order_id FROM early_cancels WHERE order_id = ? AND at >= ?")
-                .bind(&d.order_id)
-                .bind(&forgotten)
-                .fetch_optional(&mut **tx)
-                .await?;
-        let revoked: Option<(String,)> = sqlx::query_as(
-            "SELECT revoked_at FROM revocations WHERE student_id = ? AND revoked_at >= ? LIMIT 1",
-        )
-        .bind(&d.student_id)
-        .bind(&accepted_at)
-        .fetch_optional(&mut **tx)
-        .await?;
         let status = if early.is_some() {
             "cancelled"
         } else if revoked.is_some() {
@@ -311,13 +314,7 @@ impl Store {
             "queued"
         };
         if d.reason == crate::order::Reason::New && early.is_none() {
-            let taken: Option<(String,)> = sqlx::query_as(
-                "SELECT order_id FROM orders WHERE card_number = ? AND status != 'cancelled'",
-            )
-            .bind(&d.card_number)
-            .fetch_optional(&mut **tx)
-            .await?;
-            if let Some((other,)) = taken {
+            if let Some(other) = taken {
                 return Ok(Offer::NumberTaken(other));
             }
         }
