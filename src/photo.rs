@@ -266,8 +266,8 @@ fn turns_quarter(o: Orientation) -> bool {
 /// with grey rather than fail, so this is checked on the bytes. Inside a scan
 /// 0xFF is always stuffed, so FF D9 there can only be the real end.
 fn is_complete(jpeg: &[u8]) -> bool {
-    let last_scan = jpeg.windows(2).rposition(|w| w == [0xFF, 0xDA]);
-    let end = jpeg.windows(2).rposition(|w| w == [0xFF, 0xD9]);
+    let last_scan = memchr::memmem::rfind(jpeg, &[0xFF, 0xDA]);
+    let end = memchr::memmem::rfind(jpeg, &[0xFF, 0xD9]);
     matches!((last_scan, end), (Some(s), Some(e)) if e > s)
 }
 
