@@ -41,7 +41,21 @@ pub const MAX_PACKET: usize = 64 << 20;
 
 /// Bytes of received, not yet committed messages the station holds at once.
 /// A message larger than this is taken alone.
-pub const INBOUND_BUDGET: usize = 32 << 20;
+pub const INBOUND_BUDGET: usize = 12 << 20;
+
+/// Bytes the pump holds beyond the budget before it stops reading. Mosquitto
+/// 2.0.11 stops holding a subscriber to its in-flight window (20) once the
+/// subscriber acknowledges anything, and sends a whole burst at once (see
+/// DESIGN.md): past this much the pump stops polling and the socket pushes
+/// back on the broker.
+const WAITING_MAX: usize = 4 << 20;
+
+/// Events the publisher has sent and not yet seen acknowledged. Below the
+/// client's own in-flight limit (`CLIENT_INFLIGHT`), so the client never
+/// stops taking requests and an ack for a committed order never waits
+/// behind a publish.
+const PUBLISH_WINDOW: usize = 48;
+const CLIENT_INFLIGHT: u16 = 64;
 
 /// Room for the client's requests (acks, publishes, subscriptions): the pump
 /// never waits on this channel, and the station never has more than the
@@ -70,7 +84,7 @@ pub fn options(
         // PUBACK only after the order is committed.
         .set_manual_acks(true)
         .set_max_packet_size(MAX_PACKET, MAX_PACKET)
-        .set_inflight(16);
+        .set_inflight(CLIENT_INFLIGHT);
     if let Some((topic, payload)) = will {
         o.set_last_will(LastWill::new(topic, payload, QoS::AtLeastOnce, true));
     }
@@ -217,23 +231,23 @@ pub struct PumpParts {
     pub link: watch::Sender<Link>,
 }
 
-/// Sends one acknowledgement if it belongs to the live session. An ack from
-/// an earlier session would name a packet id the broker may have given to a
-/// new message not yet committed: it is dropped (the broker delivers the
-/// old message again if it still has it, and ingest knows it then).
-fn send_ack(client: &AsyncClient, link: &Link, t: AckTicket) {
+/// Hands one acknowledgement to the client if it belongs to the live
+/// session; false if the client has no room for it now (it is kept and
+/// handed over later). An ack from an earlier session would name a packet id
+/// the broker may have given to a new message not yet committed: it is
+/// dropped (the broker delivers the old message again if it still has it,
+/// and ingest knows it then).
+fn send_ack(client: &AsyncClient, link: &Link, t: AckTicket) -> bool {
     if !link.connected || t.session != link.session || t.qos == QoS::AtMostOnce {
         debug!(
             pkid = t.pkid,
             "acknowledgement of an earlier session dropped"
         );
-        return;
+        return true;
     }
     let mut p = Publish::new("", t.qos, Vec::new());
     p.pkid = t.pkid;
-    if let Err(e) = client.try_ack(&p) {
-        warn!(error = %e, "cannot acknowledge; the broker will deliver it again");
-    }
+    client.try_ack(&p).is_ok()
 }
 
 fn budget_for(p: &Publish) -> u32 {
@@ -244,21 +258,33 @@ fn budget_for(p: &Publish) -> u32 {
 /// asks for, resubscribes on every connect (harmless with a persistent
 /// session, needed without one) and reports publish acknowledgements.
 ///
-/// It polls the event loop whatever the rest of the station does: a message
-/// that does not fit the byte budget waits here (the broker's in-flight
-/// window bounds how many), and keep-alives and acks go on meanwhile.
+/// A message that does not fit the byte budget waits here. Up to
+/// `WAITING_MAX` bytes wait while the event loop goes on (keep-alives, acks,
+/// the publisher's events); past that the pump stops reading until ingest
+/// commits and frees room, which takes a group commit's time, far under the
+/// keep-alive. Memory is bounded by the budget plus `WAITING_MAX`.
 pub async fn pump(mut eventloop: EventLoop, mut parts: PumpParts) {
     let mut failures = 0u32;
     let mut link = Link::default();
     let mut acks_open = true;
     // Received, waiting for room in the budget, in arrival order.
     let mut waiting: std::collections::VecDeque<(Publish, AckTicket)> = Default::default();
+    let mut waiting_bytes = 0usize;
+    // Committed, not yet handed to the client (its request queue was full).
+    let mut acks_due: std::collections::VecDeque<AckTicket> = Default::default();
     loop {
+        while let Some(t) = acks_due.front() {
+            if !send_ack(&parts.client, &link, *t) {
+                break;
+            }
+            acks_due.pop_front();
+        }
         while let Some((p, _)) = waiting.front() {
             let Ok(permit) = parts.budget.clone().try_acquire_many_owned(budget_for(p)) else {
                 break;
             };
             let (p, ack) = waiting.pop_front().expect("front exists");
+            waiting_bytes -= p.payload.len();
             let d = Delivery {
                 topic: p.topic,
                 payload: p.payload,
@@ -277,13 +303,13 @@ pub async fn pump(mut eventloop: EventLoop, mut parts: PumpParts) {
             biased;
             t = parts.acks.recv(), if acks_open && link.connected => {
                 match t {
-                    Some(t) => send_ack(&parts.client, &link, t),
+                    Some(t) => acks_due.push_back(t),
                     None => acks_open = false,
                 }
                 continue;
             }
             _ = parts.budget.acquire_many(want), if !waiting.is_empty() => continue,
-            e = eventloop.poll() => e,
+            e = eventloop.poll(), if waiting_bytes < WAITING_MAX => e,
         };
         match event {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -339,6 +365,7 @@ pub async fn pump(mut eventloop: EventLoop, mut parts: PumpParts) {
                     pkid: p.pkid,
                     qos: p.qos,
                 };
+                waiting_bytes += p.payload.len();
                 waiting.push_back((p, ack));
             }
             Ok(Event::Incoming(Packet::PubAck(a))) => {
@@ -369,75 +396,87 @@ pub async fn pump(mut eventloop: EventLoop, mut parts: PumpParts) {
     }
 }
 
-/// Publishes one message at QoS 1 and waits for the broker's PUBACK.
+/// Publishes at QoS 1 with several messages in flight, each matched to its
+/// PUBACK by packet id.
 ///
-/// One message is in flight at a time, matched by packet id. A message whose
-/// ack did not come in time stays outstanding: nothing new is sent until it is
-/// acknowledged (rumqttc retransmits it after a reconnect), and asking again
-/// for the same key answers from that ack instead of publishing twice.
+/// Messages are known by a key (an outbox row, a state). A message whose ack
+/// did not come in time stays in flight (rumqttc retransmits it after a
+/// reconnect) and is never handed to the client twice; a new session forgets
+/// it, and its row, still unsent, goes out again on the next pass.
 pub struct Publisher {
     client: AsyncClient,
     feedback: mpsc::UnboundedReceiver<Feedback>,
-    /// Key and packet id (once sent) of the unacknowledged message.
-    outstanding: Option<(String, Option<u16>)>,
+    /// Handed to the client and not yet acknowledged, in the order sent: the
+    /// client writes them in that order, which is how a packet id is learnt.
+    in_flight: std::collections::VecDeque<(String, Option<u16>)>,
+    /// Acknowledged since the caller last asked.
+    acked: std::collections::HashSet<String>,
 }
+
+/// How long the publisher waits for acknowledgements before it gives up for
+/// this pass (the link may be down; nothing is lost, it tries again).
+const ACK_WAIT: Duration = Duration::from_secs(10);
 
 impl Publisher {
     pub fn new(client: AsyncClient, feedback: mpsc::UnboundedReceiver<Feedback>) -> Self {
         Publisher {
             client,
             feedback,
-            outstanding: None,
+            in_flight: Default::default(),
+            acked: Default::default(),
         }
     }
 
-    /// Waits for the outstanding message's ack; true once it came.
-    async fn settle(&mut self) -> bool {
-        let Some((_, pkid)) = self.outstanding.as_mut() else {
-            return true;
-        };
-        let wait = async {
-            while let Some(f) = self.feedback.recv().await {
-                match (f, *pkid) {
-                    (Feedback::Sent(p), None) => *pkid = Some(p),
-                    (Feedback::Acked(p), Some(s)) if p == s => return Some(true),
-                    (Feedback::NewSession, _) => return Some(false),
-                    _ => {}
+    fn is_in_flight(&self, key: &str) -> bool {
+        self.in_flight.iter().any(|(k, _)| k == key)
+    }
+
+    fn on_feedback(&mut self, f: Feedback) {
+        match f {
+            // A retransmission after a reconnect reuses its packet id.
+            Feedback::Sent(p) if self.in_flight.iter().any(|(_, id)| *id == Some(p)) => {}
+            Feedback::Sent(p) => {
+                if let Some(e) = self.in_flight.iter_mut().find(|(_, id)| id.is_none()) {
+                    e.1 = Some(p);
                 }
             }
-            None
-        };
-        match tokio::time::timeout(Duration::from_secs(10), wait).await {
-            Ok(Some(true)) => {
-                self.outstanding = None;
-                true
+            Feedback::Acked(p) => {
+                if let Some(i) = self.in_flight.iter().position(|(_, id)| *id == Some(p)) {
+                    let (key, _) = self.in_flight.remove(i).expect("position exists");
+                    self.acked.insert(key);
+                }
             }
-            // Lost with the old session: the row is still unsent, and is
-            // published again on the next pass.
-            Ok(Some(false)) => {
-                self.outstanding = None;
-                false
+            // rumqttc dropped its unacknowledged publishes with the session.
+            Feedback::NewSession => self.in_flight.clear(),
+        }
+    }
+
+    /// Takes the feedback that has already arrived, without waiting.
+    fn take_feedback(&mut self) {
+        while let Ok(f) = self.feedback.try_recv() {
+            self.on_feedback(f);
+        }
+    }
+
+    /// Waits for one piece of feedback until `deadline`; false if none came.
+    async fn next_feedback(&mut self, deadline: tokio::time::Instant) -> bool {
+        match tokio::time::timeout_at(deadline, self.feedback.recv()).await {
+            Ok(Some(f)) => {
+                self.on_feedback(f);
+                true
             }
             _ => false,
         }
     }
 
-    /// Publishes `payload` as the message `key` (an outbox row, a state) and
-    /// says whether the broker has acknowledged it.
-    pub async fn publish(
-        &mut self,
-        key: &str,
-        topic: &str,
-        payload: Vec<u8>,
-        retain: bool,
-    ) -> bool {
-        if let Some((pending, _)) = &self.outstanding {
-            let same = pending == key;
-            if !self.settle().await {
+    /// Hands one message to the client, waiting only while the window is
+    /// full; false if it could not be sent now.
+    async fn send(&mut self, key: &str, topic: &str, payload: Vec<u8>, retain: bool) -> bool {
+        self.take_feedback();
+        let deadline = tokio::time::Instant::now() + ACK_WAIT;
+        while self.in_flight.len() >= PUBLISH_WINDOW {
+            if !self.next_feedback(deadline).await {
                 return false;
-            }
-            if same {
-                return true;
             }
         }
         if self
@@ -448,8 +487,55 @@ impl Publisher {
         {
             return false;
         }
-        self.outstanding = Some((key.to_string(), None));
-        self.settle().await
+        self.in_flight.push_back((key.to_string(), None));
+        true
+    }
+
+    /// Waits until everything in flight is acknowledged, or `ACK_WAIT`.
+    async fn settle(&mut self) {
+        self.take_feedback();
+        let deadline = tokio::time::Instant::now() + ACK_WAIT;
+        while !self.in_flight.is_empty() {
+            if !self.next_feedback(deadline).await {
+                return;
+            }
+        }
+    }
+
+    /// The keys starting with `prefix` acknowledged since the last call.
+    fn take_acked(&mut self, prefix: &str) -> Vec<String> {
+        let mut taken = Vec::new();
+        self.acked.retain(|k| {
+            if k.starts_with(prefix) {
+                taken.push(k.clone());
+                false
+            } else {
+                true
+            }
+        });
+        taken
+    }
+
+    /// Publishes `payload` as the message `key` and says whether the broker
+    /// has acknowledged it. A key still in flight is not sent again.
+    pub async fn publish(
+        &mut self,
+        key: &str,
+        topic: &str,
+        payload: Vec<u8>,
+        retain: bool,
+    ) -> bool {
+        if !self.is_in_flight(key) && !self.send(key, topic, payload, retain).await {
+            return false;
+        }
+        self.settle().await;
+        let acked = self.acked.remove(key);
+        // An older message of the same kind (a state since replaced) that
+        // was acknowledged late is of no use to anyone now.
+        if let Some((kind, _)) = key.split_once(':') {
+            self.take_acked(&format!("{kind}:"));
+        }
+        acked
     }
 }
 
@@ -463,19 +549,27 @@ fn state_key(payload: &[u8]) -> String {
 /// aside rather than allowed to block every event behind it.
 pub const MAX_EVENT_BYTES: usize = 64 << 10;
 
-/// Publishes up to `limit` unsent events, oldest first, stopping at the first
-/// the broker has not acknowledged. Rows are marked sent together at the
-/// end: one commit for the lot, not one per event (a crash in between sends
-/// some again, which the contract allows).
-async fn drain_outbox(publisher: &mut Publisher, store: &Store, topics: &Topics, limit: i64) {
+/// Publishes up to `limit` unsent events, oldest first, several in flight at
+/// once, and marks those the broker acknowledged as sent, together: one
+/// commit for the lot, not one per event (a crash in between sends some
+/// again, which the contract allows).
+///
+/// Returns whether the outbox may hold more: a full batch went out whole.
+async fn drain_outbox(
+    publisher: &mut Publisher,
+    store: &Store,
+    topics: &Topics,
+    limit: i64,
+) -> bool {
     let batch = match store.unsent(limit).await {
         Ok(b) => b,
         Err(e) => {
             warn!(error = %e, "cannot read the outbox");
-            return;
+            return false;
         }
     };
-    let mut sent = Vec::new();
+    let full = batch.len() as i64 == limit;
+    let mut all_sent = true;
     for (id, payload) in batch {
         if payload.len() > MAX_EVENT_BYTES {
             error!(
@@ -490,17 +584,29 @@ async fn drain_outbox(publisher: &mut Publisher, store: &Store, topics: &Topics,
             continue;
         }
         let key = format!("event:{id}");
+        if publisher.is_in_flight(&key) {
+            continue;
+        }
         if !publisher
-            .publish(&key, &topics.events, payload.into_bytes(), false)
+            .send(&key, &topics.events, payload.into_bytes(), false)
             .await
         {
+            all_sent = false;
             break;
         }
-        sent.push(id);
     }
+    publisher.settle().await;
+    all_sent &= publisher.in_flight.is_empty();
+    let sent: Vec<i64> = publisher
+        .take_acked("event:")
+        .iter()
+        .filter_map(|k| k["event:".len()..].parse().ok())
+        .collect();
     if let Err(e) = store.mark_sent(&sent).await {
         warn!(error = %e, "cannot mark events sent; they will be sent again");
+        return false;
     }
+    full && all_sent
 }
 
 /// The retained state as published: the queue's report, unless the link
@@ -538,7 +644,11 @@ pub async fn publish_loop(
                     .publish(&state_key(&payload), &topics.state, payload, true)
                     .await;
             }
-            drain_outbox(&mut publisher, &store, &topics, 500).await;
+            // A school's burst leaves thousands of events: the next batch
+            // goes at once, not at the next wake-up.
+            if drain_outbox(&mut publisher, &store, &topics, 500).await && !stop.is_set() {
+                continue;
+            }
         }
         if stop.is_set() {
             break;
