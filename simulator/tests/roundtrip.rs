@@ -100,3 +100,35 @@ fn a_jam_spoils_the_blank_and_the_cause_is_read_back() {
     printer.print(&test_card()).unwrap();
     assert_eq!(sim.printed_count(), 1);
 }
+
+#[test]
+fn a_download_cut_off_by_a_killed_station_does_not_wedge_the_next_connection() {
+    let sim = SimHandle::new(SimPrinter::new(SimConfig::default()));
+    let path = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false))).unwrap();
+    // The first station dies a third of the way into a colour panel: the
+    // printer is left counting bytes into it.
+    {
+        use legitka_drivers::transport::Transport;
+        let mut dying = SerialTransport::open(&path).unwrap();
+        let mut cut = b"\x1bDb;y;128;".to_vec();
+        cut.extend(std::iter::repeat_n(0x55u8, (W * H / 3) as usize));
+        dying.write_all(&cut).unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let link = SerialTransport::open(&path).unwrap();
+    let caps = Capabilities {
+        dpi: 300,
+        width_px: W,
+        height_px: H,
+        ribbons: vec!["YMCKO".into()],
+        duplex: false,
+    };
+    let mut printer = EvolisPrinter::connect(Box::new(link), EvolisSettings::default(), caps)
+        .expect("the printer is found again");
+    assert_eq!(printer.identity().serial, "SIM-000001");
+    let card = test_card();
+    let report = printer.print(&card).expect("the next card prints");
+    assert_eq!(report.counter, 1);
+    let printed = sim.with(|p| p.printed()[0].clone());
+    assert_eq!(printed.black, *card.black.as_ref().unwrap());
+}

@@ -88,6 +88,17 @@ struct OddReply {
     reply: String,
 }
 
+/// How long the first question at connect waits before the line is taken
+/// for one left in the middle of a download.
+const PROBE_WAIT: Duration = Duration::from_secs(1);
+
+/// NULs sent between probes while resynchronising: about 1.4 s of a
+/// 115200-baud serial line, a millisecond on USB.
+const RESYNC_CHUNK: usize = 16 * 1024;
+
+/// The deepest download the family takes (colour panels at 128 levels).
+const MAX_LEVELS: u32 = 128;
+
 /// How often an unreadable card counter is asked again.
 const COUNTER_ATTEMPTS: usize = 3;
 
@@ -112,6 +123,9 @@ impl EvolisPrinter {
         // first query: a lone CR ends it.
         p.link.write_all(&[wire::CR])?;
         p.drain();
+        if p.probe(PROBE_WAIT)?.is_none() {
+            p.resync()?;
+        }
         p.identity = Identity {
             model: p.query(cmd::MODEL)?,
             serial: p.query(cmd::SERIAL)?,
@@ -119,6 +133,42 @@ impl EvolisPrinter {
         };
         info!(link = %p.link.describe(), model = %p.identity.model, serial = %p.identity.serial, "printer identified");
         Ok(p)
+    }
+
+    /// Asks who the printer is and waits at most `wait` for an answer.
+    fn probe(&mut self, wait: Duration) -> Result<Option<String>, TransportError> {
+        match self.send_within(&wire::frame(cmd::MODEL), wait) {
+            Ok(r) => Ok(Some(r)),
+            Err(TransportError::Timeout(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A download cut off by an earlier connection (a station killed in the
+    /// middle of a panel) leaves the printer counting bytes into that panel:
+    /// everything sent is taken as pixels until the panel is full, and the
+    /// printer looks dead. NULs fill the panel (a printer ignores NULs
+    /// between commands; the vendor's own driver sends them), and a probe
+    /// after each chunk finds the moment it listens again. At most one
+    /// panel's bytes are sent, and only when the first probe went unanswered.
+    fn resync(&mut self) -> Result<(), TransportError> {
+        let pixels = (self.caps.width_px * self.caps.height_px) as usize;
+        let most = wire::panel_bytes(pixels, MAX_LEVELS).unwrap_or(pixels) + 1;
+        warn!(link = %self.link.describe(), "the printer does not answer: finishing a download an earlier connection left open");
+        let filler = vec![0u8; RESYNC_CHUNK];
+        let mut sent = 0;
+        while sent < most + RESYNC_CHUNK {
+            self.link.write_all(&filler)?;
+            sent += filler.len();
+            if self.probe(Duration::from_millis(100))?.is_some() {
+                self.drain();
+                info!(bytes = sent, "printer listening again");
+                return Ok(());
+            }
+        }
+        // Not a cut-off download: the printer is off or not an Evolis. The
+        // queries below say so with their own error.
+        Ok(())
     }
 
     fn drain(&mut self) {
@@ -136,14 +186,18 @@ impl EvolisPrinter {
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<String, TransportError> {
+        self.send_within(bytes, self.settings.reply_timeout)
+    }
+
+    fn send_within(&mut self, bytes: &[u8], wait: Duration) -> Result<String, TransportError> {
         self.link.write_all(bytes)?;
-        let deadline = Instant::now() + self.settings.reply_timeout;
+        let deadline = Instant::now() + wait;
         let mut reply = Vec::new();
         let mut buf = [0u8; 64];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(TransportError::Timeout(self.settings.reply_timeout));
+                return Err(TransportError::Timeout(wait));
             }
             let n = self
                 .link
