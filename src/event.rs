@@ -53,6 +53,30 @@ impl Event {
         )
     }
 
+    /// A yearly validation hologram went on a card (contract: `card_number`,
+    /// `school_year`, `hologram_serial`, `valid_until`; `slot` is which of
+    /// the card's eight fields).
+    pub fn hologram_applied(
+        order_id: &str,
+        card_number: &str,
+        school_year: &str,
+        serial: &str,
+        valid_until: chrono::NaiveDate,
+        slot: i64,
+    ) -> Self {
+        Self::new(
+            "hologram.applied",
+            Some(order_id),
+            json!({
+                "card_number": card_number,
+                "school_year": school_year,
+                "hologram_serial": serial,
+                "valid_until": valid_until.to_string(),
+                "slot": slot,
+            }),
+        )
+    }
+
     pub fn cancelled(order_id: &str) -> Self {
         Self::new("order.cancelled", Some(order_id), json!({}))
     }

@@ -7,6 +7,7 @@
 pub mod broker;
 pub mod central;
 pub mod event;
+pub mod hologram;
 pub mod ingest;
 pub mod message;
 pub mod mqtt;

@@ -33,6 +33,10 @@ enum Command {
     Release(cmd::orders::ReleaseArgs),
     /// A held card came out whole after all: register it, do not reprint.
     Confirm(cmd::orders::ConfirmArgs),
+    /// Hologram stickers: deliveries (receive), stock, spoiled ones (spoil).
+    Holograms(cmd::holograms::HologramsArgs),
+    /// Record a yearly hologram on a card, or on a whole class.
+    Hologram(cmd::holograms::HologramArgs),
     /// Write the issuance register as CSV.
     Register(cmd::orders::RegisterArgs),
     /// Print a sample card.order (Polish names, a real photo) as JSON.
@@ -67,6 +71,8 @@ fn main() -> anyhow::Result<()> {
             Command::Release(a) => cmd::orders::release(a).await,
             Command::Confirm(a) => cmd::orders::confirm(a).await,
             Command::Register(a) => cmd::orders::register(a).await,
+            Command::Holograms(a) => cmd::holograms::holograms(a).await,
+            Command::Hologram(a) => cmd::holograms::hologram(a).await,
             Command::SampleOrder { index } => {
                 println!("{:#}", legitka::sample::order(index));
                 Ok(())

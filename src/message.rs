@@ -34,6 +34,10 @@ pub struct StudentMsg {
     pub birth_date: String,
     pub pesel: Option<String>,
     pub identity_document: Option<IdentityDocumentMsg>,
+    /// Optional; left out of the content hash when absent, so orders stored
+    /// before it existed still match their redeliveries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -67,6 +67,9 @@ pub struct CardData {
     pub school_name: String,
     pub school_address: String,
     pub headteacher: String,
+    /// The pupil's class (oddział), never printed: it groups a class's cards.
+    #[serde(default)]
+    pub class: Option<String>,
 }
 
 impl CardData {
@@ -269,6 +272,11 @@ pub fn validate(msg: &OrderMsg, ctx: &Context) -> Result<ValidOrder, Rejection> 
         )?,
         birth_date,
         identity,
+        class: s
+            .class
+            .as_deref()
+            .map(|c| text("student.class", c, Repertoire::SchoolText, 10))
+            .transpose()?,
         school_rspo: msg.school.rspo.clone(),
         school_name: text("school.name", &msg.school.name, Repertoire::SchoolText, 200)?,
         school_address: text(

@@ -97,6 +97,8 @@ pub fn order(i: usize) -> Value {
             "birth_date": birth.to_string(),
             "pesel": pesel_for(birth, i as u32, female),
             "identity_document": null,
+            // Classes of 30, as a school has them.
+            "class": format!("{}{}", 1 + (i / 60) % 8, ["a", "b"][(i / 30) % 2]),
         },
         "school": {
             "rspo": SCHOOL_RSPO,

@@ -48,7 +48,7 @@ async fn the_broker_killed_and_restarted_empty_loses_no_event() {
         .wait_count("order.accepted", before.len(), Duration::from_secs(60))
         .await;
     // Mid-stream: cards are printing when the broker dies.
-    assert!(sim.wait_until(Duration::from_secs(30), |p| p.printed().len() >= 1));
+    assert!(sim.wait_until(Duration::from_secs(30), |p| !p.printed().is_empty()));
     broker.kill();
     // Cards go on printing meanwhile; their events wait in the outbox.
     assert!(sim.wait_until(Duration::from_secs(30), |p| p.printed().len() >= 4));
@@ -131,7 +131,7 @@ async fn sigterm_with_the_broker_gone_stops_at_once_and_starts_no_card() {
     central
         .wait_count("order.accepted", 8, Duration::from_secs(60))
         .await;
-    assert!(sim.wait_until(Duration::from_secs(30), |p| p.printed().len() >= 1));
+    assert!(sim.wait_until(Duration::from_secs(30), |p| !p.printed().is_empty()));
     broker.kill();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started_before = sim.printed_count() + usize::from(sim.with(|p| p.is_printing()));

@@ -1,5 +1,6 @@
 pub mod daemon;
 pub mod demo;
+pub mod holograms;
 pub mod orders;
 pub mod proof;
 pub mod render;

@@ -16,6 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
+mod holograms;
+pub use holograms::{Applied, HologramStock};
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("database: {0}")]
@@ -30,6 +33,8 @@ pub enum StoreError {
     Io(String, std::io::Error),
     #[error("order {order_id} is {status}, not held")]
     NotHeld { order_id: String, status: String },
+    #[error("{0}")]
+    Hologram(#[from] crate::hologram::HologramError),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -542,8 +547,8 @@ impl Store {
         let mut data = Self::card_data(order_id, row.get("data"))?;
         sqlx::query(
             "INSERT INTO cards (card_number, order_id, student_id, last_name, first_names, reason,
-                                printed_at, printer_model, printer_serial, batch_id, operator, blank_serial)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                printed_at, printer_model, printer_serial, batch_id, operator, blank_serial, class)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&p.card_number)
         .bind(order_id)
@@ -557,6 +562,7 @@ impl Store {
         .bind(&p.batch_id)
         .bind(&p.operator)
         .bind(&p.blank_serial)
+        .bind(&data.class)
         .execute(&mut **tx)
         .await?;
         data.redact();

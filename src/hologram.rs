@@ -1,0 +1,158 @@
+//! Yearly validation holograms: the school year a sticker validates, the
+//! serials of a delivery, and the reasons a sticker may not go on a card.
+//!
+//! A card has eight hologram fields on its back, one per school year. The
+//! stickers are strictly accounted forms: every serial received is in stock,
+//! on a card, or spoiled, and the school must be able to show which.
+
+use chrono::NaiveDate;
+use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
+
+/// Hologram fields on the back of a card.
+pub const FIELDS: i64 = 8;
+
+/// A school year as written on the forms: `2025/2026`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SchoolYear {
+    first: i32,
+}
+
+impl SchoolYear {
+    /// The last day a hologram of this year validates the card: 30 September
+    /// of the year's second calendar year (a card stays valid while the next
+    /// year's holograms are being applied).
+    pub fn valid_until(&self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.first + 1, 9, 30).expect("30 September exists")
+    }
+}
+
+impl fmt::Display for SchoolYear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.first, self.first + 1)
+    }
+}
+
+impl FromStr for SchoolYear {
+    type Err = HologramError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || HologramError::SchoolYear(s.to_string());
+        let (a, b) = s.trim().split_once('/').ok_or_else(bad)?;
+        let (a, b): (i32, i32) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+        if !(2000..=2200).contains(&a) || b != a + 1 {
+            return Err(bad());
+        }
+        Ok(SchoolYear { first: a })
+    }
+}
+
+/// Serials as printed on a delivery's stickers: letters and digits, the last
+/// run of digits counting up with its width kept (`H0000009`, `H0000010`).
+pub fn serials(first: &str, count: u32) -> Result<Vec<String>, HologramError> {
+    let bad = |why: &str| HologramError::Serial(first.to_string(), why.to_string());
+    if first.is_empty() || first.len() > 32 || !first.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(bad("a serial is 1 to 32 ASCII letters and digits"));
+    }
+    if count == 0 {
+        return Err(bad("a delivery has at least one sticker"));
+    }
+    let digits = first.bytes().rev().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return Err(bad("a serial must end in digits to count from"));
+    }
+    let (prefix, number) = first.split_at(first.len() - digits);
+    let start: u64 = number.parse().map_err(|_| bad("too many digits"))?;
+    let last = start + u64::from(count) - 1;
+    if last.to_string().len() > digits {
+        return Err(bad(&format!(
+            "{count} stickers from here would need more than {digits} digits"
+        )));
+    }
+    Ok((start..=last)
+        .map(|n| format!("{prefix}{n:0digits$}"))
+        .collect())
+}
+
+/// Why a hologram was not recorded. Each says what to do about it.
+#[derive(Debug, Error, PartialEq)]
+pub enum HologramError {
+    #[error("{0:?} is not a school year: write it as 2025/2026")]
+    SchoolYear(String),
+    #[error("serial {0:?}: {1}")]
+    Serial(String, String),
+    #[error("card {0} is not in this station's register")]
+    NotInRegister(String),
+    #[error("card {card} was superseded by card {by} issued to the same pupil; validate that one")]
+    Superseded { card: String, by: String },
+    #[error("card {card} already carries the hologram for {year} (serial {serial})")]
+    YearOnCard {
+        card: String,
+        year: String,
+        serial: String,
+    },
+    #[error("card {0} has all 8 hologram fields used: the pupil needs a new card (a duplicate)")]
+    FieldsFull(String),
+    #[error(
+        "hologram {0} was never received: record its delivery first (legitka holograms receive)"
+    )]
+    NotReceived(String),
+    #[error("hologram {serial} is already {status}{on}")]
+    Used {
+        serial: String,
+        status: String,
+        on: String,
+    },
+    #[error("hologram {serial} is for {its_year}, not {year}")]
+    OtherYear {
+        serial: String,
+        its_year: String,
+        year: String,
+    },
+    #[error("hologram {0} was already received (in a delivery for {1})")]
+    AlreadyReceived(String, String),
+    #[error("class {0} has no current card in the register")]
+    EmptyClass(String),
+    #[error(
+        "only {have} holograms for {year} in stock from {first} on, and class {class} needs {need}"
+    )]
+    NotEnough {
+        class: String,
+        year: String,
+        first: String,
+        have: usize,
+        need: usize,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn school_years_are_two_consecutive_years() {
+        let y: SchoolYear = "2025/2026".parse().unwrap();
+        assert_eq!(y.to_string(), "2025/2026");
+        assert_eq!(
+            y.valid_until(),
+            NaiveDate::from_ymd_opt(2026, 9, 30).unwrap()
+        );
+        for bad in ["2025/2027", "2025", "2025-2026", "abcd/abce", "2026/2025"] {
+            assert!(bad.parse::<SchoolYear>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn serials_count_up_in_their_last_digits_keeping_the_width() {
+        assert_eq!(
+            serials("H0000009", 3).unwrap(),
+            ["H0000009", "H0000010", "H0000011"]
+        );
+        assert_eq!(serials("AB12C007", 2).unwrap(), ["AB12C007", "AB12C008"]);
+        assert!(serials("H99", 2).is_err(), "would need a third digit");
+        assert!(serials("HOLO", 1).is_err(), "nothing to count");
+        assert!(serials("H 1", 1).is_err());
+        assert!(serials("H1", 0).is_err());
+    }
+}
