@@ -112,11 +112,16 @@ impl Event {
         )
     }
 
-    pub fn spoiled(order_id: &str, card_number: &str, cause: &str) -> Self {
+    pub fn spoiled(
+        order_id: &str,
+        card_number: &str,
+        blank_serial: Option<&str>,
+        cause: &str,
+    ) -> Self {
         Self::new(
             "card.spoiled",
             Some(order_id),
-            json!({ "card_number": card_number, "blank_serial": null, "cause": cause }),
+            json!({ "card_number": card_number, "blank_serial": blank_serial, "cause": cause }),
         )
     }
 

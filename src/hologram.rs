@@ -48,40 +48,13 @@ impl FromStr for SchoolYear {
     }
 }
 
-/// Serials as printed on a delivery's stickers: letters and digits, the last
-/// run of digits counting up with its width kept (`H0000009`, `H0000010`).
-pub fn serials(first: &str, count: u32) -> Result<Vec<String>, HologramError> {
-    let bad = |why: &str| HologramError::Serial(first.to_string(), why.to_string());
-    if first.is_empty() || first.len() > 32 || !first.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(bad("a serial is 1 to 32 ASCII letters and digits"));
-    }
-    if count == 0 {
-        return Err(bad("a delivery has at least one sticker"));
-    }
-    let digits = first.bytes().rev().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return Err(bad("a serial must end in digits to count from"));
-    }
-    let (prefix, number) = first.split_at(first.len() - digits);
-    let start: u64 = number.parse().map_err(|_| bad("too many digits"))?;
-    let last = start + u64::from(count) - 1;
-    if last.to_string().len() > digits {
-        return Err(bad(&format!(
-            "{count} stickers from here would need more than {digits} digits"
-        )));
-    }
-    Ok((start..=last)
-        .map(|n| format!("{prefix}{n:0digits$}"))
-        .collect())
-}
-
 /// Why a hologram was not recorded. Each says what to do about it.
 #[derive(Debug, Error, PartialEq)]
 pub enum HologramError {
     #[error("{0:?} is not a school year: write it as 2025/2026")]
     SchoolYear(String),
-    #[error("serial {0:?}: {1}")]
-    Serial(String, String),
+    #[error(transparent)]
+    Serial(#[from] crate::serial::SerialError),
     #[error("card {0} is not in this station's register")]
     NotInRegister(String),
     #[error("card {card} was superseded by card {by} issued to the same pupil; validate that one")]
@@ -141,18 +114,5 @@ mod tests {
         for bad in ["2025/2027", "2025", "2025-2026", "abcd/abce", "2026/2025"] {
             assert!(bad.parse::<SchoolYear>().is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn serials_count_up_in_their_last_digits_keeping_the_width() {
-        assert_eq!(
-            serials("H0000009", 3).unwrap(),
-            ["H0000009", "H0000010", "H0000011"]
-        );
-        assert_eq!(serials("AB12C007", 2).unwrap(), ["AB12C007", "AB12C008"]);
-        assert!(serials("H99", 2).is_err(), "would need a third digit");
-        assert!(serials("HOLO", 1).is_err(), "nothing to count");
-        assert!(serials("H 1", 1).is_err());
-        assert!(serials("H1", 0).is_err());
     }
 }

@@ -21,6 +21,7 @@ pub mod reject;
 pub mod render;
 pub mod repertoire;
 pub mod sample;
+pub mod serial;
 pub mod settings;
 pub mod shutdown;
 pub mod state;

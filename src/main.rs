@@ -33,6 +33,9 @@ enum Command {
     Release(cmd::orders::ReleaseArgs),
     /// A held card came out whole after all: register it, do not reprint.
     Confirm(cmd::orders::ConfirmArgs),
+    /// Numbered card blanks: deliveries (receive), the stack in the printer
+    /// (load), destroyed or returned ones, stock.
+    Blanks(cmd::blanks::BlanksArgs),
     /// Hologram stickers: deliveries (receive), stock, spoiled ones (spoil).
     Holograms(cmd::holograms::HologramsArgs),
     /// Record a yearly hologram on a card, or on a whole class.
@@ -71,6 +74,7 @@ fn main() -> anyhow::Result<()> {
             Command::Release(a) => cmd::orders::release(a).await,
             Command::Confirm(a) => cmd::orders::confirm(a).await,
             Command::Register(a) => cmd::orders::register(a).await,
+            Command::Blanks(a) => cmd::blanks::run(a).await,
             Command::Holograms(a) => cmd::holograms::holograms(a).await,
             Command::Hologram(a) => cmd::holograms::hologram(a).await,
             Command::SampleOrder { index } => {

@@ -36,6 +36,27 @@ pub struct Settings {
     /// A directory with `printers/` and `templates/`; the built-in set if unset.
     #[serde(default)]
     pub profiles_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub blanks: BlanksSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BlanksSettings {
+    /// `legitka blanks` warns when fewer blanks of a pattern are left.
+    #[serde(default = "default_warn_below")]
+    pub warn_below: i64,
+}
+
+impl Default for BlanksSettings {
+    fn default() -> Self {
+        BlanksSettings {
+            warn_below: default_warn_below(),
+        }
+    }
+}
+
+fn default_warn_below() -> i64 {
+    50
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,6 +211,7 @@ impl Settings {
             },
             central_keys: BTreeMap::new(),
             profiles_dir: None,
+            blanks: BlanksSettings::default(),
         }
     }
 

@@ -49,6 +49,7 @@ impl StateReport {
             "version": env!("CARGO_PKG_VERSION"),
             "printer": printer,
             "queue": { "pending": self.queue.pending, "printing": self.queue.printing, "held": self.queue.held },
+            "blanks": { "loaded": self.queue.blanks_loaded, "in_stock": self.queue.blanks_in_stock },
             "at": crate::event::now(),
         })
         .to_string()

@@ -1,3 +1,4 @@
+pub mod blanks;
 pub mod daemon;
 pub mod demo;
 pub mod holograms;

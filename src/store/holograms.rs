@@ -46,7 +46,7 @@ impl Store {
         count: u32,
         operator: &str,
     ) -> Result<Vec<String>> {
-        let serials = hologram::serials(first, count)?;
+        let serials = crate::serial::range(first, count).map_err(HologramError::from)?;
         let mut tx = self.write_tx().await?;
         for s in &serials {
             let known: Option<(String,)> =

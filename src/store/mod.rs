@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
+mod blanks;
 mod holograms;
+pub use blanks::{BlankError, BlankStock};
 pub use holograms::{Applied, HologramStock};
 
 #[derive(Debug, Error)]
@@ -35,6 +37,8 @@ pub enum StoreError {
     NotHeld { order_id: String, status: String },
     #[error("{0}")]
     Hologram(#[from] crate::hologram::HologramError),
+    #[error("{0}")]
+    Blank(#[from] BlankError),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -106,6 +110,9 @@ pub struct Counts {
     pub printing: i64,
     pub held: i64,
     pub printed: i64,
+    /// Numbered blanks loaded in the printer, and in the cupboard.
+    pub blanks_loaded: i64,
+    pub blanks_in_stock: i64,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -545,6 +552,13 @@ impl Store {
             });
         }
         let mut data = Self::card_data(order_id, row.get("data"))?;
+        let mut p = p.clone();
+        if p.blank_serial.is_none() {
+            p.blank_serial = self
+                .take_blank(tx, &data.pattern, order_id, "printed", None)
+                .await?;
+        }
+        let p = &p;
         sqlx::query(
             "INSERT INTO cards (card_number, order_id, student_id, last_name, first_names, reason,
                                 printed_at, printer_model, printer_serial, batch_id, operator, blank_serial, class)
@@ -610,16 +624,20 @@ impl Store {
         message: &str,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        let (card_number,): (String,) =
-            sqlx::query_as("SELECT card_number FROM orders WHERE order_id = ?")
+        let (card_number, pattern): (String, String) =
+            sqlx::query_as("SELECT card_number, pattern FROM orders WHERE order_id = ?")
                 .bind(order_id)
                 .fetch_one(&mut *tx)
                 .await?;
+        let blank = self
+            .take_blank(&mut tx, &pattern, order_id, "spoiled", Some(cause))
+            .await?;
         sqlx::query(
-            "INSERT INTO spoiled (order_id, card_number, cause, recorded_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO spoiled (order_id, card_number, blank_serial, cause, recorded_at) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(order_id)
         .bind(&card_number)
+        .bind(&blank)
         .bind(cause)
         .bind(event::now())
         .execute(&mut *tx)
@@ -628,7 +646,7 @@ impl Store {
             &mut tx,
             &[
                 Event::failed(order_id, cause, message),
-                Event::spoiled(order_id, &card_number, cause),
+                Event::spoiled(order_id, &card_number, blank.as_deref(), cause),
             ],
         )
         .await?;
@@ -724,16 +742,30 @@ impl Store {
         }
         let now = event::now();
         if spoiled_blank {
-            sqlx::query("INSERT INTO spoiled (order_id, card_number, cause, recorded_at, operator) VALUES (?, ?, 'interrupted', ?, ?)")
+            let (pattern,): (String,) =
+                sqlx::query_as("SELECT pattern FROM orders WHERE order_id = ?")
+                    .bind(order_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let blank = self
+                .take_blank(&mut tx, &pattern, order_id, "spoiled", Some("interrupted"))
+                .await?;
+            sqlx::query("INSERT INTO spoiled (order_id, card_number, blank_serial, cause, recorded_at, operator) VALUES (?, ?, ?, 'interrupted', ?, ?)")
                 .bind(order_id)
                 .bind(&card_number)
+                .bind(&blank)
                 .bind(&now)
                 .bind(operator)
                 .execute(&mut *tx)
                 .await?;
             self.emit(
                 &mut tx,
-                &[Event::spoiled(order_id, &card_number, "interrupted")],
+                &[Event::spoiled(
+                    order_id,
+                    &card_number,
+                    blank.as_deref(),
+                    "interrupted",
+                )],
             )
             .await?;
         }
@@ -938,6 +970,13 @@ impl Store {
                 _ => {}
             }
         }
+        let (loaded, in_stock): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(status = 'loaded'), 0), COALESCE(SUM(status = 'stock'), 0) FROM blanks",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        c.blanks_loaded = loaded;
+        c.blanks_in_stock = in_stock;
         Ok(c)
     }
 
