@@ -33,6 +33,9 @@ enum Command {
     Release(cmd::orders::ReleaseArgs),
     /// A held card came out whole after all: register it, do not reprint.
     Confirm(cmd::orders::ConfirmArgs),
+    /// Batches of waiting orders on numbered blanks: start, pause, resume,
+    /// cancel, list, show.
+    Batch(cmd::batch::BatchArgs),
     /// Numbered card blanks: deliveries (receive), the stack in the printer
     /// (load), destroyed or returned ones, stock.
     Blanks(cmd::blanks::BlanksArgs),
@@ -74,6 +77,7 @@ fn main() -> anyhow::Result<()> {
             Command::Release(a) => cmd::orders::release(a).await,
             Command::Confirm(a) => cmd::orders::confirm(a).await,
             Command::Register(a) => cmd::orders::register(a).await,
+            Command::Batch(a) => cmd::batch::run(a).await,
             Command::Blanks(a) => cmd::blanks::run(a).await,
             Command::Holograms(a) => cmd::holograms::holograms(a).await,
             Command::Hologram(a) => cmd::holograms::hologram(a).await,

@@ -38,6 +38,16 @@ pub struct Settings {
     pub profiles_dir: Option<PathBuf>,
     #[serde(default)]
     pub blanks: BlanksSettings,
+    #[serde(default)]
+    pub queue: QueueSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct QueueSettings {
+    /// `auto`: every accepted order prints as it comes; `batch`: orders wait
+    /// for an operator's `legitka batch start`.
+    #[serde(default)]
+    pub mode: crate::store::QueueMode,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -212,6 +222,7 @@ impl Settings {
             central_keys: BTreeMap::new(),
             profiles_dir: None,
             blanks: BlanksSettings::default(),
+            queue: QueueSettings::default(),
         }
     }
 

@@ -89,7 +89,9 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         other => other,
     };
     let keys = TrustedKeys::from_config(&settings.central_keys).map_err(StationError::Keys)?;
-    let store = Store::open(&settings.db_path(), &settings.station).await?;
+    let store = Store::open(&settings.db_path(), &settings.station)
+        .await?
+        .with_mode(settings.queue.mode);
     let held = store.hold_interrupted().await?;
     if !held.is_empty() {
         warn!(

@@ -1,3 +1,4 @@
+pub mod batch;
 pub mod blanks;
 pub mod daemon;
 pub mod demo;

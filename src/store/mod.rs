@@ -16,8 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
+mod batches;
 mod blanks;
 mod holograms;
+pub use batches::{BatchError, BatchRequest, BatchView, QueueMode};
 pub use blanks::{BlankError, BlankStock};
 pub use holograms::{Applied, HologramStock};
 
@@ -39,6 +41,8 @@ pub enum StoreError {
     Hologram(#[from] crate::hologram::HologramError),
     #[error("{0}")]
     Blank(#[from] BlankError),
+    #[error("{0}")]
+    Batch(#[from] BatchError),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -146,6 +150,8 @@ pub struct OrderRow {
 pub struct Store {
     pool: SqlitePool,
     station: String,
+    /// Which queued orders may print: all, or those in a running batch.
+    mode: QueueMode,
     /// Set when personal data was deleted and the log still holds it.
     purged: Arc<AtomicBool>,
 }
@@ -204,8 +210,15 @@ impl Store {
         Ok(Store {
             pool,
             station: station.to_string(),
+            mode: QueueMode::Auto,
             purged: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// The same database, printing as `queue.mode` says.
+    pub fn with_mode(mut self, mode: QueueMode) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// A write transaction that takes SQLite's write lock at once: a
@@ -420,8 +433,15 @@ impl Store {
     pub async fn next_queued(&self) -> Result<Option<Queued>> {
         loop {
             let row = sqlx::query(
-                "SELECT seq, order_id, data, photo FROM orders WHERE status = 'queued' AND photo IS NOT NULL ORDER BY seq LIMIT 1",
+                "SELECT o.seq, o.order_id, o.data, o.photo FROM orders o LEFT JOIN batches b ON b.id = o.batch_id
+                 WHERE o.status = 'queued' AND o.photo IS NOT NULL
+                   AND (b.status = 'running' OR (o.batch_id IS NULL AND ?1 = 'auto'))
+                 ORDER BY b.seq IS NULL, b.seq, o.seq LIMIT 1",
             )
+            .bind(match self.mode {
+                QueueMode::Auto => "auto",
+                QueueMode::Batch => "batch",
+            })
             .fetch_optional(&self.pool)
             .await?;
             let Some(row) = row else { return Ok(None) };
@@ -553,6 +573,10 @@ impl Store {
         }
         let mut data = Self::card_data(order_id, row.get("data"))?;
         let mut p = p.clone();
+        if let Some((batch, operator)) = self.batch_of(tx, order_id).await? {
+            p.batch_id = Some(batch);
+            p.operator = Some(operator);
+        }
         if p.blank_serial.is_none() {
             p.blank_serial = self
                 .take_blank(tx, &data.pattern, order_id, "printed", None)

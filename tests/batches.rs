@@ -1,0 +1,170 @@
+//! Batch mode: accepted orders wait for the operator, who starts batches on
+//! numbered blanks, pauses, resumes and cancels them while the station runs.
+
+mod common;
+
+use common::Harness;
+use legitka::store::{QueueMode, Store};
+use legitka_sim::SimConfig;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+fn legitka(config: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("LEGITKA_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(config: &Path, args: &[&str]) -> String {
+    let (success, out, err) = legitka(config, args);
+    assert!(success, "legitka {args:?} failed: {err}");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_wait_for_a_batch_and_each_card_names_its_batch_operator_and_blank() {
+    let sim = SimConfig {
+        card_time: Duration::from_millis(800),
+        ..SimConfig::default()
+    };
+    let mut h = Harness::start_full(sim, |s| s.queue.mode = QueueMode::Batch).await;
+    let config = h.dir.path().join("legitka.toml");
+    common::write_config(&h.settings, &config);
+    let ids = h.send_orders(0, 5).await;
+    for id in &ids {
+        h.wait_for(id, "order.accepted").await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(h.sim.printed_count(), 0, "nothing prints without a batch");
+
+    ok(
+        &config,
+        &[
+            "blanks",
+            "receive",
+            "--pattern",
+            "MEiN-I/1",
+            "--first",
+            "000101",
+            "--count",
+            "10",
+            "--operator",
+            "Anna Kowalska",
+        ],
+    );
+    let first = ok(
+        &config,
+        &[
+            "batch",
+            "start",
+            "--first-blank",
+            "000101",
+            "--operator",
+            "Anna Kowalska",
+            "--class",
+            "1a",
+            "--limit",
+            "3",
+        ],
+    );
+    let first = first.trim().to_string();
+    // While the first batch prints: a second one, paused at once, and a
+    // third, cancelled at once.
+    let second = ok(
+        &config,
+        &[
+            "batch",
+            "start",
+            "--first-blank",
+            "000104",
+            "--operator",
+            "Bogdan Nowak",
+            "--order",
+            &ids[3],
+        ],
+    );
+    let second = second.trim().to_string();
+    ok(&config, &["batch", "pause", &second]);
+    let third = ok(
+        &config,
+        &[
+            "batch",
+            "start",
+            "--first-blank",
+            "000105",
+            "--operator",
+            "Bogdan Nowak",
+            "--order",
+            &ids[4],
+        ],
+    );
+    ok(&config, &["batch", "cancel", third.trim()]);
+    let (success, _, err) = legitka(
+        &config,
+        &[
+            "batch",
+            "start",
+            "--first-blank",
+            "000102",
+            "--operator",
+            "X Y",
+            "--order",
+            &ids[4],
+        ],
+    );
+    assert!(
+        !success && err.contains("blank MEiN-I/1 000102 is already loaded"),
+        "{err}"
+    );
+
+    for (i, id) in ids[..3].iter().enumerate() {
+        let ev = h.wait_for(id, "card.printed").await;
+        assert_eq!(ev["batch_id"], first.as_str());
+        assert_eq!(ev["operator"], "Anna Kowalska");
+        assert_eq!(ev["blank_serial"], format!("00010{}", i + 1));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        h.central
+            .events_for(&ids[3], "card.printed")
+            .next()
+            .is_none(),
+        "paused"
+    );
+    let list = ok(&config, &["batch", "list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(&second) && l.contains("paused")),
+        "{list}"
+    );
+
+    ok(&config, &["batch", "resume", &second]);
+    let ev = h.wait_for(&ids[3], "card.printed").await;
+    assert_eq!(ev["batch_id"], second.as_str());
+    assert_eq!(ev["operator"], "Bogdan Nowak");
+    assert_eq!(ev["blank_serial"], "000104");
+
+    let show = ok(&config, &["batch", "show", &first]);
+    assert!(show.contains("3 of 3 printed, 0 spoiled, 0 left"), "{show}");
+    assert!(show.contains("blank 000103"), "{show}");
+    let h = h.stop().await;
+    assert_eq!(
+        h.sim.printed_count(),
+        4,
+        "the cancelled batch's order waits"
+    );
+    let store = Store::open(&h.db(), &h.settings.station).await.unwrap();
+    let waiting = store.orders().await.unwrap();
+    let last = waiting.iter().find(|o| o.order_id == ids[4]).unwrap();
+    assert_eq!(last.status, "queued");
+}
