@@ -20,6 +20,7 @@ pub mod queue;
 pub mod reject;
 pub mod render;
 pub mod repertoire;
+pub mod report;
 pub mod sample;
 pub mod serial;
 pub mod settings;

@@ -45,6 +45,8 @@ enum Command {
     Hologram(cmd::holograms::HologramArgs),
     /// Write the issuance register as CSV.
     Register(cmd::orders::RegisterArgs),
+    /// Reports as PDF or CSV: the register, a batch's protocol, a class's handover list.
+    Report(cmd::report::ReportArgs),
     /// Print a sample card.order (Polish names, a real photo) as JSON.
     SampleOrder {
         /// Which of the sample students.
@@ -78,6 +80,7 @@ fn main() -> anyhow::Result<()> {
             Command::Confirm(a) => cmd::orders::confirm(a).await,
             Command::Register(a) => cmd::orders::register(a).await,
             Command::Batch(a) => cmd::batch::run(a).await,
+            Command::Report(a) => cmd::report::run(a).await,
             Command::Blanks(a) => cmd::blanks::run(a).await,
             Command::Holograms(a) => cmd::holograms::holograms(a).await,
             Command::Hologram(a) => cmd::holograms::hologram(a).await,

@@ -31,6 +31,28 @@ fn ok(config: &Path, args: &[&str]) -> String {
     out
 }
 
+/// Every page's text, after checking the page is A4 landscape.
+fn pdf_text(path: &Path) -> String {
+    let doc = lopdf::Document::load(path).unwrap();
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    for id in doc.get_pages().values() {
+        let media = doc
+            .get_dictionary(*id)
+            .unwrap()
+            .get(b"MediaBox")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone();
+        let mm = |i: usize| media[i].as_float().unwrap() * 25.4 / 72.0;
+        assert!(
+            (mm(2) - 297.0).abs() < 0.5 && (mm(3) - 210.0).abs() < 0.5,
+            "A4 landscape"
+        );
+    }
+    doc.extract_text(&pages).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_wait_for_a_batch_and_each_card_names_its_batch_operator_and_blank() {
     let sim = SimConfig {
@@ -157,6 +179,63 @@ async fn orders_wait_for_a_batch_and_each_card_names_its_batch_operator_and_blan
     let show = ok(&config, &["batch", "show", &first]);
     assert!(show.contains("3 of 3 printed, 0 spoiled, 0 left"), "{show}");
     assert!(show.contains("blank 000103"), "{show}");
+
+    // The paper trail: the batch's protocol, the class's handover list, the
+    // register, read back as a reader would (text, page size).
+    let dir = h.dir.path().to_path_buf();
+    let protocol = dir.join("protokol.pdf");
+    ok(
+        &config,
+        &[
+            "report",
+            "batch",
+            "--batch",
+            &first,
+            "--out",
+            protocol.to_str().unwrap(),
+        ],
+    );
+    let text = pdf_text(&protocol);
+    assert!(
+        text.contains(&format!("Protokół wydruku partii {first}")),
+        "{text}"
+    );
+    assert!(text.contains("Wiśniewska-Żółkiewska Zofia Maria"), "{text}");
+    assert!(text.contains("Wydrukowano 3 z 3 legitymacji"), "{text}");
+    let handover = dir.join("odbior.pdf");
+    ok(
+        &config,
+        &[
+            "report",
+            "handover",
+            "--class",
+            "1a",
+            "--out",
+            handover.to_str().unwrap(),
+        ],
+    );
+    let text = pdf_text(&handover);
+    // Polish order: Brzęczyszczykiewicz, Ćwiklińska, Śliwiński, Wiśniewska.
+    let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} not in {text}"));
+    assert!(at("Brzęczyszczykiewicz") < at("Ćwiklińska"));
+    assert!(at("Ćwiklińska") < at("Śliwiński"));
+    assert!(at("Śliwiński") < at("Wiśniewska"));
+    let register = dir.join("rejestr.csv");
+    ok(
+        &config,
+        &["report", "register", "--out", register.to_str().unwrap()],
+    );
+    let csv = std::fs::read(&register).unwrap();
+    assert!(csv.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
+    let csv = String::from_utf8(csv[3..].to_vec()).unwrap();
+    assert_eq!(csv.lines().count(), 5, "a heading and four cards: {csv}");
+    assert!(csv.contains("4/2026;Śliwiński Ignacy;1a;"), "{csv}");
+    let pdf = dir.join("rejestr.pdf");
+    ok(
+        &config,
+        &["report", "register", "--out", pdf.to_str().unwrap()],
+    );
+    assert!(pdf_text(&pdf).contains("Rejestr wydanych legitymacji szkolnych"));
     let h = h.stop().await;
     assert_eq!(
         h.sim.printed_count(),

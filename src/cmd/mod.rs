@@ -6,6 +6,7 @@ pub mod holograms;
 pub mod orders;
 pub mod proof;
 pub mod render;
+pub mod report;
 pub mod templates;
 
 /// Logs to stderr; `LEGITKA_LOG` sets the filter, `LEGITKA_LOG_JSON=1` makes

@@ -19,9 +19,11 @@ use thiserror::Error;
 mod batches;
 mod blanks;
 mod holograms;
+mod register;
 pub use batches::{BatchError, BatchRequest, BatchView, QueueMode};
 pub use blanks::{BlankError, BlankStock};
 pub use holograms::{Applied, HologramStock};
+pub use register::RegisterEntry;
 
 #[derive(Debug, Error)]
 pub enum StoreError {

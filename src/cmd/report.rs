@@ -1,0 +1,284 @@
+//! `legitka report`: the register, a batch's print protocol and a class's
+//! handover list, as PDF (A4 landscape, Polish) or CSV (UTF-8 with BOM).
+
+use anyhow::{bail, Context};
+use legitka::report::{self, Table};
+use legitka::settings::Settings;
+use legitka::store::{RegisterEntry, Store};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    command: ReportCommand,
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum ReportCommand {
+    /// The register of issued cards (`.pdf` or `.csv`).
+    Register {
+        #[arg(long)]
+        out: PathBuf,
+        /// Only cards issued in this calendar year.
+        #[arg(long)]
+        year: Option<i32>,
+    },
+    /// A batch's print protocol, with signature lines.
+    Batch {
+        #[arg(long)]
+        batch: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// A class's list for handing the cards over, with a signature column.
+    Handover {
+        #[arg(long)]
+        class: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn reason_pl(r: &str) -> &str {
+    match r {
+        "new" => "nowa",
+        "duplicate" => "duplikat",
+        "replacement" => "zmiana danych",
+        other => other,
+    }
+}
+
+fn today() -> String {
+    chrono::Local::now().format("%d.%m.%Y").to_string()
+}
+
+/// `2026-09-01` as a Polish form writes it: `01.09.2026`.
+fn date_pl(iso: &str) -> String {
+    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+        .map(|d| d.format("%d.%m.%Y").to_string())
+        .unwrap_or_else(|_| iso.to_string())
+}
+
+fn write(t: &Table, out: &Path) -> anyhow::Result<()> {
+    let bytes = match out.extension().and_then(|e| e.to_str()) {
+        Some("pdf") => report::pdf(t, &today()).map_err(anyhow::Error::msg)?,
+        Some("csv") => report::csv(t),
+        _ => bail!("{}: the report is written as .pdf or .csv", out.display()),
+    };
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!("{} rows written to {}", t.rows.len(), out.display());
+    Ok(())
+}
+
+fn school_line(rspo: &str, name: Option<String>) -> String {
+    match name {
+        Some(n) => format!("{n} (RSPO {rspo})"),
+        None => format!("Szkoła RSPO {rspo}"),
+    }
+}
+
+fn name(e: &RegisterEntry) -> String {
+    format!("{} {}", e.last_name, e.first_names)
+}
+
+pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
+    let s = Settings::load(a.config.as_deref())?;
+    let store = Store::open(&s.db_path(), &s.station)
+        .await
+        .with_context(|| format!("opening {}", s.db_path().display()))?;
+    let school = school_line(&s.school, store.school_name().await?);
+    match a.command {
+        ReportCommand::Register { out, year } => {
+            let entries = store.register_entries(year).await?;
+            let t = Table {
+                title: "Rejestr wydanych legitymacji szkolnych".into(),
+                subtitle: vec![
+                    school,
+                    match year {
+                        Some(y) => format!("Legitymacje wydane w roku {y}"),
+                        None => "Wszystkie wydane legitymacje".into(),
+                    },
+                ],
+                columns: [
+                    ("Nr legitymacji", 27.0),
+                    ("Nazwisko i imiona", 52.0),
+                    ("Klasa", 13.0),
+                    ("Data ur.", 19.0),
+                    ("Wydana", 19.0),
+                    ("Rodzaj", 21.0),
+                    ("Nr druku", 17.0),
+                    ("Hologramy", 46.0),
+                    ("Stan", 18.0),
+                    ("Wydał(a)", 37.0),
+                ]
+                .iter()
+                .map(|(h, w)| (h.to_string(), *w))
+                .collect(),
+                rows: entries
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.card_number.clone(),
+                            name(e),
+                            e.class.clone().unwrap_or_default(),
+                            e.birth_date.as_deref().map(date_pl).unwrap_or_default(),
+                            date_pl(&e.issued),
+                            reason_pl(&e.reason).to_string(),
+                            e.blank_serial.clone().unwrap_or_default(),
+                            e.holograms.join(", "),
+                            if e.superseded {
+                                "zastąpiona"
+                            } else {
+                                "ważna"
+                            }
+                            .into(),
+                            e.operator.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect(),
+                after: vec![format!("Razem: {} legitymacji.", entries.len())],
+                signatures: vec![],
+            };
+            write(&t, &out)
+        }
+        ReportCommand::Batch { batch, out } => {
+            let b = store.batch(&batch).await?;
+            let mut rows: Vec<Vec<String>> = b
+                .printed_cards
+                .iter()
+                .enumerate()
+                .map(|(i, (card, who, serial))| {
+                    vec![
+                        (i + 1).to_string(),
+                        card.clone(),
+                        who.clone(),
+                        serial.clone().unwrap_or_default(),
+                        "wydrukowana".into(),
+                    ]
+                })
+                .collect();
+            rows.extend(b.spoiled.iter().map(|(card, serial, cause)| {
+                vec![
+                    String::new(),
+                    card.clone(),
+                    String::new(),
+                    serial.clone().unwrap_or_default(),
+                    format!("druk zepsuty: {cause}"),
+                ]
+            }));
+            let t = Table {
+                title: format!("Protokół wydruku partii {}", b.id),
+                subtitle: vec![
+                    school,
+                    format!(
+                        "Operator: {} · klasa: {} · druki {} od nr {} · rozpoczęto {}",
+                        b.operator,
+                        b.class.as_deref().unwrap_or("—"),
+                        b.pattern,
+                        b.first_blank,
+                        date_pl(&b.created_at[..10.min(b.created_at.len())])
+                    ),
+                ],
+                columns: [
+                    ("Lp.", 12.0),
+                    ("Nr legitymacji", 35.0),
+                    ("Nazwisko i imiona", 110.0),
+                    ("Nr druku", 35.0),
+                    ("Wynik", 77.0),
+                ]
+                .iter()
+                .map(|(h, w)| (h.to_string(), *w))
+                .collect(),
+                rows,
+                after: vec![format!(
+                    "Wydrukowano {} z {} legitymacji; druki zepsute: {}; pozostało do wydruku: {}.",
+                    b.printed,
+                    b.cards,
+                    b.spoiled.len(),
+                    b.waiting
+                )],
+                signatures: vec![
+                    format!("Operator ({})", b.operator),
+                    "Dyrektor szkoły".into(),
+                ],
+            };
+            write(&t, &out)
+        }
+        ReportCommand::Handover { class, out } => {
+            let entries: Vec<RegisterEntry> = store
+                .register_entries(None)
+                .await?
+                .into_iter()
+                .filter(|e| e.class.as_deref() == Some(class.as_str()) && !e.superseded)
+                .collect();
+            if entries.is_empty() {
+                bail!("class {class} has no current card in the register");
+            }
+            let mut sorted = entries.clone();
+            sorted.sort_by(|a, b| polish_key(&name(a)).cmp(&polish_key(&name(b))));
+            let t = Table {
+                title: format!("Lista odbioru legitymacji szkolnych — klasa {class}"),
+                subtitle: vec![school],
+                columns: [
+                    ("Lp.", 12.0),
+                    ("Nazwisko i imiona", 95.0),
+                    ("Nr legitymacji", 35.0),
+                    ("Data wydania", 30.0),
+                    ("Data odbioru", 30.0),
+                    ("Podpis", 67.0),
+                ]
+                .iter()
+                .map(|(h, w)| (h.to_string(), *w))
+                .collect(),
+                rows: sorted
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        vec![
+                            (i + 1).to_string(),
+                            name(e),
+                            e.card_number.clone(),
+                            date_pl(&e.issued),
+                            String::new(),
+                            String::new(),
+                        ]
+                    })
+                    .collect(),
+                after: vec![format!("Razem: {} legitymacji.", sorted.len())],
+                signatures: vec!["Wychowawca klasy".into(), "Sekretariat".into()],
+            };
+            write(&t, &out)
+        }
+    }
+}
+
+/// Polish alphabetical order: Ą after A, Ł after L, Ż last. Each letter
+/// maps to its place in the Polish alphabet; case is ignored.
+fn polish_key(s: &str) -> Vec<u32> {
+    const ALPHABET: &str = "aąbcćdeęfghijklłmnńoóprsśtuvwxyzźż";
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match ALPHABET.chars().position(|a| a == c) {
+            Some(p) => p as u32 + 1,
+            None if c == ' ' || c == '-' => 0,
+            None => 100 + c as u32,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::polish_key;
+
+    #[test]
+    fn polish_order_puts_l_stroke_after_l_and_z_dot_last() {
+        let mut names = vec!["Żak", "Łukasik", "Lis", "Zając", "Ćwik", "Cichy", "Źrebiec"];
+        names.sort_by_key(|n| polish_key(n));
+        assert_eq!(
+            names,
+            ["Cichy", "Ćwik", "Lis", "Łukasik", "Zając", "Źrebiec", "Żak"]
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! The register as the school reports it: every card with its pupil, class,
+//! issue details, holograms, and whether it is still the pupil's card.
+
+use super::{Result, Store};
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisterEntry {
+    pub card_number: String,
+    pub last_name: String,
+    pub first_names: String,
+    pub student_id: String,
+    pub class: Option<String>,
+    pub birth_date: Option<String>,
+    /// Date of issue, `YYYY-MM-DD`.
+    pub issued: String,
+    pub reason: String,
+    pub blank_serial: Option<String>,
+    pub printer: String,
+    pub operator: Option<String>,
+    pub batch_id: Option<String>,
+    /// `year serial` per hologram applied, oldest first.
+    pub holograms: Vec<String>,
+    /// A later card exists for the same pupil.
+    pub superseded: bool,
+}
+
+impl Store {
+    /// Cards in register order; `year`: only cards issued that year.
+    pub async fn register_entries(&self, year: Option<i32>) -> Result<Vec<RegisterEntry>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.card_number, c.last_name, c.first_names, c.student_id, c.class,
+                    json_extract(o.data, '$.birth_date') AS birth_date,
+                    substr(c.printed_at, 1, 10) AS issued, c.reason, c.blank_serial,
+                    c.printer_model || ' ' || c.printer_serial AS printer, c.operator, c.batch_id,
+                    EXISTS (SELECT 1 FROM cards later
+                            WHERE later.student_id = c.student_id AND later.id > c.id) AS superseded,
+                    (SELECT group_concat(h.school_year || ' ' || h.serial, ', ')
+                     FROM (SELECT school_year, serial FROM holograms
+                           WHERE card_id = c.id AND status = 'applied' ORDER BY slot) h) AS holograms
+             FROM cards c LEFT JOIN orders o ON o.order_id = c.order_id
+             WHERE ?1 IS NULL OR substr(c.printed_at, 1, 4) = ?1
+             ORDER BY c.id",
+        )
+        .bind(year.map(|y| y.to_string()))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RegisterEntry {
+                card_number: r.get("card_number"),
+                last_name: r.get("last_name"),
+                first_names: r.get("first_names"),
+                student_id: r.get("student_id"),
+                class: r.get("class"),
+                birth_date: r.get("birth_date"),
+                issued: r.get("issued"),
+                reason: r.get("reason"),
+                blank_serial: r.get("blank_serial"),
+                printer: r.get("printer"),
+                operator: r.get("operator"),
+                batch_id: r.get("batch_id"),
+                holograms: r
+                    .get::<Option<String>, _>("holograms")
+                    .map(|h| h.split(", ").map(str::to_string).collect())
+                    .unwrap_or_default(),
+                superseded: r.get("superseded"),
+            })
+            .collect())
+    }
+}
+
+impl Store {
+    /// The school's name as the latest order gave it, for report headings.
+    pub async fn school_name(&self) -> Result<Option<String>> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT json_extract(data, '$.school_name') FROM orders ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(n,)| n))
+    }
+}
