@@ -3,55 +3,11 @@
 
 mod common;
 
+use common::cli::{legitka, ok, pdf_text};
 use common::Harness;
 use legitka::store::{QueueMode, Store};
 use legitka_sim::SimConfig;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
-
-fn legitka(config: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_legitka"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env("LEGITKA_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(config: &Path, args: &[&str]) -> String {
-    let (success, out, err) = legitka(config, args);
-    assert!(success, "legitka {args:?} failed: {err}");
-    out
-}
-
-/// Every page's text, after checking the page is A4 landscape.
-fn pdf_text(path: &Path) -> String {
-    let doc = lopdf::Document::load(path).unwrap();
-    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
-    for id in doc.get_pages().values() {
-        let media = doc
-            .get_dictionary(*id)
-            .unwrap()
-            .get(b"MediaBox")
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .clone();
-        let mm = |i: usize| media[i].as_float().unwrap() * 25.4 / 72.0;
-        assert!(
-            (mm(2) - 297.0).abs() < 0.5 && (mm(3) - 210.0).abs() < 0.5,
-            "A4 landscape"
-        );
-    }
-    doc.extract_text(&pages).unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_wait_for_a_batch_and_each_card_names_its_batch_operator_and_blank() {

@@ -3,41 +3,13 @@
 
 mod common;
 
+use common::cli::{ok, pdf_text, refused};
 use common::Harness;
 use legitka::store::Store;
 use legitka_drivers::Cause;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 const OPERATOR: &str = "Anna Kowalska";
-
-fn legitka(config: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_legitka"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env("LEGITKA_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(config: &Path, args: &[&str]) -> String {
-    let (success, out, err) = legitka(config, args);
-    assert!(success, "legitka {args:?} failed: {err}");
-    out
-}
-
-fn refused(config: &Path, args: &[&str], why: &str) {
-    let (success, out, err) = legitka(config, args);
-    assert!(!success, "legitka {args:?} should be refused; said {out}");
-    assert!(err.contains(why), "legitka {args:?}: {err:?} lacks {why:?}");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_card_and_each_spoiled_blank_records_the_serial_it_used() {
@@ -176,6 +148,18 @@ async fn each_card_and_each_spoiled_blank_records_the_serial_it_used() {
         stock.contains("warning: only 1 blanks MEiN-I/1 left"),
         "{stock}"
     );
+
+    let report = h.dir.path().join("druki.pdf");
+    ok(
+        &config,
+        &["report", "blanks", "--out", report.to_str().unwrap()],
+    );
+    let text = pdf_text(&report);
+    assert!(
+        text.contains("MEiN-I/1: otrzymano 6 = wydrukowano 3 + zepsuto 1 + zniszczono 1 + zwrócono 0 + w drukarce 0 + w magazynie 1."),
+        "{text}"
+    );
+    assert!(text.contains("scratched in the box"), "{text}");
 
     let h = h.stop().await;
     let store = Store::open(&h.db(), &h.settings.station).await.unwrap();

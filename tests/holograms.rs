@@ -4,41 +4,11 @@
 
 mod common;
 
+use common::cli::{ok, pdf_text, refused};
 use common::Harness;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 const OPERATOR: &str = "Anna Kowalska";
-
-/// Runs `legitka <args> --config <config>`: (success, stdout, stderr).
-fn legitka(config: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_legitka"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env("LEGITKA_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(config: &Path, args: &[&str]) -> String {
-    let (success, out, err) = legitka(config, args);
-    assert!(success, "legitka {args:?} failed: {err}");
-    out
-}
-
-/// The command is refused, with a non-zero exit and `why` in its message.
-fn refused(config: &Path, args: &[&str], why: &str) {
-    let (success, out, err) = legitka(config, args);
-    assert!(!success, "legitka {args:?} should be refused; said {out}");
-    assert!(err.contains(why), "legitka {args:?}: {err:?} lacks {why:?}");
-}
 
 fn apply<'a>(card: &'a str, year: &'a str, serial: &'a str) -> Vec<&'a str> {
     vec![
@@ -247,5 +217,27 @@ async fn holograms_go_on_current_cards_once_a_year_and_every_refusal_is_clear() 
         "{stock}"
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
+    let report = h.dir.path().join("hologramy.pdf");
+    ok(
+        &config,
+        &[
+            "report",
+            "holograms",
+            "--year",
+            "2025/2026",
+            "--out",
+            report.to_str().unwrap(),
+        ],
+    );
+    let text = pdf_text(&report);
+    assert!(
+        text.contains("Hologramy na rok szkolny 2025/2026"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Otrzymano 10 = naklejono 3 + zepsuto 1 + w magazynie 6."),
+        "{text}"
+    );
+    assert!(text.contains("torn while peeling"), "{text}");
     h.stop().await;
 }

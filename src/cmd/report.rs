@@ -39,6 +39,50 @@ enum ReportCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A school year's holograms: received, applied (card, date, who), spoiled, in stock.
+    Holograms {
+        #[arg(long)]
+        year: legitka::hologram::SchoolYear,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Blank accounting per pattern, serial by serial ranges.
+    Blanks {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn status_pl(s: &str) -> &str {
+    match s {
+        "stock" => "w magazynie",
+        "loaded" => "w drukarce",
+        "printed" => "wydrukowany",
+        "applied" => "naklejony",
+        "spoiled" => "zepsuty",
+        "destroyed" => "zniszczony",
+        "returned" => "zwrócony",
+        other => other,
+    }
+}
+
+/// Consecutive serials that share everything else (stock, a stack spoiled
+/// for one reason) as one row; a serial on a card differs by its card.
+fn ranges(rows: Vec<(String, Vec<String>)>) -> Vec<(String, String, usize, Vec<String>)> {
+    let mut out: Vec<(String, String, usize, Vec<String>)> = Vec::new();
+    for (serial, rest) in rows {
+        let follows = out.last().is_some_and(|(_, last, _, r)| {
+            *r == rest && legitka::serial::range(last, 2).is_ok_and(|n| n[1] == serial)
+        });
+        match out.last_mut() {
+            Some((_, last, n, _)) if follows => {
+                *last = serial;
+                *n += 1;
+            }
+            _ => out.push((serial.clone(), serial, 1, rest)),
+        }
+    }
+    out
 }
 
 fn reason_pl(r: &str) -> &str {
@@ -206,6 +250,143 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
             };
             write(&t, &out)
         }
+        ReportCommand::Holograms { year, out } => {
+            let rows = store.holograms_of(year).await?;
+            if rows.is_empty() {
+                bail!("no holograms were received for {year}");
+            }
+            let count = |st: &str| rows.iter().filter(|r| r.status == st).count();
+            let grouped = ranges(
+                rows.iter()
+                    .map(|r| {
+                        (
+                            r.serial.clone(),
+                            vec![
+                                status_pl(&r.status).to_string(),
+                                r.card_number.clone().unwrap_or_default(),
+                                r.slot.map(|s| s.to_string()).unwrap_or_default(),
+                                r.applied_at
+                                    .as_deref()
+                                    .map(|d| date_pl(&d[..10.min(d.len())]))
+                                    .unwrap_or_default(),
+                                r.applied_by
+                                    .clone()
+                                    .or(r.spoiled_by.clone())
+                                    .unwrap_or_default(),
+                                r.spoiled_reason.clone().unwrap_or_default(),
+                            ],
+                        )
+                    })
+                    .collect(),
+            );
+            let t = Table {
+                title: format!("Hologramy na rok szkolny {year}"),
+                subtitle: vec![
+                    school,
+                    format!("Ważne do {}", year.valid_until().format("%d.%m.%Y")),
+                ],
+                columns: [
+                    ("Numery", 48.0),
+                    ("Liczba", 16.0),
+                    ("Stan", 26.0),
+                    ("Nr legitymacji", 30.0),
+                    ("Pole", 12.0),
+                    ("Data", 22.0),
+                    ("Osoba", 50.0),
+                    ("Uwagi", 65.0),
+                ]
+                .iter()
+                .map(|(h, w)| (h.to_string(), *w))
+                .collect(),
+                rows: grouped
+                    .into_iter()
+                    .map(|(first, last, n, rest)| {
+                        let mut row = vec![
+                            if n == 1 {
+                                first
+                            } else {
+                                format!("{first} – {last}")
+                            },
+                            n.to_string(),
+                        ];
+                        row.extend(rest);
+                        row
+                    })
+                    .collect(),
+                after: vec![format!(
+                    "Otrzymano {} = naklejono {} + zepsuto {} + w magazynie {}.",
+                    rows.len(),
+                    count("applied"),
+                    count("spoiled"),
+                    count("stock")
+                )],
+                signatures: vec!["Sporządził(a)".into(), "Dyrektor szkoły".into()],
+            };
+            write(&t, &out)
+        }
+        ReportCommand::Blanks { out } => {
+            let rows = store.blank_rows().await?;
+            if rows.is_empty() {
+                bail!("no blanks were received");
+            }
+            let grouped = ranges(
+                rows.iter()
+                    .map(|r| {
+                        (
+                            r.serial.clone(),
+                            vec![
+                                r.pattern.clone(),
+                                status_pl(&r.status).to_string(),
+                                r.card_number.clone().unwrap_or_default(),
+                                r.cause.clone().unwrap_or_default(),
+                                r.used_by.clone().unwrap_or_default(),
+                            ],
+                        )
+                    })
+                    .collect(),
+            );
+            let mut after = Vec::new();
+            for b in store.blank_stock().await? {
+                after.push(format!(
+                    "{}: otrzymano {} = wydrukowano {} + zepsuto {} + zniszczono {} + zwrócono {} + w drukarce {} + w magazynie {}.",
+                    b.pattern, b.received, b.printed, b.spoiled, b.destroyed, b.returned, b.loaded, b.in_stock
+                ));
+            }
+            let t = Table {
+                title: "Rozliczenie druków legitymacji szkolnych".into(),
+                subtitle: vec![school],
+                columns: [
+                    ("Numery", 45.0),
+                    ("Liczba", 16.0),
+                    ("Wzór", 25.0),
+                    ("Stan", 28.0),
+                    ("Nr legitymacji", 30.0),
+                    ("Przyczyna", 75.0),
+                    ("Osoba", 50.0),
+                ]
+                .iter()
+                .map(|(h, w)| (h.to_string(), *w))
+                .collect(),
+                rows: grouped
+                    .into_iter()
+                    .map(|(first, last, n, rest)| {
+                        let mut row = vec![
+                            if n == 1 {
+                                first
+                            } else {
+                                format!("{first} – {last}")
+                            },
+                            n.to_string(),
+                        ];
+                        row.extend(rest);
+                        row
+                    })
+                    .collect(),
+                after,
+                signatures: vec!["Sporządził(a)".into(), "Dyrektor szkoły".into()],
+            };
+            write(&t, &out)
+        }
         ReportCommand::Handover { class, out } => {
             let entries: Vec<RegisterEntry> = store
                 .register_entries(None)
@@ -217,7 +398,7 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
                 bail!("class {class} has no current card in the register");
             }
             let mut sorted = entries.clone();
-            sorted.sort_by(|a, b| polish_key(&name(a)).cmp(&polish_key(&name(b))));
+            sorted.sort_by_key(|e| polish_key(&name(e)));
             let t = Table {
                 title: format!("Lista odbioru legitymacji szkolnych — klasa {class}"),
                 subtitle: vec![school],

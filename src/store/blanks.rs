@@ -279,3 +279,27 @@ async fn in_stock(tx: &mut WriteTx, pattern: &str, serial: &str) -> Result<()> {
         Some(_) => Ok(()),
     }
 }
+
+/// One blank as the blanks report lists it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct BlankRow {
+    pub pattern: String,
+    pub serial: String,
+    pub status: String,
+    pub card_number: Option<String>,
+    pub cause: Option<String>,
+    pub used_by: Option<String>,
+}
+
+impl Store {
+    /// Every blank, by pattern and serial, with the card printed on it.
+    pub async fn blank_rows(&self) -> Result<Vec<BlankRow>> {
+        Ok(sqlx::query_as(
+            "SELECT b.pattern, b.serial, b.status, o.card_number, b.cause, b.used_by
+             FROM blanks b LEFT JOIN orders o ON o.order_id = b.order_id
+             ORDER BY b.pattern, length(b.serial), b.serial",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

@@ -381,3 +381,29 @@ impl Store {
         })
     }
 }
+
+/// One sticker as the hologram report lists it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct HologramRow {
+    pub serial: String,
+    pub status: String,
+    pub card_number: Option<String>,
+    pub slot: Option<i64>,
+    pub applied_at: Option<String>,
+    pub applied_by: Option<String>,
+    pub spoiled_reason: Option<String>,
+    pub spoiled_by: Option<String>,
+}
+
+impl Store {
+    /// Every sticker of a school year, in serial order.
+    pub async fn holograms_of(&self, year: SchoolYear) -> Result<Vec<HologramRow>> {
+        Ok(sqlx::query_as(
+            "SELECT serial, status, card_number, slot, applied_at, applied_by, spoiled_reason, spoiled_by
+             FROM holograms WHERE school_year = ? ORDER BY length(serial), serial",
+        )
+        .bind(year.to_string())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

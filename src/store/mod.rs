@@ -21,8 +21,8 @@ mod blanks;
 mod holograms;
 mod register;
 pub use batches::{BatchError, BatchRequest, BatchView, QueueMode};
-pub use blanks::{BlankError, BlankStock};
-pub use holograms::{Applied, HologramStock};
+pub use blanks::{BlankError, BlankRow, BlankStock};
+pub use holograms::{Applied, HologramRow, HologramStock};
 pub use register::RegisterEntry;
 
 #[derive(Debug, Error)]

@@ -3,6 +3,7 @@
 //! simulator on a pseudo-terminal, and a station wired to both.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod mosquitto;
 
 use legitka::central::Central;

@@ -1,0 +1,57 @@
+//! The operator's commands run as a person runs them: the `legitka` binary
+//! in a process of its own, on the running station's configuration.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `legitka <args> --config <config>`: (success, stdout, stderr).
+pub fn legitka(config: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("LEGITKA_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The command succeeds; its standard output.
+pub fn ok(config: &Path, args: &[&str]) -> String {
+    let (success, out, err) = legitka(config, args);
+    assert!(success, "legitka {args:?} failed: {err}");
+    out
+}
+
+/// The command is refused, with a non-zero exit and `why` in its message.
+pub fn refused(config: &Path, args: &[&str], why: &str) {
+    let (success, out, err) = legitka(config, args);
+    assert!(!success, "legitka {args:?} should be refused; said {out}");
+    assert!(err.contains(why), "legitka {args:?}: {err:?} lacks {why:?}");
+}
+
+/// A report's text, every page, after checking each page is A4 landscape.
+pub fn pdf_text(path: &Path) -> String {
+    let doc = lopdf::Document::load(path).unwrap();
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    for id in doc.get_pages().values() {
+        let media = doc
+            .get_dictionary(*id)
+            .unwrap()
+            .get(b"MediaBox")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone();
+        let mm = |i: usize| media[i].as_float().unwrap() * 25.4 / 72.0;
+        assert!(
+            (mm(2) - 297.0).abs() < 0.5 && (mm(3) - 210.0).abs() < 0.5,
+            "A4 landscape"
+        );
+    }
+    doc.extract_text(&pages).unwrap()
+}
