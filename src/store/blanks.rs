@@ -221,6 +221,44 @@ impl Store {
             .collect())
     }
 
+    /// Reserves the next loaded blank of `pattern` for the card that starts
+    /// now: the printer feeds it, whatever happens next. A crash leaves the
+    /// reservation, so the operator's word on the held card settles that
+    /// blank and the cards after it take the ones after it.
+    pub(super) async fn reserve_blank(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        pattern: &str,
+        order_id: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE blanks SET order_id = ?2
+             WHERE pattern = ?1 AND status = 'loaded' AND order_id IS NULL
+               AND NOT EXISTS (SELECT 1 FROM blanks WHERE status = 'loaded' AND order_id = ?2)
+               AND load_seq = (SELECT MIN(load_seq) FROM blanks
+                               WHERE pattern = ?1 AND status = 'loaded' AND order_id IS NULL)",
+        )
+        .bind(pattern)
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The card did not take its blank (it never started): the blank is
+    /// still first in the feeder.
+    pub(super) async fn unreserve_blank(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        order_id: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE blanks SET order_id = NULL WHERE order_id = ? AND status = 'loaded'")
+            .bind(order_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// Takes the next loaded blank of `pattern` for `order_id`, as printed on
     /// or spoiled. `None` when no blanks are loaded: the card is recorded
     /// without a serial, as before blanks were accounted.
@@ -232,11 +270,14 @@ impl Store {
         status: &str,
         cause: Option<&str>,
     ) -> Result<Option<String>> {
+        // The blank reserved when the card started, else the next in turn.
         let next: Option<(String,)> = sqlx::query_as(
-            "SELECT serial FROM blanks WHERE pattern = ? AND status = 'loaded'
-             ORDER BY load_seq LIMIT 1",
+            "SELECT serial FROM blanks WHERE pattern = ?1 AND status = 'loaded'
+               AND (order_id = ?2 OR order_id IS NULL)
+             ORDER BY order_id IS NULL, load_seq LIMIT 1",
         )
         .bind(pattern)
+        .bind(order_id)
         .fetch_optional(&mut **tx)
         .await?;
         let Some((serial,)) = next else {

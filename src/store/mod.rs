@@ -438,6 +438,10 @@ impl Store {
                 "SELECT o.seq, o.order_id, o.data, o.photo FROM orders o LEFT JOIN batches b ON b.id = o.batch_id
                  WHERE o.status = 'queued' AND o.photo IS NOT NULL
                    AND (b.status = 'running' OR (o.batch_id IS NULL AND ?1 = 'auto'))
+                   -- A batch waits while one of its cards may be on a blank
+                   -- nobody has checked: the next blank is not known yet.
+                   AND NOT EXISTS (SELECT 1 FROM orders h WHERE h.batch_id = o.batch_id
+                                   AND h.status = 'held' AND h.hold_code = 'needs_check')
                  ORDER BY b.seq IS NULL, b.seq, o.seq LIMIT 1",
             )
             .bind(match self.mode {
@@ -501,6 +505,14 @@ impl Store {
             .bind(order_id)
             .execute(&mut *tx)
             .await?;
+        if ok {
+            let (pattern,): (String,) =
+                sqlx::query_as("SELECT pattern FROM orders WHERE order_id = ?")
+                    .bind(order_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            self.reserve_blank(&mut tx, &pattern, order_id).await?;
+        }
         tx.commit().await?;
         Ok(ok)
     }
@@ -684,6 +696,7 @@ impl Store {
     /// A card that did not print goes back to the queue, unless its photo
     /// was revoked while it was in the printer: then it is held.
     async fn back_to_queue(&self, tx: &mut Transaction<'_, Sqlite>, order_id: &str) -> Result<()> {
+        self.unreserve_blank(tx, order_id).await?;
         let (has_photo,): (bool,) =
             sqlx::query_as("SELECT photo IS NOT NULL FROM orders WHERE order_id = ?")
                 .bind(order_id)
@@ -801,6 +814,8 @@ impl Store {
             .bind(&now)
             .execute(&mut *tx)
             .await?;
+        // Not spoiled: the blank it was to use never left the feeder.
+        self.unreserve_blank(&mut tx, order_id).await?;
         if revoked_check {
             sqlx::query("UPDATE orders SET hold_code = 'photo_revoked', hold_message = ?, updated_at = ? WHERE order_id = ?")
                 .bind(REVOKED)
