@@ -12,13 +12,13 @@
 //!     cargo bench --bench burst
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use legitka::central::Central;
+use legitka::runtime::central::Central;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const SCHOOL: &str = legitka::sample::SCHOOL_RSPO;
+const SCHOOL: &str = legitka::card::sample::SCHOOL_RSPO;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -145,11 +145,15 @@ fn bench(c: &mut Criterion) {
         Some((child, port)) => (Some(child), port),
         None => {
             eprintln!("mosquitto not installed: the embedded broker is used");
-            (None, legitka::broker::start_embedded().unwrap())
+            (None, legitka::runtime::broker::start_embedded().unwrap())
         }
     };
     let orders: Vec<Vec<u8>> = (0..n)
-        .map(|i| legitka::sample::order_large(i).to_string().into_bytes())
+        .map(|i| {
+            legitka::card::sample::order_large(i)
+                .to_string()
+                .into_bytes()
+        })
         .collect();
     eprintln!("{n} orders of {} KiB each", orders[0].len() / 1024);
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -5,21 +5,21 @@
 //! must be a rounding error of that.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use legitka::message::{self, Inbound, TrustedKeys};
-use legitka::order::ValidOrder;
-use legitka::profile::Profiles;
-use legitka::render::Renderer;
+use legitka::card::message::{self, Inbound, TrustedKeys};
+use legitka::card::order::ValidOrder;
+use legitka::card::profile::Profiles;
+use legitka::card::render::Renderer;
 use legitka_drivers::evolis::wire;
 use legitka_drivers::PanelKind;
 use std::hint::black_box;
 use std::process::Command;
 
 fn order(r: &Renderer, i: usize) -> ValidOrder {
-    let raw = legitka::sample::order(i).to_string();
+    let raw = legitka::card::sample::order(i).to_string();
     let Ok(Inbound::Order(m)) = message::parse(raw.as_bytes(), &TrustedKeys::default()) else {
         panic!("sample order parses")
     };
-    legitka::ingest::check(&m, r, legitka::sample::SCHOOL_RSPO).unwrap()
+    legitka::runtime::ingest::check(&m, r, legitka::card::sample::SCHOOL_RSPO).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
@@ -29,8 +29,10 @@ fn bench(c: &mut Criterion) {
     let one = order(&r, 0);
     // What ingest does to every order before it is stored: parse, validate
     // (photo decoded and checked), lay out the text.
-    let raw = legitka::sample::order_large(0).to_string().into_bytes();
-    let checker = legitka::ingest::Checker {
+    let raw = legitka::card::sample::order_large(0)
+        .to_string()
+        .into_bytes();
+    let checker = legitka::runtime::ingest::Checker {
         renderer: std::sync::Arc::new(Renderer::new(
             Profiles::builtin(),
             Profiles::builtin()
@@ -39,11 +41,11 @@ fn bench(c: &mut Criterion) {
                 .clone(),
         )),
         keys: TrustedKeys::default(),
-        school: legitka::sample::SCHOOL_RSPO.into(),
+        school: legitka::card::sample::SCHOOL_RSPO.into(),
     };
     c.bench_function("check_order", |b| {
         b.iter(|| {
-            black_box(checker.check(&raw, legitka::ingest::Source::Orders));
+            black_box(checker.check(&raw, legitka::runtime::ingest::Source::Orders));
         })
     });
     c.bench_function("render_card", |b| {

@@ -1,32 +1,12 @@
 //! legitka: a print station for Polish school ID cards.
 //!
-//! Data flows one way: [`ingest`] -> [`store`] -> [`queue`] -> [`render`] ->
-//! driver -> printer, and records and events flow back through the store's
-//! outbox to [`mqtt`].
+//! Data flows one way: [`runtime::ingest`] -> [`records::store`] ->
+//! [`runtime::queue`] -> [`card::render`] -> driver -> printer, and records
+//! and events flow back through the store's outbox to [`runtime::mqtt`].
+//! The modules are grouped by domain: the station's [`runtime`], the
+//! [`card`], and the [`records`]; `settings` is read by all three.
 
-pub mod broker;
-pub mod central;
-pub mod event;
-pub mod hologram;
-pub mod ingest;
-pub mod message;
-pub mod mqtt;
-pub mod notify;
-pub mod order;
-pub mod pesel;
-pub mod photo;
-pub mod profile;
-pub mod queue;
-pub mod reject;
-pub mod render;
-pub mod repertoire;
-pub mod report;
-pub mod sample;
-pub mod serial;
+pub mod card;
+pub mod records;
+pub mod runtime;
 pub mod settings;
-pub mod shutdown;
-pub mod state;
-pub mod station;
-pub mod store;
-pub mod template;
-pub mod topics;

@@ -85,7 +85,7 @@ fn main() -> anyhow::Result<()> {
             Command::Holograms(a) => cmd::holograms::holograms(a).await,
             Command::Hologram(a) => cmd::holograms::hologram(a).await,
             Command::SampleOrder { index } => {
-                println!("{:#}", legitka::sample::order(index));
+                println!("{:#}", legitka::card::sample::order(index));
                 Ok(())
             }
         }

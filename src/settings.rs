@@ -47,7 +47,7 @@ pub struct QueueSettings {
     /// `auto`: every accepted order prints as it comes; `batch`: orders wait
     /// for an operator's `legitka batch start`.
     #[serde(default)]
-    pub mode: crate::store::QueueMode,
+    pub mode: crate::records::store::QueueMode,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -201,7 +201,7 @@ impl Settings {
         printer_uri: &str,
     ) -> Self {
         Settings {
-            school: crate::sample::SCHOOL_RSPO.into(),
+            school: crate::card::sample::SCHOOL_RSPO.into(),
             station: station.into(),
             data_dir: data_dir.to_path_buf(),
             mqtt: MqttSettings {

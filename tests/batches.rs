@@ -5,7 +5,7 @@ mod common;
 
 use common::cli::{legitka, ok, pdf_text};
 use common::Harness;
-use legitka::store::{QueueMode, Store};
+use legitka::records::store::{QueueMode, Store};
 use legitka_sim::SimConfig;
 use std::time::Duration;
 

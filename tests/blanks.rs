@@ -5,7 +5,7 @@ mod common;
 
 use common::cli::{ok, pdf_text, refused};
 use common::Harness;
-use legitka::store::Store;
+use legitka::records::store::Store;
 use legitka_drivers::Cause;
 use std::time::Duration;
 

@@ -9,9 +9,9 @@
 mod common;
 
 use common::mosquitto::{Mosquitto, Options};
-use legitka::central::Central;
-use legitka::shutdown;
-use legitka::store::Store;
+use legitka::records::store::Store;
+use legitka::runtime::central::Central;
+use legitka::runtime::shutdown;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -35,12 +35,12 @@ async fn the_broker_killed_and_restarted_empty_loses_no_event() {
     };
     let mut central = connect().await;
     let (trigger, stop) = shutdown::channel();
-    let station = tokio::spawn(legitka::station::run(settings.clone(), stop));
+    let station = tokio::spawn(legitka::runtime::station::run(settings.clone(), stop));
     central
         .wait_state(Duration::from_secs(30), |s| s["online"] == true)
         .await
         .expect("online");
-    let before: Vec<_> = (0..6).map(legitka::sample::order).collect();
+    let before: Vec<_> = (0..6).map(legitka::card::sample::order).collect();
     for o in &before {
         central.send_order(o).await;
     }
@@ -60,7 +60,7 @@ async fn the_broker_killed_and_restarted_empty_loses_no_event() {
         .wait_state(Duration::from_secs(60), |s| s["online"] == true)
         .await
         .expect("the station republishes its state after the restart");
-    let after: Vec<_> = (6..9).map(legitka::sample::order).collect();
+    let after: Vec<_> = (6..9).map(legitka::card::sample::order).collect();
     for o in &after {
         central.send_order(o).await;
     }
@@ -125,7 +125,7 @@ async fn sigterm_with_the_broker_gone_stops_at_once_and_starts_no_card() {
         .wait_state(Duration::from_secs(60), |s| s["online"] == true)
         .await
         .expect("online");
-    for o in (0..8).map(legitka::sample::order) {
+    for o in (0..8).map(legitka::card::sample::order) {
         central.send_order(&o).await;
     }
     central

@@ -7,9 +7,9 @@ mod common;
 
 use common::mosquitto::{Mosquitto, Options};
 use common::Harness;
-use legitka::central::count;
-use legitka::sample;
-use legitka::store::Store;
+use legitka::card::sample;
+use legitka::records::store::Store;
+use legitka::runtime::central::count;
 use legitka_sim::SimConfig;
 use std::collections::HashSet;
 use std::time::Duration;

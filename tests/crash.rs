@@ -6,8 +6,8 @@
 mod common;
 
 use common::cli::ok;
-use legitka::central::Central;
-use legitka::store::Store;
+use legitka::records::store::Store;
+use legitka::runtime::central::Central;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ async fn sigkill_mid_batch_loses_nothing_and_prints_nothing_twice() {
         .wait_state(Duration::from_secs(60), |s| s["online"] == true)
         .await
         .expect("daemon online");
-    let orders: Vec<_> = (0..4).map(legitka::sample::order).collect();
+    let orders: Vec<_> = (0..4).map(legitka::card::sample::order).collect();
     let ids: Vec<String> = orders
         .iter()
         .map(|o| o["order_id"].as_str().unwrap().to_string())
@@ -237,7 +237,7 @@ async fn sigkill_at_random_moments_again_and_again_loses_nothing() {
         seed ^= seed << 17;
         seed % below
     };
-    let orders: Vec<_> = (0..24).map(legitka::sample::order).collect();
+    let orders: Vec<_> = (0..24).map(legitka::card::sample::order).collect();
     let ids: Vec<String> = orders
         .iter()
         .map(|o| o["order_id"].as_str().unwrap().to_string())

@@ -6,7 +6,7 @@
 mod common;
 
 use common::Harness;
-use legitka::store::Store;
+use legitka::records::store::Store;
 use legitka_drivers::Cause;
 use legitka_sim::SimConfig;
 use std::time::Duration;
@@ -125,7 +125,10 @@ async fn waiting_fault(
     assert_eq!(h.sim.printed_count(), 3);
     assert_eq!(h.sim.with(|p| p.jobs_started()), 3, "no blank wasted");
     assert_eq!(register_of(&h).await, sorted(ids));
-    assert_eq!(legitka::central::count(&h.central.seen, "card.spoiled"), 0);
+    assert_eq!(
+        legitka::runtime::central::count(&h.central.seen, "card.spoiled"),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,7 +54,7 @@ async fn holograms_go_on_current_cards_once_a_year_and_every_refusal_is_clear() 
     common::write_config(&h.settings, &config);
     let mut ids = Vec::new();
     for i in 0..3 {
-        ids.push(print(&mut h, legitka::sample::order(i)).await);
+        ids.push(print(&mut h, legitka::card::sample::order(i)).await);
     }
 
     let out = ok(&config, &receive("2025/2026", "H0000008", "10"));
@@ -195,7 +195,7 @@ async fn holograms_go_on_current_cards_once_a_year_and_every_refusal_is_clear() 
 
     // A replacement card supersedes the pupil's old one; a duplicate under
     // the same number is a new blank whose fields start empty.
-    let mut replacement = legitka::sample::order(2);
+    let mut replacement = legitka::card::sample::order(2);
     replacement["reason"] = "replacement".into();
     replacement["card"]["number"] = "50/2026".into();
     print(&mut h, replacement).await;
@@ -204,7 +204,7 @@ async fn holograms_go_on_current_cards_once_a_year_and_every_refusal_is_clear() 
         &apply("3/2026", "2026/2027", "Y20260001"),
         "superseded by card 50/2026",
     );
-    let mut duplicate = legitka::sample::order(1);
+    let mut duplicate = legitka::card::sample::order(1);
     duplicate["reason"] = "duplicate".into();
     let dup_id = print(&mut h, duplicate).await;
     ok(&config, &apply("2/2026", "2026/2027", "Y20260001"));

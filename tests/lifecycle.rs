@@ -3,8 +3,8 @@
 mod common;
 
 use common::Harness;
-use legitka::central::count;
-use legitka::sample;
+use legitka::card::sample;
+use legitka::runtime::central::count;
 use legitka_drivers::Cause;
 use std::time::Duration;
 

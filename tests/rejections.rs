@@ -7,7 +7,7 @@ mod common;
 use base64::Engine;
 use common::Harness;
 use ed25519_dalek::{Signer, SigningKey};
-use legitka::sample::{self, photo_json};
+use legitka::card::sample::{self, photo_json};
 use serde_json::{json, Value};
 use std::time::Duration;
 

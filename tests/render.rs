@@ -1,10 +1,10 @@
 //! Rendering checked on the pixels and in the PDF.
 
-use legitka::message::{self, Inbound, TrustedKeys};
-use legitka::order::ValidOrder;
-use legitka::profile::Profiles;
-use legitka::render::Renderer;
-use legitka::sample;
+use legitka::card::message::{self, Inbound, TrustedKeys};
+use legitka::card::order::ValidOrder;
+use legitka::card::profile::Profiles;
+use legitka::card::render::Renderer;
+use legitka::card::sample;
 use serde_json::json;
 
 fn renderer() -> Renderer {
@@ -18,7 +18,7 @@ fn valid(o: &serde_json::Value, r: &Renderer) -> ValidOrder {
     else {
         panic!("sample order parses")
     };
-    legitka::ingest::check(&m, r, sample::SCHOOL_RSPO).unwrap()
+    legitka::runtime::ingest::check(&m, r, sample::SCHOOL_RSPO).unwrap()
 }
 
 /// The resin panel inside one field's box, as a bit string.
@@ -186,7 +186,7 @@ fn renderer_with_ribbon(ribbon: &str) -> Renderer {
 }
 
 /// Share of set pixels of the resin panel inside the photo box.
-fn ink_in_photo(card: &legitka::render::RenderedCard) -> f64 {
+fn ink_in_photo(card: &legitka::card::render::RenderedCard) -> f64 {
     let (x0, y0, w, h) = card.photo_box_px;
     let k = card.panels.black.as_ref().unwrap();
     let mut n = 0;

@@ -5,13 +5,13 @@ mod common;
 
 use common::Harness;
 use image::imageops;
-use legitka::store::Store;
+use legitka::records::store::Store;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_becomes_a_printed_card_with_the_photo_on_it() {
     let mut h = Harness::start().await;
-    let order = legitka::sample::order(0);
+    let order = legitka::card::sample::order(0);
     let id = order["order_id"].as_str().unwrap().to_string();
     h.central.send_order(&order).await;
     let accepted = h.wait_for(&id, "order.accepted").await;
@@ -27,7 +27,7 @@ async fn an_order_becomes_a_printed_card_with_the_photo_on_it() {
     // The photo region of the printed card against the source photo,
     // cropped to 19:26 and scaled here independently of the renderer.
     let card = h.sim.with(|p| p.printed()[0].clone());
-    let src = image::load_from_memory(legitka::sample::PHOTO_LARGE)
+    let src = image::load_from_memory(legitka::card::sample::PHOTO_LARGE)
         .unwrap()
         .to_rgb8();
     // 570 x 780 is 19:26 already: only scaling is needed.

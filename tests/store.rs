@@ -1,18 +1,18 @@
 //! The register's operator paths on a real SQLite file.
 
-use legitka::message::{self, Inbound, TrustedKeys};
-use legitka::profile::Profiles;
-use legitka::render::Renderer;
-use legitka::store::{Offer, Store, StoreError};
+use legitka::card::message::{self, Inbound, TrustedKeys};
+use legitka::card::profile::Profiles;
+use legitka::card::render::Renderer;
+use legitka::records::store::{Offer, Store, StoreError};
 
-fn valid(i: usize) -> legitka::order::ValidOrder {
+fn valid(i: usize) -> legitka::card::order::ValidOrder {
     let p = Profiles::builtin();
     let r = Renderer::new(p.clone(), p.printer("evolis-primacy-2").unwrap().clone());
-    let raw = legitka::sample::order(i).to_string();
+    let raw = legitka::card::sample::order(i).to_string();
     let Ok(Inbound::Order(m)) = message::parse(raw.as_bytes(), &TrustedKeys::default()) else {
         panic!("sample parses")
     };
-    legitka::ingest::check(&m, &r, legitka::sample::SCHOOL_RSPO).unwrap()
+    legitka::runtime::ingest::check(&m, &r, legitka::card::sample::SCHOOL_RSPO).unwrap()
 }
 
 #[tokio::test]
@@ -39,7 +39,7 @@ async fn an_interrupted_card_that_came_out_whole_is_confirmed_not_reprinted() {
     // While held for checking, a cancel cannot erase a card that may exist.
     assert_eq!(
         store.cancel(&id).await.unwrap(),
-        legitka::store::CancelOutcome::Printing
+        legitka::records::store::CancelOutcome::Printing
     );
     store.confirm_printed(&id, "Anna Kowalska").await.unwrap();
     let reg = store.register().await.unwrap();
@@ -147,13 +147,13 @@ async fn a_revocation_keeps_a_hold_for_checking_and_spares_a_newer_photo() {
     );
     assert_eq!(
         store.cancel(&id).await.unwrap(),
-        legitka::store::CancelOutcome::Printing,
+        legitka::records::store::CancelOutcome::Printing,
         "a card that may exist is not cancelled"
     );
     // It did not come out: released, it cannot print without a photo.
     assert_eq!(
         store.release(&id, "Anna", true).await.unwrap(),
-        legitka::store::Released::HeldRevoked
+        legitka::records::store::Released::HeldRevoked
     );
     assert_eq!(store.spoiled_count().await.unwrap(), 1);
 }
@@ -190,7 +190,7 @@ async fn an_unreadable_stored_order_is_held_and_the_queue_goes_on() {
     // A cancel of an unreadable order is still a cancel, and drops it whole.
     assert_eq!(
         store.cancel(&other.data.order_id).await.unwrap(),
-        legitka::store::CancelOutcome::Cancelled
+        legitka::records::store::CancelOutcome::Cancelled
     );
 }
 
@@ -220,7 +220,7 @@ async fn a_purged_photo_and_pesel_leave_no_bytes_in_the_database_files() {
     let db = dir.path().join("legitka.db");
     let store = Store::open(&db, "s1").await.unwrap();
     let (printed, revoked) = (valid(0), valid(2));
-    let legitka::order::Identity::Pesel(pesel) = printed.data.identity.clone() else {
+    let legitka::card::order::Identity::Pesel(pesel) = printed.data.identity.clone() else {
         panic!("sample has a PESEL")
     };
     // A run of the photo's bytes from its middle: the entropy-coded data.
@@ -235,7 +235,7 @@ async fn a_purged_photo_and_pesel_leave_no_bytes_in_the_database_files() {
     store
         .mark_printed(
             id,
-            &legitka::event::PrintedFields {
+            &legitka::records::event::PrintedFields {
                 card_number: printed.data.card_number.clone(),
                 printer_model: "m".into(),
                 printer_serial: "s".into(),

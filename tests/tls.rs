@@ -8,7 +8,7 @@
 mod common;
 
 use common::mosquitto::{Mosquitto, Options, Tls};
-use legitka::central::Central;
+use legitka::runtime::central::Central;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -131,8 +131,8 @@ async fn station_prints_over_tls_with_a_client_certificate() {
         &settings.station,
     )
     .await;
-    let (trigger, stop) = legitka::shutdown::channel();
-    let station = tokio::spawn(legitka::station::run(settings.clone(), stop));
+    let (trigger, stop) = legitka::runtime::shutdown::channel();
+    let station = tokio::spawn(legitka::runtime::station::run(settings.clone(), stop));
 
     let online = central
         .wait_state(Duration::from_secs(30), |s| s["online"] == true)
@@ -144,7 +144,7 @@ async fn station_prints_over_tls_with_a_client_certificate() {
     );
 
     let online_in = started.elapsed();
-    let order = legitka::sample::order(0);
+    let order = legitka::card::sample::order(0);
     let id = order["order_id"].as_str().unwrap().to_string();
     central.send_order(&order).await;
     let printed = central

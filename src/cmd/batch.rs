@@ -2,8 +2,8 @@
 //! of numbered blanks, pauses, resumes or cancels it, and reads it back.
 
 use anyhow::Context;
+use legitka::records::store::{BatchRequest, Store};
 use legitka::settings::Settings;
-use legitka::store::{BatchRequest, Store};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

@@ -2,8 +2,8 @@
 //! destroyed or returned, and the stock per pattern.
 
 use anyhow::Context;
+use legitka::records::store::Store;
 use legitka::settings::Settings;
-use legitka::store::Store;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

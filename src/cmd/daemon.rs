@@ -1,7 +1,7 @@
 //! `legitka daemon --config FILE`
 
+use legitka::runtime::{shutdown, station};
 use legitka::settings::Settings;
-use legitka::{shutdown, station};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

@@ -4,10 +4,11 @@
 //! orders and writes back everything the station reported.
 
 use anyhow::{bail, Context};
-use legitka::central::{count, Central};
+use legitka::card::sample;
+use legitka::records::store::Store;
+use legitka::runtime::central::{count, Central};
+use legitka::runtime::{broker, shutdown, station};
 use legitka::settings::Settings;
-use legitka::store::Store;
-use legitka::{broker, sample, shutdown, station};
 use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter};
 use std::io::Write;
 use std::path::PathBuf;

@@ -2,9 +2,9 @@
 //! `legitka hologram apply` (a sticker on a card, or on a whole class).
 
 use anyhow::Context;
-use legitka::hologram::SchoolYear;
+use legitka::records::hologram::SchoolYear;
+use legitka::records::store::Store;
 use legitka::settings::Settings;
-use legitka::store::Store;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

@@ -1,8 +1,8 @@
 //! Operator commands on the station's database: list, release, register.
 
 use anyhow::Context;
+use legitka::records::store::Store;
 use legitka::settings::Settings;
-use legitka::store::Store;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -82,10 +82,10 @@ pub async fn list(a: ListArgs) -> anyhow::Result<()> {
 pub async fn release(a: ReleaseArgs) -> anyhow::Result<()> {
     let store = open(a.config.as_deref()).await?;
     match store.release(&a.order_id, &a.operator, a.spoiled).await? {
-        legitka::store::Released::Queued => {
+        legitka::records::store::Released::Queued => {
             println!("order {} queued again on {}'s word", a.order_id, a.operator)
         }
-        legitka::store::Released::HeldRevoked => println!(
+        legitka::records::store::Released::HeldRevoked => println!(
             "order {}: the student's photo was revoked, so it cannot print again; it stays held (photo_revoked){}",
             a.order_id,
             if a.spoiled { "; the blank is recorded as spoiled" } else { "" }

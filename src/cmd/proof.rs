@@ -3,11 +3,11 @@
 //! proofs what a station's queue holds instead.
 
 use anyhow::{bail, Context};
-use legitka::message::{self, Inbound, TrustedKeys};
-use legitka::profile::Profiles;
-use legitka::render::Renderer;
+use legitka::card::message::{self, Inbound, TrustedKeys};
+use legitka::card::profile::Profiles;
+use legitka::card::render::Renderer;
+use legitka::records::store::Store;
 use legitka::settings::Settings;
-use legitka::store::Store;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -46,7 +46,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
                 Err((_, r)) => bail!("{}: {} ({})", f.display(), r.message, r.code),
             };
             let school = msg.school.rspo.clone();
-            let order = legitka::ingest::check(&msg, &renderer, &school)
+            let order = legitka::runtime::ingest::check(&msg, &renderer, &school)
                 .map_err(|r| anyhow::anyhow!("{}: {} ({})", f.display(), r.message, r.code))?;
             cards.push(renderer.render(&order.data, &order.photo)?);
         }
@@ -68,7 +68,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         cards.len(),
         cards
             .len()
-            .div_ceil(legitka::render::Renderer::a4_slots().len()),
+            .div_ceil(legitka::card::render::Renderer::a4_slots().len()),
         a.out.display()
     );
     Ok(())

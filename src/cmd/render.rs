@@ -2,9 +2,9 @@
 //! a printer: preview, each panel, and a true-scale PDF proof.
 
 use anyhow::{bail, Context};
-use legitka::message::{self, Inbound, TrustedKeys};
-use legitka::profile::Profiles;
-use legitka::render::Renderer;
+use legitka::card::message::{self, Inbound, TrustedKeys};
+use legitka::card::profile::Profiles;
+use legitka::card::render::Renderer;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -38,7 +38,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let printer = profiles.printer(&a.printer)?.clone();
     let renderer = Renderer::new(profiles, printer);
     let school = a.school.unwrap_or_else(|| msg.school.rspo.clone());
-    let order = legitka::ingest::check(&msg, &renderer, &school)
+    let order = legitka::runtime::ingest::check(&msg, &renderer, &school)
         .map_err(|r| anyhow::anyhow!("order rejected: {} ({})", r.message, r.code))?;
     let card = renderer.render(&order.data, &order.photo)?;
     std::fs::create_dir_all(&a.out)?;

@@ -2,9 +2,9 @@
 //! handover list, as PDF (A4 landscape, Polish) or CSV (UTF-8 with BOM).
 
 use anyhow::{bail, Context};
-use legitka::report::{self, Table};
+use legitka::records::report::{self, Table};
+use legitka::records::store::{RegisterEntry, Store};
 use legitka::settings::Settings;
-use legitka::store::{RegisterEntry, Store};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -42,7 +42,7 @@ enum ReportCommand {
     /// A school year's holograms: received, applied (card, date, who), spoiled, in stock.
     Holograms {
         #[arg(long)]
-        year: legitka::hologram::SchoolYear,
+        year: legitka::records::hologram::SchoolYear,
         #[arg(long)]
         out: PathBuf,
     },
@@ -72,7 +72,7 @@ fn ranges(rows: Vec<(String, Vec<String>)>) -> Vec<(String, String, usize, Vec<S
     let mut out: Vec<(String, String, usize, Vec<String>)> = Vec::new();
     for (serial, rest) in rows {
         let follows = out.last().is_some_and(|(_, last, _, r)| {
-            *r == rest && legitka::serial::range(last, 2).is_ok_and(|n| n[1] == serial)
+            *r == rest && legitka::records::serial::range(last, 2).is_ok_and(|n| n[1] == serial)
         });
         match out.last_mut() {
             Some((_, last, n, _)) if follows => {

@@ -1,7 +1,7 @@
 //! `legitka templates check [--profiles DIR]`: every template and printer
 //! profile, checked, with what is wrong said by file and element.
 
-use legitka::profile::Profiles;
+use legitka::card::profile::Profiles;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

@@ -6,16 +6,16 @@
 pub mod cli;
 pub mod mosquitto;
 
-use legitka::central::Central;
+use legitka::runtime::central::Central;
+use legitka::runtime::shutdown::{self, Trigger};
 use legitka::settings::Settings;
-use legitka::shutdown::{self, Trigger};
 use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-pub const SCHOOL: &str = legitka::sample::SCHOOL_RSPO;
+pub const SCHOOL: &str = legitka::card::sample::SCHOOL_RSPO;
 
 /// The broker for this test process.
 pub fn broker() -> (String, u16) {
@@ -26,8 +26,8 @@ pub fn broker() -> (String, u16) {
             .expect("LEGITKA_TEST_MQTT is host:port");
         return (host.to_string(), port.parse().expect("port"));
     }
-    let port =
-        *EMBEDDED.get_or_init(|| legitka::broker::start_embedded().expect("embedded broker"));
+    let port = *EMBEDDED
+        .get_or_init(|| legitka::runtime::broker::start_embedded().expect("embedded broker"));
     ("127.0.0.1".into(), port)
 }
 
@@ -66,7 +66,7 @@ pub struct Harness {
     pub settings: Settings,
     pub central: Central,
     trigger: Option<Trigger>,
-    station: Option<tokio::task::JoinHandle<Result<(), legitka::station::StationError>>>,
+    station: Option<tokio::task::JoinHandle<Result<(), legitka::runtime::station::StationError>>>,
 }
 
 impl Harness {
@@ -119,7 +119,7 @@ impl Harness {
         )
         .await;
         let (trigger, stop) = shutdown::channel();
-        let station = tokio::spawn(legitka::station::run(settings.clone(), stop));
+        let station = tokio::spawn(legitka::runtime::station::run(settings.clone(), stop));
         let mut central = central;
         // The station subscribes before it first publishes its state: once the
         // state is seen, orders reach it.
@@ -163,7 +163,7 @@ impl Harness {
     pub async fn send_orders(&self, from: usize, n: usize) -> Vec<String> {
         let mut ids = Vec::new();
         for i in from..from + n {
-            let o = legitka::sample::order(i);
+            let o = legitka::card::sample::order(i);
             self.central.send_order(&o).await;
             ids.push(o["order_id"].as_str().unwrap().to_string());
         }

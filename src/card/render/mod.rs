@@ -6,19 +6,19 @@
 pub mod pdf;
 pub mod text;
 
-use crate::order::CardData;
-use crate::photo::Photo;
-use crate::profile::{PrinterProfile, Profiles, Rect};
-use crate::reject::{Code, Rejection};
-use crate::template::{Panel, Template, CARD_W_MM};
+use crate::card::order::CardData;
+use crate::card::photo::Photo;
+use crate::card::profile::{PrinterProfile, Profiles, Rect};
+use crate::card::reject::{Code, Rejection};
+use crate::card::template::{Panel, Template, CARD_W_MM};
 use image::{imageops, Rgb, RgbImage};
 use legitka_drivers::{Mono, PanelSet};
 use resvg::{tiny_skia, usvg};
 use std::sync::Arc;
 use thiserror::Error;
 
-pub const FONT_REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-pub const FONT_BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+pub const FONT_REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+pub const FONT_BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 
 /// Margin between a field's edge and its text, left and right.
 pub const TEXT_INSET_MM: f32 = 0.3;

@@ -4,14 +4,14 @@
 //! a blank the printer spoiled.
 
 use super::{Result, Store, WriteTx};
-use crate::event;
+use crate::records::event;
 use sqlx::Row;
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum BlankError {
     #[error(transparent)]
-    Serial(#[from] crate::serial::SerialError),
+    Serial(#[from] crate::records::serial::SerialError),
     #[error("blank {pattern} {serial} was already received")]
     AlreadyReceived { pattern: String, serial: String },
     #[error("blank {pattern} {serial} was never received: record its delivery first (legitka blanks receive)")]
@@ -49,7 +49,7 @@ impl Store {
         count: u32,
         operator: &str,
     ) -> Result<Vec<String>> {
-        let serials = crate::serial::range(first, count).map_err(BlankError::from)?;
+        let serials = crate::records::serial::range(first, count).map_err(BlankError::from)?;
         let mut tx = self.write_tx().await?;
         for s in &serials {
             let known: Option<(String,)> =
@@ -101,7 +101,7 @@ impl Store {
         count: u32,
         operator: &str,
     ) -> Result<Vec<String>> {
-        let serials = crate::serial::range(first, count).map_err(BlankError::from)?;
+        let serials = crate::records::serial::range(first, count).map_err(BlankError::from)?;
         let mut tx = self.write_tx().await?;
         let (mut seq,): (i64,) =
             sqlx::query_as("SELECT COALESCE(MAX(load_seq), 0) FROM blanks WHERE pattern = ?")

@@ -2,7 +2,7 @@
 //! cropped to the card's 19:26 field around its centre and resampled to the
 //! field's exact pixels. Never stretched.
 
-use crate::reject::{Code, Rejection};
+use crate::card::reject::{Code, Rejection};
 use base64::Engine;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
@@ -56,7 +56,7 @@ impl Photo {
                 Code::PhotoFormat,
                 &format!(
                     "media_type must be image/jpeg, not {}",
-                    crate::reject::quote(media_type)
+                    crate::card::reject::quote(media_type)
                 ),
             ));
         }
@@ -287,9 +287,9 @@ fn has_chroma(pixels: impl Iterator<Item = [u8; 3]>) -> bool {
 mod tests {
     use super::*;
 
-    const COLOUR: &[u8] = include_bytes!("../fixtures/photos/portrait-colour-570x780.jpg");
-    const GREY: &[u8] = include_bytes!("../fixtures/photos/portrait-grayscale-228x312.jpg");
-    const SMALL: &[u8] = include_bytes!("../fixtures/photos/portrait-too-small-114x156.jpg");
+    const COLOUR: &[u8] = include_bytes!("../../fixtures/photos/portrait-colour-570x780.jpg");
+    const GREY: &[u8] = include_bytes!("../../fixtures/photos/portrait-grayscale-228x312.jpg");
+    const SMALL: &[u8] = include_bytes!("../../fixtures/photos/portrait-too-small-114x156.jpg");
 
     #[test]
     fn fixtures_are_judged_as_the_contract_says() {
@@ -310,10 +310,11 @@ mod tests {
         assert_eq!(Photo::from_jpeg(cut).unwrap_err().code, Code::PhotoFormat);
     }
 
-    const CMYK: &[u8] = include_bytes!("../fixtures/photos/portrait-cmyk-570x780.jpg");
+    const CMYK: &[u8] = include_bytes!("../../fixtures/photos/portrait-cmyk-570x780.jpg");
     const PROGRESSIVE: &[u8] =
-        include_bytes!("../fixtures/photos/portrait-progressive-570x780.jpg");
-    const ROTATED: &[u8] = include_bytes!("../fixtures/photos/portrait-exif-rotated-780x570.jpg");
+        include_bytes!("../../fixtures/photos/portrait-progressive-570x780.jpg");
+    const ROTATED: &[u8] =
+        include_bytes!("../../fixtures/photos/portrait-exif-rotated-780x570.jpg");
 
     fn mean_diff(a: &RgbImage, b: &RgbImage) -> f64 {
         let total: u64 = a

@@ -2,7 +2,7 @@
 //! the station reports. The demo and the tests talk to the station through
 //! it, over a real broker.
 
-use crate::topics::Topics;
+use crate::runtime::topics::Topics;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::Value;
 use std::time::Duration;
@@ -21,8 +21,11 @@ impl Central {
     pub async fn connect(host: &str, port: u16, prefix: &str, school: &str, station: &str) -> Self {
         let id = format!("central-{}", uuid::Uuid::new_v4().simple());
         let mut o = MqttOptions::new(id, host, port);
-        o.set_max_packet_size(crate::mqtt::MAX_PACKET, crate::mqtt::MAX_PACKET)
-            .set_keep_alive(Duration::from_secs(30));
+        o.set_max_packet_size(
+            crate::runtime::mqtt::MAX_PACKET,
+            crate::runtime::mqtt::MAX_PACKET,
+        )
+        .set_keep_alive(Duration::from_secs(30));
         let (client, mut el) = AsyncClient::new(o, 64);
         let topics = Topics::new(prefix, school, station, false);
         let (etx, events) = mpsc::unbounded_channel();
@@ -118,7 +121,7 @@ impl Central {
 
     pub async fn send_cancel(&self, order_id: &str) {
         let msg = serde_json::json!({
-            "type": "card.cancel", "order_id": order_id, "created_at": crate::event::now(),
+            "type": "card.cancel", "order_id": order_id, "created_at": crate::records::event::now(),
         });
         self.publish(&self.topics.cancels, msg.to_string().into_bytes())
             .await;

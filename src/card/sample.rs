@@ -6,10 +6,12 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-pub const PHOTO_LARGE: &[u8] = include_bytes!("../fixtures/photos/portrait-colour-570x780.jpg");
-pub const PHOTO_EXACT: &[u8] = include_bytes!("../fixtures/photos/portrait-colour-228x312.jpg");
-pub const PHOTO_GREY: &[u8] = include_bytes!("../fixtures/photos/portrait-grayscale-228x312.jpg");
-pub const PHOTO_SMALL: &[u8] = include_bytes!("../fixtures/photos/portrait-too-small-114x156.jpg");
+pub const PHOTO_LARGE: &[u8] = include_bytes!("../../fixtures/photos/portrait-colour-570x780.jpg");
+pub const PHOTO_EXACT: &[u8] = include_bytes!("../../fixtures/photos/portrait-colour-228x312.jpg");
+pub const PHOTO_GREY: &[u8] =
+    include_bytes!("../../fixtures/photos/portrait-grayscale-228x312.jpg");
+pub const PHOTO_SMALL: &[u8] =
+    include_bytes!("../../fixtures/photos/portrait-too-small-114x156.jpg");
 
 pub const SCHOOL_RSPO: &str = "12345";
 
@@ -113,7 +115,7 @@ pub fn order(i: usize) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pesel::Pesel;
+    use crate::card::pesel::Pesel;
 
     #[test]
     fn generated_pesels_validate() {

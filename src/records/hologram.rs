@@ -54,7 +54,7 @@ pub enum HologramError {
     #[error("{0:?} is not a school year: write it as 2025/2026")]
     SchoolYear(String),
     #[error(transparent)]
-    Serial(#[from] crate::serial::SerialError),
+    Serial(#[from] crate::records::serial::SerialError),
     #[error("card {0} is not in this station's register")]
     NotInRegister(String),
     #[error("card {card} was superseded by card {by} issued to the same pupil; validate that one")]

@@ -30,7 +30,7 @@
 //! The card font (DejaVu Sans, regular and bold) has a glyph for every
 //! character a repertoire accepts; the renderer checks that again per card.
 
-use crate::reject::{Code, Rejection};
+use crate::card::reject::{Code, Rejection};
 use unicode_normalization::char::{is_combining_mark, is_public_assigned};
 use unicode_normalization::UnicodeNormalization;
 use unicode_script::{Script, UnicodeScript};
@@ -478,7 +478,10 @@ mod tests {
     #[test]
     fn every_accepted_character_has_a_glyph_in_both_card_fonts() {
         use skrifa::MetadataProvider;
-        for font in [crate::render::FONT_REGULAR, crate::render::FONT_BOLD] {
+        for font in [
+            crate::card::render::FONT_REGULAR,
+            crate::card::render::FONT_BOLD,
+        ] {
             let font = skrifa::FontRef::new(font).unwrap();
             let map = font.charmap();
             let missing: Vec<String> = (0..=0x10FFFFu32)

@@ -4,8 +4,8 @@
 //! Widths come from the real shaper (usvg with the shipped fonts), measured
 //! once at a reference size: advance widths scale linearly with size.
 
-use crate::reject::{Code, Rejection};
-use crate::template::FieldSpec;
+use crate::card::reject::{Code, Rejection};
+use crate::card::template::FieldSpec;
 use resvg::usvg;
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! survives a crash: the rest of it waits, and the next blank is known.
 
 use super::{Result, Store, StoreError};
-use crate::event;
+use crate::records::event;
 use serde::Deserialize;
 use sqlx::Row;
 use thiserror::Error;

@@ -9,10 +9,10 @@
 //! a message), and acknowledgements come back to the pump, which sends them
 //! only on the session they belong to.
 
+use crate::records::store::Store;
+use crate::runtime::shutdown::Shutdown;
+use crate::runtime::topics::Topics;
 use crate::settings::MqttSettings;
-use crate::shutdown::Shutdown;
-use crate::store::Store;
-use crate::topics::Topics;
 use rumqttc::{
     AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet,
     Publish, QoS, SubscribeFilter, SubscribeReasonCode, Transport,

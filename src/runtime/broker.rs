@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener};
 
 /// Largest message the embedded broker takes: a 5 MB photo in base64 plus
 /// the order around it.
-pub const MAX_PAYLOAD: usize = crate::mqtt::MAX_PACKET;
+pub const MAX_PAYLOAD: usize = crate::runtime::mqtt::MAX_PACKET;
 
 /// Starts a broker on a free loopback port and returns that port. rumqttd has
 /// no shutdown: the broker lives as long as the process.

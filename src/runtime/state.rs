@@ -1,6 +1,6 @@
 //! The retained `state` message: the station, its printer and its queue.
 
-use crate::store::Counts;
+use crate::records::store::Counts;
 use legitka_drivers::{PrinterState, Status};
 use serde_json::json;
 
@@ -50,7 +50,7 @@ impl StateReport {
             "printer": printer,
             "queue": { "pending": self.queue.pending, "printing": self.queue.printing, "held": self.queue.held },
             "blanks": { "loaded": self.queue.blanks_loaded, "in_stock": self.queue.blanks_in_stock },
-            "at": crate::event::now(),
+            "at": crate::records::event::now(),
         })
         .to_string()
         .into_bytes()

@@ -1,18 +1,18 @@
 //! A whole station: store, MQTT, ingest, queue and publisher wired together
 //! and run until shutdown.
 
-use crate::ingest::{Checker, Ingest};
-use crate::message::TrustedKeys;
-use crate::mqtt::{self, Publisher};
-use crate::notify::{self, Heartbeat};
-use crate::profile::Profiles;
-use crate::queue::Queue;
-use crate::render::Renderer;
+use crate::card::message::TrustedKeys;
+use crate::card::profile::Profiles;
+use crate::card::render::Renderer;
+use crate::records::store::Store;
+use crate::runtime::ingest::{Checker, Ingest};
+use crate::runtime::mqtt::{self, Publisher};
+use crate::runtime::notify::{self, Heartbeat};
+use crate::runtime::queue::Queue;
+use crate::runtime::shutdown::{self, Shutdown};
+use crate::runtime::state::StateReport;
+use crate::runtime::topics::Topics;
 use crate::settings::Settings;
-use crate::shutdown::{self, Shutdown};
-use crate::state::StateReport;
-use crate::store::Store;
-use crate::topics::Topics;
 use legitka_drivers::PrinterUri;
 use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter};
 use std::sync::atomic::AtomicBool;
@@ -25,9 +25,9 @@ use tracing::{info, warn};
 #[derive(Debug, Error)]
 pub enum StationError {
     #[error(transparent)]
-    Profile(#[from] crate::profile::ProfileError),
+    Profile(#[from] crate::card::profile::ProfileError),
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] crate::records::store::StoreError),
     #[error(transparent)]
     Mqtt(#[from] mqtt::MqttError),
     #[error("printer: {0}")]

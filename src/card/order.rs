@@ -1,11 +1,11 @@
 //! A card order that passed validation. Only a [`ValidOrder`] can be queued
 //! and printed; the raw [`OrderMsg`] never gets that far.
 
-use crate::message::OrderMsg;
-use crate::pesel::{Pesel, PeselError};
-use crate::photo::Photo;
-use crate::reject::{Code, Rejection};
-use crate::repertoire::{self, Repertoire};
+use crate::card::message::OrderMsg;
+use crate::card::pesel::{Pesel, PeselError};
+use crate::card::photo::Photo;
+use crate::card::reject::{Code, Rejection};
+use crate::card::repertoire::{self, Repertoire};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -306,10 +306,10 @@ pub fn validate(msg: &OrderMsg, ctx: &Context) -> Result<ValidOrder, Rejection> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{self, Inbound, TrustedKeys};
-    use crate::profile::Profiles;
-    use crate::render::Renderer;
-    use crate::sample;
+    use crate::card::message::{self, Inbound, TrustedKeys};
+    use crate::card::profile::Profiles;
+    use crate::card::render::Renderer;
+    use crate::card::sample;
     use serde_json::{json, Value};
 
     fn renderer() -> Renderer {
@@ -325,7 +325,7 @@ mod tests {
         else {
             panic!("the order parses")
         };
-        crate::ingest::check(&m, r, sample::SCHOOL_RSPO)
+        crate::runtime::ingest::check(&m, r, sample::SCHOOL_RSPO)
     }
 
     /// Validated only: whether the characters pass, whatever the layout.

@@ -2,7 +2,7 @@
 //! the binary so a fresh station runs without them, and overridable from a
 //! directory so a technician can adapt a blank without touching Rust.
 
-use crate::template::{self, Problem, Template, CARD_H_MM, CARD_W_MM};
+use crate::card::template::{self, Problem, Template, CARD_H_MM, CARD_W_MM};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -80,7 +80,7 @@ impl PrinterProfile {
         if self.protocol != "evolis" {
             say("protocol", format!("no driver for {:?}", self.protocol));
         }
-        if crate::render::KNOWN_RIBBONS
+        if crate::card::render::KNOWN_RIBBONS
             .iter()
             .all(|r| !r.eq_ignore_ascii_case(&self.ribbon))
         {
@@ -89,7 +89,7 @@ impl PrinterProfile {
                 format!(
                     "unknown ribbon {:?}; known: {:?}",
                     self.ribbon,
-                    crate::render::KNOWN_RIBBONS
+                    crate::card::render::KNOWN_RIBBONS
                 ),
             );
         }
@@ -143,22 +143,22 @@ pub struct Rect {
 const BUILTIN_PRINTERS: &[(&str, &str)] = &[
     (
         "evolis-primacy-2",
-        include_str!("../profiles/printers/evolis-primacy-2.toml"),
+        include_str!("../../profiles/printers/evolis-primacy-2.toml"),
     ),
     (
         "evolis-zenius",
-        include_str!("../profiles/printers/evolis-zenius.toml"),
+        include_str!("../../profiles/printers/evolis-zenius.toml"),
     ),
 ];
 
 const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "mein-i-1",
-        include_str!("../profiles/templates/mein-i-1.svg"),
+        include_str!("../../profiles/templates/mein-i-1.svg"),
     ),
     (
         "mein-i-3-n",
-        include_str!("../profiles/templates/mein-i-3-n.svg"),
+        include_str!("../../profiles/templates/mein-i-3-n.svg"),
     ),
 ];
 

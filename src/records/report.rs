@@ -5,7 +5,7 @@
 //! The shipped font is embedded, so Polish letters print and stay
 //! extractable (copy, search).
 
-use crate::render::{FONT_BOLD, FONT_REGULAR};
+use crate::card::render::{FONT_BOLD, FONT_REGULAR};
 use printpdf::{
     Color, Line, LinePoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
     PdfSaveOptions, Point, Pt, Rgb, TextItem,

@@ -7,8 +7,8 @@
 //!
 //! Without `NOTIFY_SOCKET` (a terminal, the tests) every call is a no-op.
 
-use crate::mqtt::Link;
-use crate::shutdown::Shutdown;
+use crate::runtime::mqtt::Link;
+use crate::runtime::shutdown::Shutdown;
 use sd_notify::NotifyState;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -7,14 +7,14 @@
 //! transaction (a group commit), and their acknowledgements follow that
 //! commit, in order.
 
-use crate::event::Event;
-use crate::message::{self, Inbound, TrustedKeys};
-use crate::mqtt::{Acker, Delivery};
-use crate::order::{self, ValidOrder};
-use crate::reject::{Code, Rejection};
-use crate::render::Renderer;
-use crate::store::{CancelOutcome, Offer, Store, StoreError, WriteTx};
-use crate::topics::Topics;
+use crate::card::message::{self, Inbound, TrustedKeys};
+use crate::card::order::{self, ValidOrder};
+use crate::card::reject::{Code, Rejection};
+use crate::card::render::Renderer;
+use crate::records::event::Event;
+use crate::records::store::{CancelOutcome, Offer, Store, StoreError, WriteTx};
+use crate::runtime::mqtt::{Acker, Delivery};
+use crate::runtime::topics::Topics;
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! stickers spoiled. Rows are never deleted: a sticker's story is its row.
 
 use super::{Result, Store};
-use crate::event::{self, Event};
-use crate::hologram::{self, HologramError, SchoolYear};
+use crate::records::event::{self, Event};
+use crate::records::hologram::{self, HologramError, SchoolYear};
 use sqlx::Row;
 
 /// One hologram recorded on a card.
@@ -46,7 +46,7 @@ impl Store {
         count: u32,
         operator: &str,
     ) -> Result<Vec<String>> {
-        let serials = crate::serial::range(first, count).map_err(HologramError::from)?;
+        let serials = crate::records::serial::range(first, count).map_err(HologramError::from)?;
         let mut tx = self.write_tx().await?;
         for s in &serials {
             let known: Option<(String,)> =

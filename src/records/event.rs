@@ -1,7 +1,7 @@
 //! Events the station reports to the central system (contract `mqtt-v1`,
 //! "station -> central"). Built here, stored in the outbox, published later.
 
-use crate::reject::{Code, Rejection};
+use crate::card::reject::{Code, Rejection};
 use chrono::{SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
@@ -28,7 +28,7 @@ impl Event {
                 Value::Object(m) => m
                     .into_iter()
                     .map(|(k, v)| match v {
-                        Value::String(s) => (k, Value::String(crate::reject::clip(&s, 1000))),
+                        Value::String(s) => (k, Value::String(crate::card::reject::clip(&s, 1000))),
                         v => (k, v),
                     })
                     .collect(),

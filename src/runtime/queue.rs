@@ -3,13 +3,13 @@
 //! `printing` before its first byte leaves, so a crash can never lead to it
 //! being printed again without an operator.
 
-use crate::event::{Event, PrintedFields};
-use crate::notify::Heartbeat;
-use crate::profile::PrinterProfile;
-use crate::render::{RenderError, Renderer};
-use crate::shutdown::Shutdown;
-use crate::state::{PrinterView, StateReport};
-use crate::store::Store;
+use crate::card::profile::PrinterProfile;
+use crate::card::render::{RenderError, Renderer};
+use crate::records::event::{Event, PrintedFields};
+use crate::records::store::Store;
+use crate::runtime::notify::Heartbeat;
+use crate::runtime::shutdown::Shutdown;
+use crate::runtime::state::{PrinterView, StateReport};
 use legitka_drivers::evolis::{EvolisPrinter, EvolisSettings};
 use legitka_drivers::{open_uri, Capabilities, PrintError, Printer, PrinterUri, Status};
 use std::sync::Arc;
@@ -37,7 +37,7 @@ type Link = Box<dyn Printer>;
 /// A card rendered ahead of its turn.
 struct Prepared {
     order_id: String,
-    rendered: Result<crate::render::RenderedCard, RenderError>,
+    rendered: Result<crate::card::render::RenderedCard, RenderError>,
 }
 
 /// Connects to the printer the profile describes.
@@ -226,7 +226,7 @@ impl Queue {
     }
 
     /// Prints one card; returns the link if it is still usable.
-    async fn render(&self, card: crate::store::Queued) -> Prepared {
+    async fn render(&self, card: crate::records::store::Queued) -> Prepared {
         let renderer = self.renderer.clone();
         let order_id = card.data.order_id.clone();
         let rendered =
@@ -241,7 +241,7 @@ impl Queue {
     async fn print_one(
         &self,
         l: Link,
-        card: crate::store::Queued,
+        card: crate::records::store::Queued,
         status: &Status,
         prepared: Option<Prepared>,
         shutdown: &Shutdown,
@@ -363,7 +363,7 @@ impl Queue {
             };
             match r {
                 Ok(()) => return,
-                Err(crate::store::StoreError::Db(e)) => {
+                Err(crate::records::store::StoreError::Db(e)) => {
                     error!(order_id = %id, error = %e, retry_in = ?delay, "cannot record the card's outcome; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(30));

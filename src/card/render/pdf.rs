@@ -5,8 +5,8 @@
 //! embedded at their own pixels, never re-encoded or shrunk.
 
 use super::{RenderedCard, Renderer, FONT_BOLD, FONT_REGULAR};
-use crate::profile::MM_PER_INCH;
-use crate::template::{CARD_H_MM, CARD_W_MM};
+use crate::card::profile::MM_PER_INCH;
+use crate::card::template::{CARD_H_MM, CARD_W_MM};
 use image::RgbImage;
 use printpdf::{
     Color, FontId, Line, LinePoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,

@@ -4,8 +4,8 @@
 //! Rust. The `blank` group is the pre-printed blank, shown in previews and
 //! proofs and never printed.
 
-use crate::order::CardData;
-use crate::profile::Rect;
+use crate::card::order::CardData;
+use crate::card::profile::Rect;
 use resvg::usvg::roxmltree;
 use std::fmt;
 
@@ -249,7 +249,8 @@ pub fn parse(file: &str, text: &str) -> Result<Template, Vec<Problem>> {
                 format!("min-size {min_size} is above size {size}"),
             ));
         }
-        let needed_mm = crate::render::text::LINE_EM * min_size * 25.4 / 72.0 * f32::from(lines);
+        let needed_mm =
+            crate::card::render::text::LINE_EM * min_size * 25.4 / 72.0 * f32::from(lines);
         if needed_mm > r.h + 1e-3 {
             problems.push(problem(Some(name), format!("{lines} line(s) at {min_size} pt need {needed_mm:.2} mm; the field is {:.2} mm high", r.h)));
         }
@@ -320,7 +321,7 @@ pub fn parse(file: &str, text: &str) -> Result<Template, Vec<Problem>> {
 mod tests {
     use super::*;
 
-    const GENERAL: &str = include_str!("../profiles/templates/mein-i-1.svg");
+    const GENERAL: &str = include_str!("../../profiles/templates/mein-i-1.svg");
 
     #[test]
     fn the_general_template_binds_every_field() {

@@ -4,9 +4,9 @@
 //! Every change and the events reporting it commit in one transaction; the
 //! MQTT acknowledgement of an order is sent only after that commit.
 
-use crate::event::{self, Event, PrintedFields};
-use crate::order::{CardData, ValidOrder};
-use crate::photo::Photo;
+use crate::card::order::{CardData, ValidOrder};
+use crate::card::photo::Photo;
+use crate::records::event::{self, Event, PrintedFields};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 use std::path::Path;
@@ -40,7 +40,7 @@ pub enum StoreError {
     #[error("order {order_id} is {status}, not held")]
     NotHeld { order_id: String, status: String },
     #[error("{0}")]
-    Hologram(#[from] crate::hologram::HologramError),
+    Hologram(#[from] crate::records::hologram::HologramError),
     #[error("{0}")]
     Blank(#[from] BlankError),
     #[error("{0}")]
@@ -340,7 +340,7 @@ impl Store {
         } else {
             "queued"
         };
-        if d.reason == crate::order::Reason::New && early.is_none() {
+        if d.reason == crate::card::order::Reason::New && early.is_none() {
             if let Some(other) = taken {
                 return Ok(Offer::NumberTaken(other));
             }

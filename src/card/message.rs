@@ -1,8 +1,8 @@
 //! The central system's messages as they arrive on the wire (contract
 //! `mqtt-v1`), before anything is checked. Validation turns an
-//! [`OrderMsg`] into a [`crate::order::ValidOrder`]; nothing else prints.
+//! [`OrderMsg`] into a [`crate::card::order::ValidOrder`]; nothing else prints.
 
-use crate::reject::{quote, Code, Rejection};
+use crate::card::reject::{quote, Code, Rejection};
 use base64::Engine;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -68,7 +68,7 @@ mod tests {
 
     #[test]
     fn a_schema_error_never_repeats_the_value_it_refused() {
-        let mut o = crate::sample::order(0);
+        let mut o = crate::card::sample::order(0);
         o["student"]["pesel"] = serde_json::json!(17231412344u64);
         let Err((_, r)) = parse(o.to_string().as_bytes(), &TrustedKeys::default()) else {
             panic!("a number is not a PESEL string")

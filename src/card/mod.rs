@@ -1,0 +1,16 @@
+//! The card: the central system's messages as they arrive (`message`), the
+//! checks that turn one into a `ValidOrder` (`order`, `pesel`, `photo`,
+//! `repertoire`, and `reject` for the refusals), and how a card is laid out
+//! and drawn for a printer (`profile`, `template`, `render`). `sample` holds
+//! the demo's and tests' orders.
+
+pub mod message;
+pub mod order;
+pub mod pesel;
+pub mod photo;
+pub mod profile;
+pub mod reject;
+pub mod render;
+pub mod repertoire;
+pub mod sample;
+pub mod template;
