@@ -41,6 +41,8 @@ enum Command {
     Blanks(cmd::blanks::BlanksArgs),
     /// Hologram stickers: deliveries (receive), stock, spoiled ones (spoil).
     Holograms(cmd::holograms::HologramsArgs),
+    /// A card handed back (return): kept in the register, marked.
+    Card(cmd::holograms::CardArgs),
     /// Record a yearly hologram on a card, or on a whole class.
     Hologram(cmd::holograms::HologramArgs),
     /// Write the issuance register as CSV.
@@ -84,6 +86,7 @@ fn main() -> anyhow::Result<()> {
             Command::Blanks(a) => cmd::blanks::run(a).await,
             Command::Holograms(a) => cmd::holograms::holograms(a).await,
             Command::Hologram(a) => cmd::holograms::hologram(a).await,
+            Command::Card(a) => cmd::holograms::card(a).await,
             Command::SampleOrder { index } => {
                 println!("{:#}", legitka::card::sample::order(index));
                 Ok(())

@@ -206,6 +206,24 @@ async fn holograms_go_on_current_cards_once_a_year_and_every_refusal_is_clear() 
     );
     let mut duplicate = legitka::card::sample::order(1);
     duplicate["reason"] = "duplicate".into();
+    // A returned card stays in the register and takes no more holograms.
+    let ret = [
+        "card",
+        "return",
+        "--card",
+        "50/2026",
+        "--reason",
+        "left the school",
+        "--operator",
+        OPERATOR,
+    ];
+    ok(&config, &ret);
+    refused(&config, &ret, "card 50/2026 was already returned");
+    refused(
+        &config,
+        &apply("50/2026", "2026/2027", "Y20260001"),
+        "card 50/2026 was returned on",
+    );
     let dup_id = print(&mut h, duplicate).await;
     ok(&config, &apply("2/2026", "2026/2027", "Y20260001"));
     let ev = h.wait_for(&dup_id, "hologram.applied").await;

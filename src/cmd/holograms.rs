@@ -56,6 +56,40 @@ enum HologramCommand {
 }
 
 #[derive(clap::Args)]
+pub struct CardArgs {
+    #[command(subcommand)]
+    command: CardCommand,
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum CardCommand {
+    /// A card handed back: kept in the register, marked, no more holograms.
+    Return {
+        /// The card, by its number as printed.
+        #[arg(long)]
+        card: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        operator: String,
+    },
+}
+
+pub async fn card(a: CardArgs) -> anyhow::Result<()> {
+    let store = open(a.config.as_deref()).await?;
+    let CardCommand::Return {
+        card,
+        reason,
+        operator,
+    } = a.command;
+    store.return_card(&card, &reason, &operator).await?;
+    println!("card {card} recorded as returned: {reason} (by {operator})");
+    Ok(())
+}
+
+#[derive(clap::Args)]
 struct ApplyArgs {
     #[arg(long, short)]
     config: Option<PathBuf>,

@@ -172,10 +172,10 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
                             reason_pl(&e.reason).to_string(),
                             e.blank_serial.clone().unwrap_or_default(),
                             e.holograms.join(", "),
-                            if e.superseded {
-                                "zastąpiona"
-                            } else {
-                                "ważna"
+                            match (&e.returned, e.superseded) {
+                                (Some(_), _) => "zwrócona",
+                                (None, true) => "zastąpiona",
+                                (None, false) => "ważna",
                             }
                             .into(),
                             e.operator.clone().unwrap_or_default(),
@@ -392,7 +392,11 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
                 .register_entries(None)
                 .await?
                 .into_iter()
-                .filter(|e| e.class.as_deref() == Some(class.as_str()) && !e.superseded)
+                .filter(|e| {
+                    e.class.as_deref() == Some(class.as_str())
+                        && !e.superseded
+                        && e.returned.is_none()
+                })
                 .collect();
             if entries.is_empty() {
                 bail!("class {class} has no current card in the register");

@@ -65,6 +65,14 @@ pub enum HologramError {
         year: String,
         serial: String,
     },
+    #[error("card {card} was returned on {on} ({reason}); it takes no more holograms")]
+    Returned {
+        card: String,
+        on: String,
+        reason: String,
+    },
+    #[error("card {0} was already returned")]
+    AlreadyReturned(String),
     #[error("card {0} has all 8 hologram fields used: the pupil needs a new card (a duplicate)")]
     FieldsFull(String),
     #[error(

@@ -140,7 +140,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let cards: Vec<(String,)> = sqlx::query_as(
             "SELECT c.card_number FROM cards c
-             WHERE c.class = ?
+             WHERE c.class = ? AND c.returned_at IS NULL
                AND c.id = (SELECT MAX(id) FROM cards WHERE card_number = c.card_number)
                AND NOT EXISTS (SELECT 1 FROM cards later
                                WHERE later.student_id = c.student_id AND later.id > c.id)
@@ -308,6 +308,19 @@ impl Store {
         operator: &str,
     ) -> Result<Applied> {
         let card = self.card(tx, card_number).await?;
+        let returned: (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT returned_at, returned_reason FROM cards WHERE id = ?")
+                .bind(card.id)
+                .fetch_one(&mut **tx)
+                .await?;
+        if let (Some(on), reason) = returned {
+            return Err(HologramError::Returned {
+                card: card_number.to_string(),
+                on: on[..10.min(on.len())].to_string(),
+                reason: reason.unwrap_or_default(),
+            }
+            .into());
+        }
         let later: Option<(String,)> = sqlx::query_as(
             "SELECT card_number FROM cards WHERE student_id = ? AND id > ? ORDER BY id DESC LIMIT 1",
         )
@@ -405,5 +418,30 @@ impl Store {
         .bind(year.to_string())
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+impl Store {
+    /// A card handed back: it stays in the register, marked returned, and
+    /// takes no more holograms.
+    pub async fn return_card(&self, card_number: &str, reason: &str, operator: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let card = self.card(&mut tx, card_number).await?;
+        let done = sqlx::query(
+            "UPDATE cards SET returned_at = ?, returned_reason = ?, returned_by = ?
+             WHERE id = ? AND returned_at IS NULL",
+        )
+        .bind(event::now())
+        .bind(reason)
+        .bind(operator)
+        .bind(card.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(HologramError::AlreadyReturned(card_number.to_string()).into());
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -23,6 +23,8 @@ pub struct RegisterEntry {
     pub holograms: Vec<String>,
     /// A later card exists for the same pupil.
     pub superseded: bool,
+    /// Handed back: when (`YYYY-MM-DD`).
+    pub returned: Option<String>,
 }
 
 impl Store {
@@ -35,6 +37,7 @@ impl Store {
                     c.printer_model || ' ' || c.printer_serial AS printer, c.operator, c.batch_id,
                     EXISTS (SELECT 1 FROM cards later
                             WHERE later.student_id = c.student_id AND later.id > c.id) AS superseded,
+                    substr(c.returned_at, 1, 10) AS returned,
                     (SELECT group_concat(h.school_year || ' ' || h.serial, ', ')
                      FROM (SELECT school_year, serial FROM holograms
                            WHERE card_id = c.id AND status = 'applied' ORDER BY slot) h) AS holograms
@@ -65,6 +68,7 @@ impl Store {
                     .map(|h| h.split(", ").map(str::to_string).collect())
                     .unwrap_or_default(),
                 superseded: r.get("superseded"),
+                returned: r.get("returned"),
             })
             .collect())
     }
