@@ -67,22 +67,32 @@ fn status_pl(s: &str) -> &str {
 }
 
 /// Consecutive serials that share everything else (stock, a stack spoiled
-/// for one reason) as one row; a serial on a card differs by its card.
-fn ranges(rows: Vec<(String, Vec<String>)>) -> Vec<(String, String, usize, Vec<String>)> {
-    let mut out: Vec<(String, String, usize, Vec<String>)> = Vec::new();
+/// for one reason) as one row, `first – last` and how many, then the rest;
+/// a serial on a card differs by its card.
+fn ranges(rows: Vec<(String, Vec<String>)>) -> Vec<Vec<String>> {
+    let mut runs: Vec<(String, String, usize, Vec<String>)> = Vec::new();
     for (serial, rest) in rows {
-        let follows = out.last().is_some_and(|(_, last, _, r)| {
+        let follows = runs.last().is_some_and(|(_, last, _, r)| {
             *r == rest && legitka::records::serial::range(last, 2).is_ok_and(|n| n[1] == serial)
         });
-        match out.last_mut() {
+        match runs.last_mut() {
             Some((_, last, n, _)) if follows => {
                 *last = serial;
                 *n += 1;
             }
-            _ => out.push((serial.clone(), serial, 1, rest)),
+            _ => runs.push((serial.clone(), serial, 1, rest)),
         }
     }
-    out
+    runs.into_iter()
+        .map(|(first, last, n, rest)| {
+            let serials = if n == 1 {
+                first
+            } else {
+                format!("{first} – {last}")
+            };
+            [vec![serials, n.to_string()], rest].concat()
+        })
+        .collect()
 }
 
 fn reason_pl(r: &str) -> &str {
@@ -298,21 +308,7 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|(h, w)| (h.to_string(), *w))
                 .collect(),
-                rows: grouped
-                    .into_iter()
-                    .map(|(first, last, n, rest)| {
-                        let mut row = vec![
-                            if n == 1 {
-                                first
-                            } else {
-                                format!("{first} – {last}")
-                            },
-                            n.to_string(),
-                        ];
-                        row.extend(rest);
-                        row
-                    })
-                    .collect(),
+                rows: grouped,
                 after: vec![format!(
                     "Otrzymano {} = naklejono {} + zepsuto {} + w magazynie {}.",
                     rows.len(),
@@ -367,21 +363,7 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|(h, w)| (h.to_string(), *w))
                 .collect(),
-                rows: grouped
-                    .into_iter()
-                    .map(|(first, last, n, rest)| {
-                        let mut row = vec![
-                            if n == 1 {
-                                first
-                            } else {
-                                format!("{first} – {last}")
-                            },
-                            n.to_string(),
-                        ];
-                        row.extend(rest);
-                        row
-                    })
-                    .collect(),
+                rows: grouped,
                 after,
                 signatures: vec!["Sporządził(a)".into(), "Dyrektor szkoły".into()],
             };
@@ -455,7 +437,29 @@ fn polish_key(s: &str) -> Vec<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::polish_key;
+    use super::{polish_key, ranges};
+
+    #[test]
+    fn consecutive_serials_alike_are_one_row_and_a_gap_or_a_card_breaks_it() {
+        let stock = || vec!["w magazynie".to_string(), String::new()];
+        let on = |c: &str| vec!["naklejony".to_string(), c.to_string()];
+        let rows = ranges(vec![
+            ("H08".into(), on("1/2026")),
+            ("H09".into(), on("2/2026")),
+            ("H10".into(), stock()),
+            ("H11".into(), stock()),
+            ("H12".into(), stock()),
+            ("H14".into(), stock()),
+        ]);
+        let first: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r[0].as_str(), r[1].as_str()))
+            .collect();
+        assert_eq!(
+            first,
+            [("H08", "1"), ("H09", "1"), ("H10 – H12", "3"), ("H14", "1")]
+        );
+    }
 
     #[test]
     fn polish_order_puts_l_stroke_after_l_and_z_dot_last() {
