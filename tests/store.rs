@@ -258,3 +258,67 @@ async fn a_purged_photo_and_pesel_leave_no_bytes_in_the_database_files() {
     let mode = std::fs::metadata(&db).unwrap().permissions().mode();
     assert_eq!(mode & 0o077, 0, "the database is private: {mode:o}");
 }
+
+#[tokio::test]
+async fn cards_on_numbered_blanks_wait_while_a_held_card_has_its_blank_reserved() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("legitka.db"), "s1")
+        .await
+        .unwrap();
+    let (first, second) = (valid(0), valid(1));
+    let (a, b) = (first.data.order_id.clone(), second.data.order_id.clone());
+    store.offer(&first).await.unwrap();
+    store.offer(&second).await.unwrap();
+    store
+        .receive_blanks("MEiN-I/1", "000101", 5, "Anna")
+        .await
+        .unwrap();
+    store
+        .load_blanks("MEiN-I/1", "000101", 5, "Anna")
+        .await
+        .unwrap();
+    assert!(store.mark_printing(&a, "m", "s").await.unwrap());
+    // A crash: the first card may or may not have taken blank 000101.
+    assert_eq!(store.hold_interrupted().await.unwrap(), vec![a.clone()]);
+    assert!(
+        store.next_queued().await.unwrap().is_none(),
+        "the next card waits for the operator's word on blank 000101"
+    );
+    // It never left the feeder: released without spoiling, 000101 is free.
+    store.release(&a, "Anna", false).await.unwrap();
+    let next = store
+        .next_queued()
+        .await
+        .unwrap()
+        .expect("the queue goes on");
+    assert_eq!(next.data.order_id, a);
+    assert!(store.mark_printing(&a, "m", "s").await.unwrap());
+    let fields = legitka::records::event::PrintedFields {
+        card_number: first.data.card_number.clone(),
+        printer_model: "m".into(),
+        printer_serial: "s".into(),
+        batch_id: None,
+        operator: None,
+        blank_serial: None,
+    };
+    store.mark_printed(&a, &fields).await.unwrap();
+    assert!(store.mark_printing(&b, "m", "s").await.unwrap());
+    store
+        .mark_printed(
+            &b,
+            &legitka::records::event::PrintedFields {
+                card_number: second.data.card_number.clone(),
+                ..fields
+            },
+        )
+        .await
+        .unwrap();
+    let serials: Vec<_> = store
+        .register()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.blank_serial.unwrap())
+        .collect();
+    assert_eq!(serials, ["000101", "000102"]);
+}

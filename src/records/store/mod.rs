@@ -442,6 +442,11 @@ impl Store {
                    -- nobody has checked: the next blank is not known yet.
                    AND NOT EXISTS (SELECT 1 FROM orders h WHERE h.batch_id = o.batch_id
                                    AND h.status = 'held' AND h.hold_code = 'needs_check')
+                   -- So does every card on numbered blanks while a held card
+                   -- has one reserved: the feeder's next blank is not known.
+                   AND NOT EXISTS (SELECT 1 FROM blanks bl JOIN orders h ON h.order_id = bl.order_id
+                                   WHERE bl.status = 'loaded' AND bl.pattern = o.pattern
+                                     AND h.status = 'held' AND h.hold_code = 'needs_check')
                  ORDER BY b.seq IS NULL, b.seq, o.seq LIMIT 1",
             )
             .bind(match self.mode {
