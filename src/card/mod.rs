@@ -4,6 +4,7 @@
 //! and drawn for a printer (`profile`, `template`, `render`). `sample` holds
 //! the demo's and tests' orders.
 
+pub mod geometry;
 pub mod message;
 pub mod order;
 pub mod pesel;

@@ -2,7 +2,8 @@
 //! the binary so a fresh station runs without them, and overridable from a
 //! directory so a technician can adapt a blank without touching Rust.
 
-use crate::card::template::{self, Problem, Template, CARD_H_MM, CARD_W_MM};
+use crate::card::geometry::{Rect, CARD_H_MM, CARD_W_MM, MM_PER_INCH};
+use crate::card::template::{self, Problem, Template};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,9 +22,6 @@ pub enum ProfileError {
         source: std::io::Error,
     },
 }
-
-/// Millimetres per inch, for placing layouts given in mm on a dpi grid.
-pub const MM_PER_INCH: f32 = 25.4;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,15 +127,6 @@ impl PrinterProfile {
         }
         out
     }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rect {
-    pub x: f32,
-    pub y: f32,
-    pub w: f32,
-    pub h: f32,
 }
 
 const BUILTIN_PRINTERS: &[(&str, &str)] = &[

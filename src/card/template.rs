@@ -4,14 +4,12 @@
 //! Rust. The `blank` group is the pre-printed blank, shown in previews and
 //! proofs and never printed.
 
+use crate::card::geometry::{Rect, CARD_H_MM, CARD_W_MM};
 use crate::card::order::CardData;
-use crate::card::profile::Rect;
 use resvg::usvg::roxmltree;
 use std::fmt;
 
 pub const NS: &str = "https://legitka.invalid/template/1";
-pub const CARD_W_MM: f32 = 85.6;
-pub const CARD_H_MM: f32 = 53.98;
 /// The photo field of every pattern (contract: 19 x 26 mm).
 pub const PHOTO_W_MM: f32 = 19.0;
 pub const PHOTO_H_MM: f32 = 26.0;

@@ -6,11 +6,12 @@
 pub mod pdf;
 pub mod text;
 
+use crate::card::geometry::{Rect, CARD_W_MM};
 use crate::card::order::CardData;
 use crate::card::photo::Photo;
-use crate::card::profile::{PrinterProfile, Profiles, Rect};
+use crate::card::profile::{PrinterProfile, Profiles};
 use crate::card::reject::{Code, Rejection};
-use crate::card::template::{Panel, Template, CARD_W_MM};
+use crate::card::template::{Panel, Template};
 use image::{imageops, Rgb, RgbImage};
 use legitka_drivers::{Mono, PanelSet};
 use resvg::{tiny_skia, usvg};

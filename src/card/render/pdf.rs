@@ -5,8 +5,7 @@
 //! embedded at their own pixels, never re-encoded or shrunk.
 
 use super::{RenderedCard, Renderer, FONT_BOLD, FONT_REGULAR};
-use crate::card::profile::MM_PER_INCH;
-use crate::card::template::{CARD_H_MM, CARD_W_MM};
+use crate::card::geometry::{CARD_H_MM, CARD_W_MM, MM_PER_INCH};
 use image::RgbImage;
 use printpdf::{
     Color, FontId, Line, LinePoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,

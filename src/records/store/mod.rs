@@ -19,11 +19,13 @@ use thiserror::Error;
 mod batches;
 mod blanks;
 mod holograms;
+mod outbox;
 mod register;
+mod withdrawals;
 pub use batches::{BatchError, BatchRequest, BatchView, QueueMode};
 pub use blanks::{BlankError, BlankRow, BlankStock};
 pub use holograms::{Applied, HologramRow, HologramStock};
-pub use register::RegisterEntry;
+pub use register::{RegisterEntry, RegisterRow};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -119,22 +121,6 @@ pub struct Counts {
     /// Numbered blanks loaded in the printer, and in the cupboard.
     pub blanks_loaded: i64,
     pub blanks_in_stock: i64,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RegisterRow {
-    pub card_number: String,
-    pub order_id: String,
-    pub student_id: String,
-    pub last_name: String,
-    pub first_names: String,
-    pub reason: String,
-    pub printed_at: String,
-    pub printer_model: String,
-    pub printer_serial: String,
-    pub batch_id: Option<String>,
-    pub operator: Option<String>,
-    pub blank_serial: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -264,26 +250,6 @@ impl Store {
                 "the checkpoint was kept busy; it is tried again".into(),
             )));
         }
-        Ok(())
-    }
-
-    /// Adds events to a transaction's outbox.
-    pub async fn emit(&self, tx: &mut Transaction<'_, Sqlite>, events: &[Event]) -> Result<()> {
-        for e in events {
-            sqlx::query("INSERT INTO outbox (payload, created_at) VALUES (?, ?)")
-                .bind(e.to_json(&self.station))
-                .bind(event::now())
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Records events that change nothing else (rejections).
-    pub async fn record_events(&self, events: &[Event]) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        self.emit(&mut tx, events).await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -842,165 +808,6 @@ impl Store {
         Ok(Released::Queued)
     }
 
-    pub async fn cancel(&self, order_id: &str) -> Result<CancelOutcome> {
-        let mut tx = self.write_tx().await?;
-        let outcome = self.cancel_in(&mut tx, order_id).await?;
-        tx.commit().await?;
-        Ok(outcome)
-    }
-
-    /// `cancel`, as part of a larger transaction.
-    pub async fn cancel_in(&self, tx: &mut WriteTx, order_id: &str) -> Result<CancelOutcome> {
-        let row: Option<(String, Option<String>, String)> =
-            sqlx::query_as("SELECT status, hold_code, data FROM orders WHERE order_id = ?")
-                .bind(order_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        let refuse = |why: &str| Event::cancel_refused(order_id, why);
-        let outcome = match row {
-            None => {
-                let now = chrono::Utc::now();
-                sqlx::query("INSERT OR IGNORE INTO early_cancels (order_id, at) VALUES (?, ?)")
-                    .bind(order_id)
-                    .bind(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                    .execute(&mut **tx)
-                    .await?;
-                // An order that never came within a month will not come.
-                let cutoff = now - chrono::Duration::days(EARLY_CANCEL_DAYS);
-                sqlx::query("DELETE FROM early_cancels WHERE at < ?")
-                    .bind(cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                    .execute(&mut **tx)
-                    .await?;
-                CancelOutcome::Remembered
-            }
-            // A card held for checking may exist: only the operator can say.
-            Some((status, code, _)) if status == "held" && code.as_deref() == Some(NEEDS_CHECK) => {
-                self.emit(
-                    tx,
-                    &[refuse(
-                        "the card may already be printed; it is held for the operator to check",
-                    )],
-                )
-                .await?;
-                CancelOutcome::Printing
-            }
-            Some((status, ..)) if status == "printed" => {
-                self.emit(
-                    tx,
-                    &[refuse(
-                        "the card was already printed; a cancel changes nothing on it",
-                    )],
-                )
-                .await?;
-                CancelOutcome::AlreadyPrinted
-            }
-            Some((status, ..)) if status == "printing" => {
-                self.emit(
-                    tx,
-                    &[refuse(
-                        "the card is in the printer; a cancel changes nothing on it",
-                    )],
-                )
-                .await?;
-                CancelOutcome::Printing
-            }
-            Some((status, ..)) if status == "cancelled" => CancelOutcome::AlreadyCancelled,
-            Some((_, _, data)) => {
-                // An unreadable stored order is still cancelled: what cannot
-                // be read cannot be redacted, so it is dropped whole.
-                let redacted = match Self::card_data(order_id, &data) {
-                    Ok(mut d) => {
-                        d.redact();
-                        serde_json::to_string(&d).expect("card data serialises")
-                    }
-                    Err(e) => {
-                        tracing::warn!(%order_id, error = %e, "cancelling an unreadable order");
-                        "{}".to_string()
-                    }
-                };
-                self.purged();
-                sqlx::query("UPDATE orders SET status = 'cancelled', photo = NULL, data = ?, updated_at = ? WHERE order_id = ?")
-                    .bind(redacted)
-                    .bind(event::now())
-                    .bind(order_id)
-                    .execute(&mut **tx)
-                    .await?;
-                self.emit(tx, &[Event::cancelled(order_id)]).await?;
-                CancelOutcome::Cancelled
-            }
-        };
-        Ok(outcome)
-    }
-
-    /// Deletes every stored copy of a student's photo and holds the orders
-    /// that needed it. Returns the held order ids.
-    pub async fn revoke_photo(
-        &self,
-        student_id: &str,
-        revoked_at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<String>> {
-        let mut tx = self.write_tx().await?;
-        let held = self.revoke_in(&mut tx, student_id, revoked_at).await?;
-        tx.commit().await?;
-        Ok(held)
-    }
-
-    /// `revoke_photo`, as part of a larger transaction.
-    ///
-    /// Only photos the school accepted at or before the revocation are
-    /// covered: a photo accepted later is a new photo. A card held for
-    /// checking keeps its hold (it may exist; only the operator can say):
-    /// its photo is deleted all the same.
-    pub async fn revoke_in(
-        &self,
-        tx: &mut WriteTx,
-        student_id: &str,
-        revoked_at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<String>> {
-        let at = revoked_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        sqlx::query("INSERT INTO revocations (student_id, revoked_at) VALUES (?, ?)")
-            .bind(student_id)
-            .bind(&at)
-            .execute(&mut **tx)
-            .await?;
-        // A card already in the printer finishes; if it fails, it is held
-        // then (see `back_to_queue`).
-        let to_hold: Vec<(String,)> = sqlx::query_as(
-            "SELECT order_id FROM orders
-              WHERE student_id = ? AND photo IS NOT NULL
-                AND (photo_accepted_at IS NULL OR photo_accepted_at <= ?)
-                AND (status = 'queued' OR (status = 'held' AND IFNULL(hold_code, '') != 'needs_check'))",
-        )
-        .bind(student_id)
-        .bind(&at)
-        .fetch_all(&mut **tx)
-        .await?;
-        let message = REVOKED;
-        let mut events = Vec::new();
-        for (id,) in &to_hold {
-            sqlx::query("UPDATE orders SET status = 'held', hold_code = 'photo_revoked', hold_message = ? WHERE order_id = ?")
-                .bind(message)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-            events.push(Event::held(id, "photo_revoked", message));
-        }
-        sqlx::query(
-            "UPDATE orders SET photo = NULL, updated_at = ?
-              WHERE student_id = ? AND photo IS NOT NULL
-                AND (photo_accepted_at IS NULL OR photo_accepted_at <= ?)",
-        )
-        .bind(event::now())
-        .bind(student_id)
-        .bind(&at)
-        .execute(&mut **tx)
-        .await?;
-        self.purged();
-        events.push(Event::photo_purged(student_id));
-        self.emit(tx, &events).await?;
-        Ok(to_hold.into_iter().map(|(id,)| id).collect())
-    }
-
     pub async fn counts(&self) -> Result<Counts> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status")
@@ -1042,80 +849,5 @@ impl Store {
                 hold_message: r.get("hold_message"),
             })
             .collect())
-    }
-
-    pub async fn register(&self) -> Result<Vec<RegisterRow>> {
-        let rows = sqlx::query("SELECT * FROM cards ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| RegisterRow {
-                card_number: r.get("card_number"),
-                order_id: r.get("order_id"),
-                student_id: r.get("student_id"),
-                last_name: r.get("last_name"),
-                first_names: r.get("first_names"),
-                reason: r.get("reason"),
-                printed_at: r.get("printed_at"),
-                printer_model: r.get("printer_model"),
-                printer_serial: r.get("printer_serial"),
-                batch_id: r.get("batch_id"),
-                operator: r.get("operator"),
-                blank_serial: r.get("blank_serial"),
-            })
-            .collect())
-    }
-
-    /// Events not yet acknowledged by the broker, oldest first.
-    pub async fn unsent(&self, limit: i64) -> Result<Vec<(i64, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT id, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// An event that can never be published is kept, marked, and skipped.
-    pub async fn set_aside(&self, id: i64) -> Result<()> {
-        let now = event::now();
-        sqlx::query("UPDATE outbox SET sent_at = ?, set_aside_at = ? WHERE id = ?")
-            .bind(&now)
-            .bind(&now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn mark_sent(&self, ids: &[i64]) -> Result<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let now = event::now();
-        let mut tx = self.write_tx().await?;
-        for id in ids {
-            sqlx::query("UPDATE outbox SET sent_at = ? WHERE id = ?")
-                .bind(&now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Writes the register as CSV (UTF-8, a header row).
-    pub async fn register_csv(&self) -> Result<String> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        for row in self.register().await? {
-            w.serialize(row)
-                .map_err(|e| StoreError::Corrupt("register".into(), e.to_string()))?;
-        }
-        let bytes = w
-            .into_inner()
-            .map_err(|e| StoreError::Corrupt("register".into(), e.to_string()))?;
-        Ok(String::from_utf8(bytes).expect("csv of UTF-8 strings is UTF-8"))
     }
 }

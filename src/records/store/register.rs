@@ -1,7 +1,7 @@
 //! The register as the school reports it: every card with its pupil, class,
 //! issue details, holograms, and whether it is still the pupil's card.
 
-use super::{Result, Store};
+use super::{Result, Store, StoreError};
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,5 +83,59 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.and_then(|(n,)| n))
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RegisterRow {
+    pub card_number: String,
+    pub order_id: String,
+    pub student_id: String,
+    pub last_name: String,
+    pub first_names: String,
+    pub reason: String,
+    pub printed_at: String,
+    pub printer_model: String,
+    pub printer_serial: String,
+    pub batch_id: Option<String>,
+    pub operator: Option<String>,
+    pub blank_serial: Option<String>,
+}
+
+impl Store {
+    pub async fn register(&self) -> Result<Vec<RegisterRow>> {
+        let rows = sqlx::query("SELECT * FROM cards ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RegisterRow {
+                card_number: r.get("card_number"),
+                order_id: r.get("order_id"),
+                student_id: r.get("student_id"),
+                last_name: r.get("last_name"),
+                first_names: r.get("first_names"),
+                reason: r.get("reason"),
+                printed_at: r.get("printed_at"),
+                printer_model: r.get("printer_model"),
+                printer_serial: r.get("printer_serial"),
+                batch_id: r.get("batch_id"),
+                operator: r.get("operator"),
+                blank_serial: r.get("blank_serial"),
+            })
+            .collect())
+    }
+
+    /// Writes the register as CSV (UTF-8, a header row).
+    pub async fn register_csv(&self) -> Result<String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for row in self.register().await? {
+            w.serialize(row)
+                .map_err(|e| StoreError::Corrupt("register".into(), e.to_string()))?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| StoreError::Corrupt("register".into(), e.to_string()))?;
+        Ok(String::from_utf8(bytes).expect("csv of UTF-8 strings is UTF-8"))
     }
 }
