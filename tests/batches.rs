@@ -7,6 +7,7 @@ use common::cli::{legitka, ok, pdf_text};
 use common::Harness;
 use legitka::records::store::{QueueMode, Store};
 use legitka_sim::SimConfig;
+use std::path::Path;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,6 +159,11 @@ async fn orders_wait_for_a_batch_and_each_card_names_its_batch_operator_and_blan
     );
     assert!(text.contains("Wiśniewska-Żółkiewska Zofia Maria"), "{text}");
     assert!(text.contains("Wydrukowano 3 z 3 legitymacji"), "{text}");
+    assert!(text.contains("SIM-000001"), "the printer is named: {text}");
+    assert!(
+        text.contains("nr 000101 – 000103"),
+        "the blanks used: {text}"
+    );
     let handover = dir.join("odbior.pdf");
     ok(
         &config,
@@ -186,12 +192,31 @@ async fn orders_wait_for_a_batch_and_each_card_names_its_batch_operator_and_blan
     let csv = String::from_utf8(csv[3..].to_vec()).unwrap();
     assert_eq!(csv.lines().count(), 5, "a heading and four cards: {csv}");
     assert!(csv.contains("4/2026;Śliwiński Ignacy;1a;"), "{csv}");
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(";Id ucznia;Drukarka;Partia"),
+        "the CSV carries what the page has no room for: {csv}"
+    );
+    assert!(
+        csv.contains(&format!(
+            ";S-000004;Evolis Primacy 2 (simulated) SIM-000001;{second}"
+        )),
+        "{csv}"
+    );
     let pdf = dir.join("rejestr.pdf");
     ok(
         &config,
         &["report", "register", "--out", pdf.to_str().unwrap()],
     );
     assert!(pdf_text(&pdf).contains("Rejestr wydanych legitymacji szkolnych"));
+    // To look at them: LEGITKA_TEST_KEEP=/some/dir cargo test --test batches
+    if let Ok(keep) = std::env::var("LEGITKA_TEST_KEEP") {
+        for f in [&protocol, &handover, &pdf, &register] {
+            std::fs::copy(f, Path::new(&keep).join(f.file_name().unwrap())).unwrap();
+        }
+    }
     let h = h.stop().await;
     assert_eq!(
         h.sim.printed_count(),

@@ -166,6 +166,9 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
                     ("Hologramy", 46.0),
                     ("Stan", 18.0),
                     ("Wydał(a)", 37.0),
+                    ("Id ucznia", 0.0),
+                    ("Drukarka", 0.0),
+                    ("Partia", 0.0),
                 ]
                 .iter()
                 .map(|(h, w)| (h.to_string(), *w))
@@ -189,6 +192,9 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
                             }
                             .into(),
                             e.operator.clone().unwrap_or_default(),
+                            e.student_id.clone(),
+                            e.printer.clone(),
+                            e.batch_id.clone().unwrap_or_default(),
                         ]
                     })
                     .collect(),
@@ -199,6 +205,23 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
         }
         ReportCommand::Batch { batch, out } => {
             let b = store.batch(&batch).await?;
+            let mut printers: Vec<String> = store
+                .register_entries(None)
+                .await?
+                .into_iter()
+                .filter(|e| e.batch_id.as_deref() == Some(b.id.as_str()))
+                .map(|e| e.printer)
+                .collect();
+            printers.sort();
+            printers.dedup();
+            // The blanks the batch used, cards and spoiled alike.
+            let mut used: Vec<String> = b
+                .printed_cards
+                .iter()
+                .filter_map(|(_, _, s)| s.clone())
+                .chain(b.spoiled.iter().filter_map(|(_, s, _)| s.clone()))
+                .collect();
+            used.sort_by_key(|s| (s.len(), s.clone()));
             let mut rows: Vec<Vec<String>> = b
                 .printed_cards
                 .iter()
@@ -227,12 +250,25 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
                 subtitle: vec![
                     school,
                     format!(
-                        "Operator: {} · klasa: {} · druki {} od nr {} · rozpoczęto {}",
+                        "Operator: {} · klasa: {} · druki {} nr {} · rozpoczęto {}",
                         b.operator,
                         b.class.as_deref().unwrap_or("—"),
                         b.pattern,
-                        b.first_blank,
+                        match used.last() {
+                            Some(last) if *last != b.first_blank => {
+                                format!("{} – {last}", b.first_blank)
+                            }
+                            _ => b.first_blank.clone(),
+                        },
                         date_pl(&b.created_at[..10.min(b.created_at.len())])
+                    ),
+                    format!(
+                        "Drukarka: {}",
+                        if printers.is_empty() {
+                            "—".to_string()
+                        } else {
+                            printers.join(", ")
+                        }
                     ),
                 ],
                 columns: [

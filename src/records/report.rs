@@ -22,7 +22,8 @@ const TEXT_PT: f32 = 8.5;
 pub struct Table {
     pub title: String,
     pub subtitle: Vec<String>,
-    /// Heading and width in mm; the widths should fill 269 mm.
+    /// Heading and width in mm; the widths should fill 269 mm. A column of
+    /// width 0 is in the CSV only (the page has no room for it).
     pub columns: Vec<(String, f32)>,
     pub rows: Vec<Vec<String>>,
     /// Totals and notes after the table.
@@ -181,7 +182,7 @@ pub fn pdf(t: &Table, printed_on: &str) -> Result<Vec<u8>, String> {
         let chunk: &[Vec<String>] = chunks.get(n).copied().unwrap_or(&[]);
         if n < chunks.len() {
             let mut x = MARGIN;
-            for (h, width) in &t.columns {
+            for (h, width) in t.columns.iter().filter(|(_, w)| *w > 0.0) {
                 let h = fit(&w.bold_metrics, h, TEXT_PT, width - 1.5);
                 w.text(x, y, TEXT_PT, true, &h);
                 x += width;
@@ -190,7 +191,8 @@ pub fn pdf(t: &Table, printed_on: &str) -> Result<Vec<u8>, String> {
             y += ROW_H;
             for row in chunk {
                 let mut x = MARGIN;
-                for (cell, (_, width)) in row.iter().zip(&t.columns) {
+                for (cell, (_, width)) in row.iter().zip(&t.columns).filter(|(_, (_, w))| *w > 0.0)
+                {
                     let c = fit(&w.metrics, cell, TEXT_PT, width - 1.5);
                     w.text(x, y, TEXT_PT, false, &c);
                     x += width;
