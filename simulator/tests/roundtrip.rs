@@ -12,18 +12,22 @@ use std::sync::Arc;
 const W: u32 = 1016;
 const H: u32 = 648;
 
-fn start() -> (SimHandle, EvolisPrinter) {
-    let sim = SimHandle::new(SimPrinter::new(SimConfig::default()));
-    let path = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false))).unwrap();
-    let link = SerialTransport::open(&path).unwrap();
-    let caps = Capabilities {
+fn caps() -> Capabilities {
+    Capabilities {
         dpi: 300,
         width_px: W,
         height_px: H,
         ribbons: vec!["YMCKO".into()],
         duplex: false,
-    };
-    let printer = EvolisPrinter::connect(Box::new(link), EvolisSettings::default(), caps).unwrap();
+    }
+}
+
+fn start() -> (SimHandle, EvolisPrinter) {
+    let sim = SimHandle::new(SimPrinter::new(SimConfig::default()));
+    let path = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false))).unwrap();
+    let link = SerialTransport::open(&path).unwrap();
+    let printer =
+        EvolisPrinter::connect(Box::new(link), EvolisSettings::default(), caps()).unwrap();
     (sim, printer)
 }
 
@@ -116,14 +120,7 @@ fn a_download_cut_off_by_a_killed_station_does_not_wedge_the_next_connection() {
     }
     std::thread::sleep(std::time::Duration::from_millis(200));
     let link = SerialTransport::open(&path).unwrap();
-    let caps = Capabilities {
-        dpi: 300,
-        width_px: W,
-        height_px: H,
-        ribbons: vec!["YMCKO".into()],
-        duplex: false,
-    };
-    let mut printer = EvolisPrinter::connect(Box::new(link), EvolisSettings::default(), caps)
+    let mut printer = EvolisPrinter::connect(Box::new(link), EvolisSettings::default(), caps())
         .expect("the printer is found again");
     assert_eq!(printer.identity().serial, "SIM-000001");
     let card = test_card();

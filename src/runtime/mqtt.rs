@@ -41,7 +41,7 @@ pub const MAX_PACKET: usize = 64 << 20;
 
 /// Bytes of received, not yet committed messages the station holds at once.
 /// A message larger than this is taken alone.
-pub const INBOUND_BUDGET: usize = 12 << 20;
+pub const INBOUND_BUDGET: usize = 10 << 20;
 
 /// Bytes the pump holds beyond the budget before it stops reading. Mosquitto
 /// 2.0.11 stops holding a subscriber to its in-flight window (20) once the
