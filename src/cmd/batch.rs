@@ -1,9 +1,7 @@
 //! `legitka batch`: the operator starts a batch of waiting orders on a stack
 //! of numbered blanks, pauses, resumes or cancels it, and reads it back.
 
-use anyhow::Context;
-use legitka::records::store::{BatchRequest, Store};
-use legitka::settings::Settings;
+use legitka::records::store::BatchRequest;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -54,10 +52,7 @@ enum BatchCommand {
 }
 
 pub async fn run(a: BatchArgs) -> anyhow::Result<()> {
-    let s = Settings::load(a.config.as_deref())?;
-    let store = Store::open(&s.db_path(), &s.station)
-        .await
-        .with_context(|| format!("opening {}", s.db_path().display()))?;
+    let (_, store) = super::open_store(a.config.as_deref()).await?;
     match a.command {
         BatchCommand::Start {
             first_blank,

@@ -3,7 +3,6 @@
 
 use anyhow::Context;
 use legitka::records::store::Store;
-use legitka::settings::Settings;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -62,10 +61,7 @@ struct Disposal {
 }
 
 pub async fn run(a: BlanksArgs) -> anyhow::Result<()> {
-    let settings = Settings::load(a.config.as_deref())?;
-    let store = Store::open(&settings.db_path(), &settings.station)
-        .await
-        .with_context(|| format!("opening {}", settings.db_path().display()))?;
+    let (settings, store) = super::open_store(a.config.as_deref()).await?;
     match a.command.unwrap_or(BlanksCommand::Stock) {
         BlanksCommand::Receive {
             pattern,

@@ -1,10 +1,8 @@
 //! `legitka holograms` (deliveries, stock, spoiled stickers) and
 //! `legitka hologram apply` (a sticker on a card, or on a whole class).
 
-use anyhow::Context;
 use legitka::records::hologram::SchoolYear;
 use legitka::records::store::Store;
-use legitka::settings::Settings;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -120,10 +118,7 @@ struct ApplyArgs {
 }
 
 async fn open(config: Option<&std::path::Path>) -> anyhow::Result<Store> {
-    let s = Settings::load(config)?;
-    Store::open(&s.db_path(), &s.station)
-        .await
-        .with_context(|| format!("opening {}", s.db_path().display()))
+    Ok(super::open_store(config).await?.1)
 }
 
 pub async fn holograms(a: HologramsArgs) -> anyhow::Result<()> {

@@ -9,6 +9,20 @@ pub mod render;
 pub mod report;
 pub mod templates;
 
+use anyhow::Context;
+use legitka::records::store::Store;
+use legitka::settings::Settings;
+
+/// The configuration and the station's database, as every operator command
+/// opens them (the same file the running station writes).
+pub async fn open_store(config: Option<&std::path::Path>) -> anyhow::Result<(Settings, Store)> {
+    let s = Settings::load(config)?;
+    let store = Store::open(&s.db_path(), &s.station)
+        .await
+        .with_context(|| format!("opening {}", s.db_path().display()))?;
+    Ok((s, store))
+}
+
 /// Logs to stderr; `LEGITKA_LOG` sets the filter, `LEGITKA_LOG_JSON=1` makes
 /// them structured JSON for journald collectors.
 pub fn init_logging() {

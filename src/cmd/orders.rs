@@ -2,7 +2,6 @@
 
 use anyhow::Context;
 use legitka::records::store::Store;
-use legitka::settings::Settings;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -48,10 +47,7 @@ pub struct RegisterArgs {
 }
 
 async fn open(config: Option<&std::path::Path>) -> anyhow::Result<Store> {
-    let s = Settings::load(config)?;
-    Store::open(&s.db_path(), &s.station)
-        .await
-        .with_context(|| format!("opening {}", s.db_path().display()))
+    Ok(super::open_store(config).await?.1)
 }
 
 pub async fn list(a: ListArgs) -> anyhow::Result<()> {

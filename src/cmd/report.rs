@@ -3,8 +3,7 @@
 
 use anyhow::{bail, Context};
 use legitka::records::report::{self, Table};
-use legitka::records::store::{RegisterEntry, Store};
-use legitka::settings::Settings;
+use legitka::records::store::RegisterEntry;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -138,10 +137,7 @@ fn name(e: &RegisterEntry) -> String {
 }
 
 pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
-    let s = Settings::load(a.config.as_deref())?;
-    let store = Store::open(&s.db_path(), &s.station)
-        .await
-        .with_context(|| format!("opening {}", s.db_path().display()))?;
+    let (s, store) = super::open_store(a.config.as_deref()).await?;
     let school = school_line(&s.school, store.school_name().await?);
     match a.command {
         ReportCommand::Register { out, year } => {

@@ -231,21 +231,6 @@ impl Store {
         Ok(())
     }
 
-    /// The holograms on the current card under a number, oldest field
-    /// first: (slot, year, serial, status).
-    pub async fn card_holograms(
-        &self,
-        card_number: &str,
-    ) -> Result<Vec<(i64, String, String, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT slot, school_year, serial, status FROM holograms
-             WHERE card_id = (SELECT MAX(id) FROM cards WHERE card_number = ?) ORDER BY slot",
-        )
-        .bind(card_number)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     async fn card(&self, tx: &mut super::WriteTx, card_number: &str) -> Result<CardRow> {
         let row = sqlx::query(
             "SELECT id, order_id, student_id, last_name, first_names FROM cards
