@@ -97,7 +97,7 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<()> {
                     b.status,
                     b.class.as_deref().unwrap_or("-"),
                     b.cards,
-                    b.printed,
+                    b.printed_cards.len(),
                     b.waiting,
                     b.operator
                 );
@@ -128,7 +128,7 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<()> {
             }
             println!(
                 "{} of {} printed, {} spoiled, {} left",
-                b.printed,
+                b.printed_cards.len(),
                 b.cards,
                 b.spoiled.len(),
                 b.waiting

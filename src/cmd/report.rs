@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context};
 use legitka::records::report::{self, Table};
-use legitka::records::store::RegisterEntry;
+use legitka::records::store::{RegisterEntry, RegisterFilter};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -141,7 +141,12 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
     let school = school_line(&s.school, store.school_name().await?);
     match a.command {
         ReportCommand::Register { out, year } => {
-            let entries = store.register_entries(year).await?;
+            let entries = store
+                .register_entries(&RegisterFilter {
+                    year,
+                    ..RegisterFilter::default()
+                })
+                .await?;
             let t = Table {
                 title: "Rejestr wydanych legitymacji szkolnych".into(),
                 subtitle: vec![
@@ -202,10 +207,12 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
         ReportCommand::Batch { batch, out } => {
             let b = store.batch(&batch).await?;
             let mut printers: Vec<String> = store
-                .register_entries(None)
+                .register_entries(&RegisterFilter {
+                    batch: Some(b.id.clone()),
+                    ..RegisterFilter::default()
+                })
                 .await?
                 .into_iter()
-                .filter(|e| e.batch_id.as_deref() == Some(b.id.as_str()))
                 .map(|e| e.printer)
                 .collect();
             printers.sort();
@@ -280,7 +287,7 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
                 rows,
                 after: vec![format!(
                     "Wydrukowano {} z {} legitymacji; druki zepsute: {}; pozostało do wydruku: {}.",
-                    b.printed,
+                    b.printed_cards.len(),
                     b.cards,
                     b.spoiled.len(),
                     b.waiting
@@ -403,14 +410,13 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
         }
         ReportCommand::Handover { class, out } => {
             let entries: Vec<RegisterEntry> = store
-                .register_entries(None)
+                .register_entries(&RegisterFilter {
+                    class: Some(class.clone()),
+                    ..RegisterFilter::default()
+                })
                 .await?
                 .into_iter()
-                .filter(|e| {
-                    e.class.as_deref() == Some(class.as_str())
-                        && !e.superseded
-                        && e.returned.is_none()
-                })
+                .filter(|e| !e.superseded && e.returned.is_none())
                 .collect();
             if entries.is_empty() {
                 bail!("class {class} has no current card in the register");

@@ -52,7 +52,6 @@ pub struct BatchView {
     pub status: String,
     pub created_at: String,
     pub cards: i64,
-    pub printed: i64,
     pub waiting: i64,
     /// Cards printed: (card number, name, blank serial).
     pub printed_cards: Vec<(String, String, Option<String>)>,
@@ -217,7 +216,6 @@ impl Store {
             status: row.get("status"),
             created_at: row.get("created_at"),
             cards: row.get("cards"),
-            printed: printed_cards.len() as i64,
             waiting,
             printed_cards,
             spoiled,

@@ -25,7 +25,7 @@ mod withdrawals;
 pub use batches::{BatchError, BatchRequest, BatchView, QueueMode};
 pub use blanks::{BlankError, BlankRow, BlankStock};
 pub use holograms::{Applied, HologramRow, HologramStock};
-pub use register::{RegisterEntry, RegisterRow};
+pub use register::{RegisterEntry, RegisterFilter, RegisterRow};
 
 #[derive(Debug, Error)]
 pub enum StoreError {

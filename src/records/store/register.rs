@@ -27,9 +27,19 @@ pub struct RegisterEntry {
     pub returned: Option<String>,
 }
 
+/// Which cards a report lists; the default is all of them.
+#[derive(Debug, Clone, Default)]
+pub struct RegisterFilter {
+    /// Issued in this calendar year.
+    pub year: Option<i32>,
+    pub class: Option<String>,
+    pub batch: Option<String>,
+}
+
 impl Store {
-    /// Cards in register order; `year`: only cards issued that year.
-    pub async fn register_entries(&self, year: Option<i32>) -> Result<Vec<RegisterEntry>> {
+    /// Cards in register order, filtered in the database: a register holds
+    /// years of cards and a report wants a class or a batch of them.
+    pub async fn register_entries(&self, f: &RegisterFilter) -> Result<Vec<RegisterEntry>> {
         let rows = sqlx::query(
             "SELECT c.id, c.card_number, c.last_name, c.first_names, c.student_id, c.class,
                     json_extract(o.data, '$.birth_date') AS birth_date,
@@ -42,10 +52,14 @@ impl Store {
                      FROM (SELECT school_year, serial FROM holograms
                            WHERE card_id = c.id AND status = 'applied' ORDER BY slot) h) AS holograms
              FROM cards c LEFT JOIN orders o ON o.order_id = c.order_id
-             WHERE ?1 IS NULL OR substr(c.printed_at, 1, 4) = ?1
+             WHERE (?1 IS NULL OR substr(c.printed_at, 1, 4) = ?1)
+               AND (?2 IS NULL OR c.class = ?2)
+               AND (?3 IS NULL OR c.batch_id = ?3)
              ORDER BY c.id",
         )
-        .bind(year.map(|y| y.to_string()))
+        .bind(f.year.map(|y| y.to_string()))
+        .bind(&f.class)
+        .bind(&f.batch)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
