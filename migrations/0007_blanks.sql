@@ -26,3 +26,5 @@ CREATE TABLE blanks (
     PRIMARY KEY (pattern, serial)
 );
 CREATE INDEX blanks_loaded ON blanks (pattern, status, load_seq);
+-- The blank a card reserved or used, found from the card's order.
+CREATE INDEX blanks_order ON blanks (order_id);

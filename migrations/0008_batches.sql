@@ -12,5 +12,11 @@ CREATE TABLE batches (
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
-ALTER TABLE orders ADD COLUMN batch_id TEXT REFERENCES batches (id);
-CREATE INDEX orders_batch ON orders (batch_id, seq);
+-- Membership in a table of its own, not a column of `orders`: an order's
+-- row holds its photo, and SQLite rewrites a whole row to change one column
+-- (2,000 orders put in a batch wrote 170 MB and took 97 s that way).
+CREATE TABLE batch_orders (
+    order_id TEXT PRIMARY KEY REFERENCES orders (order_id),
+    batch_id TEXT NOT NULL REFERENCES batches (id)
+);
+CREATE INDEX batch_orders_batch ON batch_orders (batch_id);

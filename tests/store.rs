@@ -322,3 +322,59 @@ async fn cards_on_numbered_blanks_wait_while_a_held_card_has_its_blank_reserved(
         .collect();
     assert_eq!(serials, ["000101", "000102"]);
 }
+
+/// The first morning of September: a whole school's orders waiting, one
+/// batch over all of them on a delivery of blanks, then a class's holograms.
+#[tokio::test]
+async fn a_school_sized_batch_takes_every_waiting_order_and_its_blanks_in_order() {
+    const SCHOOL: usize = 2000;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("legitka.db"), "s1")
+        .await
+        .unwrap()
+        .with_mode(legitka::records::store::QueueMode::Batch);
+    let template = valid(0);
+    // Committed together, as ingest's group commits do.
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..SCHOOL {
+        let mut o = template.clone();
+        o.data.order_id = uuid::Uuid::new_v4().to_string();
+        o.data.card_number = format!("{}/2026", i + 1);
+        o.data.student_id = format!("S-{:06}", i + 1);
+        assert_eq!(store.offer_in(&mut tx, &o).await.unwrap(), Offer::Accepted);
+    }
+    tx.commit().await.unwrap();
+    let started = std::time::Instant::now();
+    assert!(
+        store.next_queued().await.unwrap().is_none(),
+        "nothing prints without a batch"
+    );
+    store
+        .receive_blanks("MEiN-I/1", "000001", 2500, "Anna")
+        .await
+        .unwrap();
+    let (id, n) = store
+        .start_batch(&legitka::records::store::BatchRequest {
+            operator: "Anna".into(),
+            first_blank: "000001".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, SCHOOL);
+    let stock = store.blank_stock().await.unwrap();
+    assert_eq!((stock[0].loaded, stock[0].in_stock), (SCHOOL as i64, 500));
+    let b = store.batch(&id).await.unwrap();
+    assert_eq!(b.waiting, SCHOOL as i64);
+    let first = store
+        .next_queued()
+        .await
+        .unwrap()
+        .expect("the batch prints");
+    assert_eq!(first.data.card_number, "1/2026");
+    // Not a benchmark: printed so a run shows the scale's cost (it was 97 s).
+    eprintln!(
+        "2,000 orders: blanks received, batch started, next card chosen in {:?}",
+        started.elapsed()
+    );
+}

@@ -66,7 +66,8 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let mut rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT order_id, pattern FROM orders
-             WHERE status = 'queued' AND batch_id IS NULL AND photo IS NOT NULL
+             WHERE status = 'queued' AND photo IS NOT NULL
+               AND order_id NOT IN (SELECT order_id FROM batch_orders)
                AND (?1 IS NULL OR json_extract(data, '$.class') = ?1)
              ORDER BY seq",
         )
@@ -120,9 +121,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         for (order_id, _) in &rows {
-            sqlx::query("UPDATE orders SET batch_id = ? WHERE order_id = ? AND batch_id IS NULL")
-                .bind(&id)
+            sqlx::query("INSERT INTO batch_orders (order_id, batch_id) VALUES (?, ?)")
                 .bind(order_id)
+                .bind(&id)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -156,7 +157,8 @@ impl Store {
             .await?;
         if to == "cancelled" {
             sqlx::query(
-                "UPDATE orders SET batch_id = NULL WHERE batch_id = ? AND status = 'queued'",
+                "DELETE FROM batch_orders WHERE batch_id = ?
+                 AND order_id IN (SELECT order_id FROM orders WHERE status = 'queued')",
             )
             .bind(id)
             .execute(&mut *tx)
@@ -187,22 +189,23 @@ impl Store {
         .ok_or_else(|| StoreError::from(BatchError::NoSuchBatch(id.to_string())))?;
         let printed_cards: Vec<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT c.card_number, c.last_name || ' ' || c.first_names, c.blank_serial
-             FROM cards c JOIN orders o ON o.order_id = c.order_id
-             WHERE o.batch_id = ? ORDER BY c.id",
+             FROM cards c JOIN batch_orders bo ON bo.order_id = c.order_id
+             WHERE bo.batch_id = ? ORDER BY c.id",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
         let spoiled: Vec<(String, Option<String>, String)> = sqlx::query_as(
             "SELECT s.card_number, s.blank_serial, s.cause
-             FROM spoiled s JOIN orders o ON o.order_id = s.order_id
-             WHERE o.batch_id = ? ORDER BY s.id",
+             FROM spoiled s JOIN batch_orders bo ON bo.order_id = s.order_id
+             WHERE bo.batch_id = ? ORDER BY s.id",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
         let (waiting,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM orders WHERE batch_id = ? AND status IN ('queued', 'printing', 'held')",
+            "SELECT COUNT(*) FROM batch_orders bo JOIN orders o ON o.order_id = bo.order_id
+             WHERE bo.batch_id = ? AND o.status IN ('queued', 'printing', 'held')",
         )
         .bind(id)
         .fetch_one(&self.pool)
@@ -229,7 +232,7 @@ impl Store {
         order_id: &str,
     ) -> Result<Option<(String, String)>> {
         Ok(sqlx::query_as(
-            "SELECT b.id, b.operator FROM orders o JOIN batches b ON b.id = o.batch_id WHERE o.order_id = ?",
+            "SELECT b.id, b.operator FROM batch_orders bo JOIN batches b ON b.id = bo.batch_id WHERE bo.order_id = ?",
         )
         .bind(order_id)
         .fetch_optional(&mut **tx)

@@ -400,19 +400,30 @@ impl Store {
     /// back is held with the reason, so the cards behind it still print.
     pub async fn next_queued(&self) -> Result<Option<Queued>> {
         loop {
-            let row = sqlx::query(
-                "SELECT o.seq, o.order_id, o.data, o.photo FROM orders o LEFT JOIN batches b ON b.id = o.batch_id
-                 WHERE o.status = 'queued' AND o.photo IS NOT NULL
-                   AND (b.status = 'running' OR (o.batch_id IS NULL AND ?1 = 'auto'))
+            // The choice first, without the photo: sorting candidates that
+            // carry their photos sorted a whole school's photos per card.
+            // Columns after the photo in a row (status, hold_code) cost a
+            // walk through the photo's pages: the cards held for checking
+            // are found once (through the status index), not per candidate.
+            // A queued row without its photo is chosen too, and held below
+            // as unreadable rather than skipped for ever.
+            let next: Option<(String,)> = sqlx::query_as(
+                "WITH checking AS (SELECT order_id FROM orders
+                                   WHERE status = 'held' AND hold_code = 'needs_check')
+                 SELECT o.order_id FROM orders o
+                 LEFT JOIN batch_orders bo ON bo.order_id = o.order_id
+                 LEFT JOIN batches b ON b.id = bo.batch_id
+                 WHERE o.status = 'queued'
+                   AND (b.status = 'running' OR (bo.batch_id IS NULL AND ?1 = 'auto'))
                    -- A batch waits while one of its cards may be on a blank
                    -- nobody has checked: the next blank is not known yet.
-                   AND NOT EXISTS (SELECT 1 FROM orders h WHERE h.batch_id = o.batch_id
-                                   AND h.status = 'held' AND h.hold_code = 'needs_check')
+                   AND NOT EXISTS (SELECT 1 FROM batch_orders hb
+                                   WHERE hb.batch_id = bo.batch_id AND hb.order_id IN checking)
                    -- So does every card on numbered blanks while a held card
                    -- has one reserved: the feeder's next blank is not known.
-                   AND NOT EXISTS (SELECT 1 FROM blanks bl JOIN orders h ON h.order_id = bl.order_id
+                   AND NOT EXISTS (SELECT 1 FROM blanks bl
                                    WHERE bl.status = 'loaded' AND bl.pattern = o.pattern
-                                     AND h.status = 'held' AND h.hold_code = 'needs_check')
+                                     AND bl.order_id IN checking)
                  ORDER BY b.seq IS NULL, b.seq, o.seq LIMIT 1",
             )
             .bind(match self.mode {
@@ -421,7 +432,17 @@ impl Store {
             })
             .fetch_optional(&self.pool)
             .await?;
-            let Some(row) = row else { return Ok(None) };
+            let Some((order_id,)) = next else {
+                return Ok(None);
+            };
+            let row = sqlx::query(
+                "SELECT seq, order_id, data, photo FROM orders WHERE order_id = ? AND status = 'queued'",
+            )
+            .bind(&order_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            // Taken meanwhile (a cancel): choose again.
+            let Some(row) = row else { continue };
             match Self::queued_row(row) {
                 Ok(q) => return Ok(Some(q)),
                 Err(StoreError::Corrupt(order_id, why)) => {
