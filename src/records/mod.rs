@@ -3,6 +3,7 @@
 //! `hologram`; blanks live in the store), and the reports a school keeps
 //! on paper (`report`).
 
+pub mod account;
 pub mod event;
 pub mod hologram;
 pub mod report;

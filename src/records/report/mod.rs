@@ -5,6 +5,8 @@
 //! The shipped font is embedded, so Polish letters print and stay
 //! extractable (copy, search).
 
+pub mod catalogue;
+
 use crate::card::render::{FONT_BOLD, FONT_REGULAR};
 use printpdf::{
     Color, Line, LinePoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
