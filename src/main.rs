@@ -49,6 +49,8 @@ enum Command {
     Register(cmd::orders::RegisterArgs),
     /// Reports as PDF or CSV: the register, a batch's protocol, a class's handover list.
     Report(cmd::report::ReportArgs),
+    /// Accounts of the web page and the API: add, list, disable, passwd, token.
+    User(cmd::user::UserArgs),
     /// Print a sample card.order (Polish names, a real photo) as JSON.
     SampleOrder {
         /// Which of the sample students.
@@ -87,6 +89,7 @@ fn main() -> anyhow::Result<()> {
             Command::Holograms(a) => cmd::holograms::holograms(a).await,
             Command::Hologram(a) => cmd::holograms::hologram(a).await,
             Command::Card(a) => cmd::holograms::card(a).await,
+            Command::User(a) => cmd::user::run(a).await,
             Command::SampleOrder { index } => {
                 println!("{:#}", legitka::card::sample::order(index));
                 Ok(())

@@ -8,6 +8,7 @@ pub mod proof;
 pub mod render;
 pub mod report;
 pub mod templates;
+pub mod user;
 
 use anyhow::Context;
 use legitka::records::store::Store;

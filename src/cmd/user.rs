@@ -1,0 +1,118 @@
+//! `legitka user`: the accounts of the web page and the API.
+
+use anyhow::Context;
+use legitka::records::account::{self, Role};
+use std::io::BufRead;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    command: UserCommand,
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum UserCommand {
+    /// A new account. The password is read from standard input.
+    Add {
+        #[arg(long)]
+        login: String,
+        /// The person's name as the records show it ("Anna Kowalska").
+        #[arg(long)]
+        name: String,
+        /// operator (prints, batches, holograms, reports), admin (also
+        /// accounts and the printer), auditor (reads, changes nothing).
+        #[arg(long)]
+        role: Role,
+        /// Read the password from standard input (one line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Every account with its role.
+    List,
+    /// The account can no longer log in; its sessions and tokens end.
+    Disable { login: String },
+    /// A new password, read from standard input; the account's sessions end.
+    Passwd {
+        login: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// A new API token for the account's scripts (shown once).
+    Token { login: String },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    account::check_password(&password)?;
+    Ok(password)
+}
+
+pub async fn run(a: UserArgs) -> anyhow::Result<()> {
+    let (_, store) = super::open_store(a.config.as_deref()).await?;
+    match a.command {
+        UserCommand::Add {
+            login,
+            name,
+            role,
+            password_stdin: _,
+        } => {
+            account::check_login(&login)?;
+            let password = read_password()?;
+            let hash =
+                tokio::task::spawn_blocking(move || account::hash_password(&password)).await?;
+            store.add_user(&login, &name, role, &hash).await?;
+            store
+                .audit("cli", "cli", "user.add", Some(&login), Some(role.as_str()))
+                .await?;
+            println!("account {login} ({}) added", role.label_pl());
+        }
+        UserCommand::List => {
+            for u in store.users().await? {
+                println!(
+                    "{:<20} {:<10} {}{}",
+                    u.login,
+                    u.role,
+                    u.name,
+                    if u.disabled { "  (disabled)" } else { "" }
+                );
+            }
+        }
+        UserCommand::Disable { login } => {
+            store.disable_user(&login).await?;
+            store
+                .audit("cli", "cli", "user.disable", Some(&login), None)
+                .await?;
+            println!("account {login} disabled");
+        }
+        UserCommand::Passwd {
+            login,
+            password_stdin: _,
+        } => {
+            let password = read_password()?;
+            let hash =
+                tokio::task::spawn_blocking(move || account::hash_password(&password)).await?;
+            store.set_password(&login, &hash).await?;
+            store
+                .audit("cli", "cli", "user.passwd", Some(&login), None)
+                .await?;
+            println!("password of {login} changed; its sessions ended");
+        }
+        UserCommand::Token { login } => {
+            let token = store.add_api_token(&login).await?;
+            store
+                .audit("cli", "cli", "user.token", Some(&login), None)
+                .await?;
+            println!("{token}");
+            eprintln!("an API token for {login}: send it as 'Authorization: Bearer <token>'; it is not shown again");
+        }
+    }
+    Ok(())
+}

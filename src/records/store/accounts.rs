@@ -1,0 +1,280 @@
+//! Accounts, sessions, API tokens and the audit log.
+
+use super::{Result, Store};
+use crate::records::account::{self, AccountError, Role, User};
+use crate::records::event;
+use sqlx::Row;
+
+/// One line of the audit log.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub login: String,
+    /// `web`, `api` or `cli`.
+    pub via: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A live session: whose, and the token its forms must carry.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub csrf: String,
+}
+
+fn user_of(r: &sqlx::sqlite::SqliteRow) -> User {
+    User {
+        login: r.get("login"),
+        name: r.get("name"),
+        role: r.get::<String, _>("role").parse().unwrap_or(Role::Auditor),
+        disabled: r.get::<Option<String>, _>("disabled_at").is_some(),
+    }
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl Store {
+    /// `password_hash` comes from [`account::hash_password`].
+    pub async fn add_user(
+        &self,
+        login: &str,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> Result<()> {
+        account::check_login(login)?;
+        if name.trim().is_empty() {
+            return Err(AccountError::EmptyName.into());
+        }
+        let r = sqlx::query("INSERT INTO users (login, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(login)
+            .bind(name.trim())
+            .bind(role.as_str())
+            .bind(password_hash)
+            .bind(event::now())
+            .execute(&self.pool)
+            .await;
+        match r {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(AccountError::Exists(login.to_string()).into())
+            }
+            r => Ok(r.map(|_| ())?),
+        }
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query("SELECT login, name, role, disabled_at FROM users ORDER BY login")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(user_of).collect())
+    }
+
+    pub async fn user(&self, login: &str) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT login, name, role, disabled_at FROM users WHERE login = ?")
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_of))
+    }
+
+    /// The stored hash of an enabled account, to check a password against.
+    pub async fn password_hash(&self, login: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT password_hash FROM users WHERE login = ? AND disabled_at IS NULL",
+        )
+        .bind(login)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(h,)| h))
+    }
+
+    /// A new password ends every session of the account.
+    pub async fn set_password(&self, login: &str, password_hash: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("UPDATE users SET password_hash = ? WHERE login = ?")
+            .bind(password_hash)
+            .bind(login)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(AccountError::NoSuchUser(login.to_string()).into());
+        }
+        sqlx::query("DELETE FROM sessions WHERE login = ?")
+            .bind(login)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A disabled account keeps its name in the records but can no longer
+    /// log in; its sessions and tokens end at once.
+    pub async fn disable_user(&self, login: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let n =
+            sqlx::query("UPDATE users SET disabled_at = COALESCE(disabled_at, ?) WHERE login = ?")
+                .bind(event::now())
+                .bind(login)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if n == 0 {
+            return Err(AccountError::NoSuchUser(login.to_string()).into());
+        }
+        for delete in [
+            "DELETE FROM sessions WHERE login = ?",
+            "DELETE FROM api_tokens WHERE login = ?",
+        ] {
+            sqlx::query(delete).bind(login).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A new session: its cookie token and its CSRF token.
+    pub async fn open_session(&self, login: &str) -> Result<(String, String)> {
+        let (token, hash) = account::new_token();
+        let (csrf, _) = account::new_token();
+        sqlx::query("INSERT INTO sessions (token_sha256, login, csrf, created_at, last_seen) VALUES (?, ?, ?, ?, ?)")
+            .bind(&hash)
+            .bind(login)
+            .bind(&csrf)
+            .bind(event::now())
+            .bind(unix_now())
+            .execute(&self.pool)
+            .await?;
+        Ok((token, csrf))
+    }
+
+    /// The session a cookie names, if it is still live: used within
+    /// `idle_secs` and its account enabled. Using it keeps it live.
+    pub async fn session(&self, token: &str, idle_secs: i64) -> Result<Option<Session>> {
+        let hash = account::token_hash(token);
+        let now = unix_now();
+        let row = sqlx::query(
+            "SELECT u.login, u.name, u.role, u.disabled_at, s.csrf, s.last_seen
+             FROM sessions s JOIN users u ON u.login = s.login
+             WHERE s.token_sha256 = ?",
+        )
+        .bind(&hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let user = user_of(&row);
+        if user.disabled || now - row.get::<i64, _>("last_seen") > idle_secs {
+            self.close_session(token).await?;
+            return Ok(None);
+        }
+        // Written at most once a minute: every page and every live update
+        // would otherwise be a database write.
+        if now - row.get::<i64, _>("last_seen") >= 60 {
+            sqlx::query("UPDATE sessions SET last_seen = ? WHERE token_sha256 = ?")
+                .bind(now)
+                .bind(&hash)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(Session {
+            user,
+            csrf: row.get("csrf"),
+        }))
+    }
+
+    pub async fn close_session(&self, token: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_sha256 = ?")
+            .bind(account::token_hash(token))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Sessions idle past the limit are deleted (they would be refused anyway).
+    pub async fn expire_sessions(&self, idle_secs: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE last_seen < ?")
+            .bind(unix_now() - idle_secs)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// A new API token for an account; the token is shown once, only its
+    /// hash is kept.
+    pub async fn add_api_token(&self, login: &str) -> Result<String> {
+        if self.user(login).await?.is_none() {
+            return Err(AccountError::NoSuchUser(login.to_string()).into());
+        }
+        let (token, hash) = account::new_token();
+        sqlx::query("INSERT INTO api_tokens (token_sha256, login, created_at) VALUES (?, ?, ?)")
+            .bind(hash)
+            .bind(login)
+            .bind(event::now())
+            .execute(&self.pool)
+            .await?;
+        Ok(token)
+    }
+
+    pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.login, u.name, u.role, u.disabled_at FROM api_tokens t
+             JOIN users u ON u.login = t.login
+             WHERE t.token_sha256 = ? AND u.disabled_at IS NULL",
+        )
+        .bind(account::token_hash(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(user_of))
+    }
+
+    /// Records what a person did.
+    pub async fn audit(
+        &self,
+        login: &str,
+        via: &str,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit (at, login, via, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event::now())
+        .bind(login)
+        .bind(via)
+        .bind(action)
+        .bind(target)
+        .bind(detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest entries first, `limit` of them, optionally one person's.
+    pub async fn audit_entries(&self, login: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, at, login, via, action, target, detail FROM audit
+             WHERE (?1 IS NULL OR login = ?1) ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(login)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                id: r.get("id"),
+                at: r.get("at"),
+                login: r.get("login"),
+                via: r.get("via"),
+                action: r.get("action"),
+                target: r.get("target"),
+                detail: r.get("detail"),
+            })
+            .collect())
+    }
+}
