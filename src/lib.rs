@@ -10,3 +10,4 @@ pub mod card;
 pub mod records;
 pub mod runtime;
 pub mod settings;
+pub mod web;

@@ -40,6 +40,49 @@ pub struct Settings {
     pub blanks: BlanksSettings,
     #[serde(default)]
     pub queue: QueueSettings,
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+/// The operator's web page and the JSON API.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    /// `host:port` to serve on; empty: no web page. The default serves this
+    /// machine only; to serve the school's network, put it behind TLS.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Minutes without use after which a session ends.
+    #[serde(default = "default_idle")]
+    pub session_idle_minutes: u64,
+    /// PEM certificate chain and key: serve HTTPS, cookies marked Secure.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Behind a reverse proxy that terminates TLS: cookies marked Secure
+    /// and the proxy's X-Forwarded-For names the client for rate limits.
+    #[serde(default)]
+    pub behind_proxy: bool,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            listen: default_listen(),
+            session_idle_minutes: default_idle(),
+            tls_cert: None,
+            tls_key: None,
+            behind_proxy: false,
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+fn default_idle() -> u64 {
+    30
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -182,6 +225,26 @@ impl Settings {
         if self.printer.uri.trim().is_empty() {
             return bad("printer.uri is required: name the printer (usb:auto, usb:0f49:0001, serial:/dev/ttyUSB0, tcp://192.0.2.10:9100), or sim to try the station without one".into());
         }
+        let http = &self.http;
+        if !http.listen.is_empty() {
+            let addr: std::net::SocketAddr = http.listen.parse().map_err(|_| {
+                SettingsError::Invalid(format!(
+                    "http.listen {:?} must be host:port, e.g. 127.0.0.1:8080 (empty: no web page)",
+                    http.listen
+                ))
+            })?;
+            if http.tls_cert.is_some() != http.tls_key.is_some() {
+                return bad("http.tls_cert and http.tls_key go together".into());
+            }
+            // Passwords and children's data must not cross the school's
+            // network in clear text.
+            if !addr.ip().is_loopback() && http.tls_cert.is_none() && !http.behind_proxy {
+                return bad(format!(
+                    "http.listen {} is open to the network: set http.tls_cert and http.tls_key, or serve on 127.0.0.1 behind a TLS reverse proxy (http.behind_proxy = true)",
+                    http.listen
+                ));
+            }
+        }
         if self.school.is_empty() || !self.school.bytes().all(|b| b.is_ascii_digit()) {
             return bad(format!(
                 "school {:?} must be the school's RSPO number (digits)",
@@ -223,6 +286,11 @@ impl Settings {
             profiles_dir: None,
             blanks: BlanksSettings::default(),
             queue: QueueSettings::default(),
+            // Tests and the demo run many stations at once: no fixed port.
+            http: HttpSettings {
+                listen: String::new(),
+                ..HttpSettings::default()
+            },
         }
     }
 
@@ -241,6 +309,9 @@ const TOP_LEVEL: &[&str] = &[
     "printer",
     "central_keys",
     "profiles_dir",
+    "blanks",
+    "queue",
+    "http",
 ];
 
 /// `LEGITKA_` variables that are not settings: logging, and (by prefix) the

@@ -27,6 +27,11 @@ pub struct Args {
     /// Seconds the simulated printer takes per card (0 = instant).
     #[arg(long, default_value_t = 0.0)]
     card_seconds: f64,
+    /// Also serve the operator's web page here (e.g. 127.0.0.1:8080) with
+    /// an account `sekretariat` (administrator; its password is printed),
+    /// and keep the station running after the cards until Ctrl-C.
+    #[arg(long)]
+    web: Option<String>,
 }
 
 const STATION: &str = "demo-sekretariat";
@@ -64,6 +69,13 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         &format!("serial:{pty}"),
     );
     settings.printer.operator = Some("demo".into());
+    let web_password = match &a.web {
+        Some(listen) => {
+            settings.http.listen = listen.clone();
+            Some(demo_account(&settings).await?)
+        }
+        None => None,
+    };
     let (trigger, stop) = shutdown::channel();
     let station = tokio::spawn(station::run(settings.clone(), stop));
     let mut central = Central::connect(
@@ -105,6 +117,13 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     // the printer's own time: a demo of 1,000 cards must not time out.
     let budget = Duration::from_secs_f64(60.0 + a.cards as f64 * (a.card_seconds * 1.5 + 0.5));
     let complete = central.wait_events(budget, finished).await;
+    if let (Some(listen), Some(password)) = (&a.web, &web_password) {
+        println!("web page: http://{listen}/  login: sekretariat  password: {password}");
+        println!("the station keeps running; Ctrl-C stops it");
+        let (web_trigger, mut web_stop) = shutdown::channel();
+        shutdown::on_signals(web_trigger);
+        web_stop.wait().await;
+    }
     trigger.fire();
     station.await??;
 
@@ -172,4 +191,18 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         bail!("the demo did not print every card");
     }
     Ok(())
+}
+
+/// The demo's administrator account, with a new random password.
+async fn demo_account(settings: &Settings) -> anyhow::Result<String> {
+    use legitka::records::account::{self, Role};
+    let store = Store::open(&settings.db_path(), STATION).await?;
+    let (token, _) = account::new_token();
+    let password = token[..16].to_string();
+    let p = password.clone();
+    let hash = tokio::task::spawn_blocking(move || account::hash_password(&p)).await?;
+    store
+        .add_user("sekretariat", "Sekretariat (demo)", Role::Admin, &hash)
+        .await?;
+    Ok(password)
 }

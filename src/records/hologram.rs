@@ -20,6 +20,17 @@ pub struct SchoolYear {
 }
 
 impl SchoolYear {
+    /// The school year `day` falls in: from 1 September to 31 August.
+    pub fn of(day: NaiveDate) -> Self {
+        use chrono::Datelike;
+        let first = if day.month() >= 9 {
+            day.year()
+        } else {
+            day.year() - 1
+        };
+        SchoolYear { first }
+    }
+
     /// The last day a hologram of this year validates the card: 30 September
     /// of the year's second calendar year (a card stays valid while the next
     /// year's holograms are being applied).

@@ -167,11 +167,26 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
     ));
     let notifier = tokio::spawn(notify::run(
         link_rx,
-        state_rx,
+        state_rx.clone(),
         heartbeat.clone(),
         net_stop.clone(),
     ));
     let purger = tokio::spawn(purge_checkpoints(store.clone(), net_stop));
+    let (web_trigger, mut web_stop) = shutdown::channel();
+    let web_parts = crate::web::WebParts {
+        settings: settings.clone(),
+        store: store.clone(),
+        renderer: renderer.clone(),
+        state: state_rx,
+        queue_ready: queue_ready.clone(),
+    };
+    // A page that cannot be served (its port taken) is said at once and
+    // loudly, but the station goes on printing: the CLI does all it does.
+    let web = tokio::spawn(async move {
+        if let Err(e) = crate::web::serve(web_parts, async move { web_stop.wait().await }).await {
+            tracing::error!(error = %e, "the web page is not served");
+        }
+    });
     let queue = Queue {
         store: store.clone(),
         renderer,
@@ -206,11 +221,18 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
     };
     // The card in the printer is recorded; now say goodbye on the broker,
     // within a bound whatever the network does.
+    web_trigger.fire();
     net_trigger.fire();
     let _ = tokio::time::timeout(Duration::from_secs(6), publisher).await;
     let _ = tokio::time::timeout(Duration::from_secs(2), pump).await;
     ingest.abort();
     let _ = notifier.await;
+    if tokio::time::timeout(Duration::from_secs(3), web)
+        .await
+        .is_err()
+    {
+        warn!("the web page did not stop within 3 s");
+    }
     let _ = purger.await;
     if let Err(e) = store.checkpoint().await {
         warn!(error = %e, "cannot checkpoint the database");

@@ -55,3 +55,36 @@ pub fn pdf_text(path: &Path) -> String {
     }
     doc.extract_text(&pages).unwrap()
 }
+
+/// `legitka user add` with the password on standard input, as a person
+/// types it (`--password-stdin`).
+pub fn add_user(config: &Path, login: &str, name: &str, role: &str, password: &str) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args([
+            "user",
+            "add",
+            "--login",
+            login,
+            "--name",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+            "--config",
+        ])
+        .arg(config)
+        .env("LEGITKA_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "user add {login}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod mosquitto;
+pub mod web;
 
 use legitka::runtime::central::Central;
 use legitka::runtime::shutdown::{self, Trigger};
@@ -188,13 +189,14 @@ impl Harness {
 /// The configuration file a `legitka daemon` child process runs with.
 pub fn write_config(s: &legitka::settings::Settings, path: &std::path::Path) {
     let toml = format!(
-        "school = \"{}\"\nstation = \"{}\"\ndata_dir = \"{}\"\n[mqtt]\nurl = \"{}\"\nprefix = \"{}\"\n[printer]\nuri = \"{}\"\noperator = \"auto\"\n",
+        "school = \"{}\"\nstation = \"{}\"\ndata_dir = \"{}\"\n[mqtt]\nurl = \"{}\"\nprefix = \"{}\"\n[printer]\nuri = \"{}\"\noperator = \"auto\"\n[http]\nlisten = \"{}\"\n",
         s.school,
         s.station,
         s.data_dir.display(),
         s.mqtt.url,
         s.mqtt.prefix,
-        s.printer.uri
+        s.printer.uri,
+        s.http.listen
     );
     std::fs::write(path, toml).unwrap();
 }

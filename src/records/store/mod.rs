@@ -16,15 +16,19 @@ use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
+mod accounts;
 mod batches;
 mod blanks;
 mod holograms;
+mod lists;
 mod outbox;
 mod register;
 mod withdrawals;
+pub use accounts::{AuditEntry, Session};
 pub use batches::{BatchError, BatchRequest, BatchView, QueueMode};
 pub use blanks::{BlankError, BlankRow, BlankStock};
 pub use holograms::{Applied, HologramRow, HologramStock};
+pub use lists::{HologramField, OrderLine};
 pub use register::{RegisterEntry, RegisterFilter, RegisterRow};
 
 #[derive(Debug, Error)]
@@ -47,6 +51,8 @@ pub enum StoreError {
     Blank(#[from] BlankError),
     #[error("{0}")]
     Batch(#[from] BatchError),
+    #[error("{0}")]
+    Account(#[from] crate::records::account::AccountError),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -204,6 +210,10 @@ impl Store {
     }
 
     /// The same database, printing as `queue.mode` says.
+    pub fn mode(&self) -> QueueMode {
+        self.mode
+    }
+
     pub fn with_mode(mut self, mode: QueueMode) -> Self {
         self.mode = mode;
         self

@@ -6,6 +6,8 @@ use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisterEntry {
+    /// The register row (a duplicate under the same number is another row).
+    pub id: i64,
     pub card_number: String,
     pub last_name: String,
     pub first_names: String,
@@ -34,6 +36,8 @@ pub struct RegisterFilter {
     pub year: Option<i32>,
     pub class: Option<String>,
     pub batch: Option<String>,
+    /// One register row.
+    pub id: Option<i64>,
 }
 
 impl Store {
@@ -55,16 +59,19 @@ impl Store {
              WHERE (?1 IS NULL OR substr(c.printed_at, 1, 4) = ?1)
                AND (?2 IS NULL OR c.class = ?2)
                AND (?3 IS NULL OR c.batch_id = ?3)
+               AND (?4 IS NULL OR c.id = ?4)
              ORDER BY c.id",
         )
         .bind(f.year.map(|y| y.to_string()))
         .bind(&f.class)
         .bind(&f.batch)
+        .bind(f.id)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
             .map(|r| RegisterEntry {
+                id: r.get("id"),
                 card_number: r.get("card_number"),
                 last_name: r.get("last_name"),
                 first_names: r.get("first_names"),

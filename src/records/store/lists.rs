@@ -1,0 +1,128 @@
+//! What the operator's page lists: orders waiting or held with the pupil's
+//! name and class, one order's card for a preview, a card's hologram fields.
+//! Read only; no PESEL leaves here but inside `CardData` for rendering.
+
+use super::{Result, Store, StoreError};
+use crate::card::order::CardData;
+use crate::card::photo::Photo;
+use sqlx::Row;
+
+/// An order as the queue page shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OrderLine {
+    pub order_id: String,
+    pub card_number: String,
+    pub last_name: String,
+    pub first_names: String,
+    pub class: Option<String>,
+    pub reason: String,
+    pub received_at: String,
+    pub status: String,
+    pub batch_id: Option<String>,
+    pub hold_code: Option<String>,
+    pub hold_message: Option<String>,
+}
+
+/// One of a card's eight hologram fields, filled.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HologramField {
+    pub slot: i64,
+    pub school_year: String,
+    pub serial: String,
+    pub applied_at: String,
+    pub applied_by: Option<String>,
+}
+
+impl Store {
+    /// Orders in these states (`queued`, `printing`, `held`), oldest first.
+    pub async fn order_lines(&self, statuses: &[&str]) -> Result<Vec<OrderLine>> {
+        let wanted = serde_json::to_string(statuses).expect("strings serialise");
+        let rows = sqlx::query(
+            "SELECT o.order_id, o.card_number, json_extract(o.data, '$.last_name') AS last_name,
+                    json_extract(o.data, '$.first_names') AS first_names,
+                    json_extract(o.data, '$.class') AS class, o.reason, o.received_at, o.status,
+                    bo.batch_id, o.hold_code, o.hold_message
+             FROM orders o LEFT JOIN batch_orders bo ON bo.order_id = o.order_id
+             WHERE o.status IN (SELECT value FROM json_each(?))
+             ORDER BY o.seq",
+        )
+        .bind(wanted)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| OrderLine {
+                order_id: r.get("order_id"),
+                card_number: r.get("card_number"),
+                last_name: r.get::<Option<String>, _>("last_name").unwrap_or_default(),
+                first_names: r
+                    .get::<Option<String>, _>("first_names")
+                    .unwrap_or_default(),
+                class: r.get("class"),
+                reason: r.get("reason"),
+                received_at: r.get("received_at"),
+                status: r.get("status"),
+                batch_id: r.get("batch_id"),
+                hold_code: r.get("hold_code"),
+                hold_message: r.get("hold_message"),
+            })
+            .collect())
+    }
+
+    /// An order's card data and, while it is kept, its photo.
+    pub async fn order_card(&self, order_id: &str) -> Result<Option<(CardData, Option<Photo>)>> {
+        let row = sqlx::query("SELECT data, photo FROM orders WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let data = Self::card_data(order_id, row.get("data"))?;
+        let photo = match row.get::<Option<Vec<u8>>, _>("photo") {
+            Some(j) => Some(
+                Photo::from_store(j)
+                    .map_err(|r| StoreError::Corrupt(order_id.to_string(), r.message))?,
+            ),
+            None => None,
+        };
+        Ok(Some((data, photo)))
+    }
+
+    /// The card the register row `card_id` was printed from.
+    pub async fn order_of_card(&self, card_id: i64) -> Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT order_id FROM cards WHERE id = ?")
+            .bind(card_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(o,)| o))
+    }
+
+    /// The hologram fields a register row has filled, by field.
+    pub async fn hologram_fields(&self, card_id: i64) -> Result<Vec<HologramField>> {
+        let rows = sqlx::query(
+            "SELECT slot, school_year, serial, applied_at, applied_by FROM holograms
+             WHERE card_id = ? AND status = 'applied' ORDER BY slot",
+        )
+        .bind(card_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| HologramField {
+                slot: r.get("slot"),
+                school_year: r.get("school_year"),
+                serial: r.get("serial"),
+                applied_at: r.get("applied_at"),
+                applied_by: r.get("applied_by"),
+            })
+            .collect())
+    }
+
+    /// Cards printed and blanks spoiled, all time.
+    pub async fn totals(&self) -> Result<(i64, i64)> {
+        Ok(
+            sqlx::query_as("SELECT (SELECT COUNT(*) FROM cards), (SELECT COUNT(*) FROM spoiled)")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}

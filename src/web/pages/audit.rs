@@ -1,0 +1,72 @@
+//! Dziennik: who did what, when, on which order or card.
+
+use crate::web::auth::Page;
+use crate::web::{layout, polish, App, Refusal};
+use axum::extract::{Query, State};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub struct Filter {
+    #[serde(default)]
+    kto: String,
+}
+
+/// The action's name in Polish.
+fn action(a: &str) -> &str {
+    match a {
+        "login" => "logowanie",
+        "login.refused" => "nieudane logowanie",
+        "logout" => "wylogowanie",
+        "batch.start" => "uruchomienie partii",
+        "batch.paused" => "wstrzymanie partii",
+        "batch.running" => "wznowienie partii",
+        "batch.cancelled" => "anulowanie partii",
+        "hold.potwierdz" => "karta dobra: wpis do rejestru",
+        "hold.ponow" => "ponowny druk",
+        "hold.zepsuty" => "druk zepsuty, ponowny druk",
+        "hologram.apply" => "naklejenie hologramu",
+        "hologram.apply_class" => "hologramy dla klasy",
+        "report.download" => "pobranie raportu",
+        "user.add" => "nowe konto",
+        "user.disable" => "wyłączenie konta",
+        "user.passwd" => "zmiana hasła",
+        "user.token" => "nowy token API",
+        "release" => "zwolnienie karty",
+        "confirm" => "potwierdzenie karty",
+        other => other,
+    }
+}
+
+pub async fn page(
+    State(app): State<App>,
+    p: Page,
+    Query(f): Query<Filter>,
+) -> Result<Markup, Refusal> {
+    let who = Some(f.kto.trim()).filter(|s| !s.is_empty());
+    let entries = app.store.audit_entries(who, 500).await?;
+    let body = html! {
+        form.row method="get" action="/dziennik" {
+            label for="kto" { "Osoba (login)" }
+            input #kto name="kto" value=(f.kto);
+            button type="submit" { "Pokaż" }
+        }
+        p.muted { "Ostatnie " (entries.len()) " wpisów, najnowsze pierwsze." }
+        table {
+            thead { tr { th { "Kiedy" } th { "Kto" } th { "Skąd" } th { "Co" } th { "Czego dotyczy" } th { "Szczegóły" } } }
+            tbody {
+                @for e in &entries {
+                    tr {
+                        td { (polish::when(&e.at)) }
+                        td { (e.login) }
+                        td { (match e.via.as_str() { "web" => "strona", "api" => "API", "cli" => "polecenie", o => o }) }
+                        td { (action(&e.action)) }
+                        td { (e.target.as_deref().unwrap_or("")) }
+                        td { (e.detail.as_deref().unwrap_or("")) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(&p, "/dziennik", "Dziennik", body))
+}

@@ -1,0 +1,147 @@
+//! Pulpit: the printer, the queue, the stock, the card printing now; live.
+
+use crate::web::auth::Page;
+use crate::web::{layout, polish, App, Refusal};
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::{Stream, StreamExt};
+use maud::{html, Markup};
+use serde_json::Value;
+use std::convert::Infallible;
+
+pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
+    let live = live_panel(&app).await?;
+    Ok(layout::page(
+        &p,
+        "/",
+        "Pulpit",
+        html! {
+            div #live aria-live="polite" { (live) }
+        },
+    ))
+}
+
+/// The printer badge in every page's header: (text, kind).
+fn badge(state: &Value) -> (String, &'static str) {
+    let printer = &state["printer"];
+    let word = printer["state"].as_str().unwrap_or("offline");
+    let kind = match word {
+        "ready" | "printing" => "ok",
+        "warning" => "warn",
+        _ => "err",
+    };
+    (format!("Drukarka: {}", polish::printer_state(word)), kind)
+}
+
+async fn live_panel(app: &App) -> Result<Markup, Refusal> {
+    let state: Value = serde_json::from_slice(&app.state.borrow().clone()).unwrap_or(Value::Null);
+    let printing = app.store.order_lines(&["printing"]).await?;
+    let holograms = app.store.hologram_stock().await?;
+    let blanks = app.store.blank_stock().await?;
+    let printer = &state["printer"];
+    let word = printer["state"].as_str().unwrap_or("offline");
+    let (_, kind) = badge(&state);
+    let detail = printer["detail"].as_str();
+    let queue = &state["queue"];
+    let n = |v: &Value| v.as_i64().unwrap_or(0);
+    let warn_below = app.settings.blanks.warn_below;
+    Ok(html! {
+        div.grid {
+            section.panel aria-labelledby="h-printer" {
+                h2 #h-printer { "Drukarka" }
+                p { span.state.(kind) #printer-state { (polish::printer_state(word)) } }
+                @if let Some(d) = detail {
+                    p.advice role="alert" { (polish::cause(d)) }
+                }
+                dl.facts {
+                    dt { "Model" } dd { (printer["model"].as_str().unwrap_or("—")) }
+                    dt { "Numer seryjny" } dd { (printer["serial"].as_str().unwrap_or("—")) }
+                    dt { "Taśma" } dd {
+                        (printer["ribbon"]["type"].as_str().unwrap_or("—"))
+                        @if let Some(left) = printer["ribbon"]["remaining"].as_i64() {
+                            ", zostało " (left) " kart"
+                        }
+                    }
+                    dt { "Podajnik" } dd {
+                        (match printer["feeder"].as_str() { Some("empty") => "pusty", Some("ok") => "blankiety są", _ => "—" })
+                    }
+                }
+            }
+            section.panel aria-labelledby="h-now" {
+                h2 #h-now { "Teraz drukuje" }
+                @if printing.is_empty() {
+                    p.muted { "Nic się nie drukuje." }
+                }
+                @for o in &printing {
+                    p.big { (o.card_number) }
+                    p { (o.last_name) " " (o.first_names) @if let Some(c) = &o.class { " · klasa " (c) } }
+                }
+            }
+            section.panel aria-labelledby="h-queue" {
+                h2 #h-queue { "Kolejka" }
+                dl.facts {
+                    dt { "Czeka na druk" } dd #queue-pending { (n(&queue["pending"])) }
+                    dt { "Drukuje się" } dd { (n(&queue["printing"])) }
+                    dt { "Do sprawdzenia" } dd #queue-held {
+                        @if n(&queue["held"]) > 0 { a href="/sprawdzenie" { (n(&queue["held"])) } } @else { "0" }
+                    }
+                }
+                p { a href="/kolejka" { "Przejdź do kolejki" } }
+            }
+            section.panel aria-labelledby="h-stock" {
+                h2 #h-stock { "Druki i hologramy" }
+                dl.facts {
+                    dt { "Druki w drukarce" } dd { (n(&state["blanks"]["loaded"])) }
+                    @for b in &blanks {
+                        dt { "Druki " (b.pattern) " w magazynie" }
+                        dd { (b.in_stock) @if b.in_stock + b.loaded < warn_below { " " span.state.warn { "mało" } } }
+                    }
+                    @if blanks.is_empty() { dt { "Druki w magazynie" } dd { "nie przyjęto" } }
+                    @for h in &holograms {
+                        dt { "Hologramy " (h.school_year) } dd { (h.in_stock) " w magazynie" }
+                    }
+                    @if holograms.is_empty() { dt { "Hologramy" } dd { "nie przyjęto" } }
+                }
+            }
+        }
+    })
+}
+
+/// Server-sent events: the dashboard's panel and the header's badge, each
+/// time the station's state changes (and every 15 s, for the counts).
+pub async fn live(
+    State(app): State<App>,
+    p: Result<Page, Refusal>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, axum::http::StatusCode> {
+    // A stream is not a page: without a session it is 401, not a redirect.
+    p.map_err(|_| axum::http::StatusCode::UNAUTHORIZED)?;
+    let changes = tokio_stream::wrappers::WatchStream::new(app.state.clone());
+    let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(
+        std::time::Duration::from_secs(15),
+    ));
+    let stop = app.0.stopping.clone();
+    let wake = futures_util::stream::select(changes.map(|_| ()), ticks.map(|_| ()));
+    let events = wake
+        .then(move |_| {
+            let app = app.clone();
+            async move {
+                let state: Value =
+                    serde_json::from_slice(&app.state.borrow().clone()).unwrap_or(Value::Null);
+                let (text, kind) = badge(&state);
+                let mut out = vec![Event::default()
+                    .event("badge")
+                    .data(serde_json::json!({"text": text, "kind": kind}).to_string())];
+                match live_panel(&app).await {
+                    Ok(m) => out.push(Event::default().event("pulpit").data(m.into_string())),
+                    Err(e) => tracing::warn!(?e, "live dashboard"),
+                }
+                futures_util::stream::iter(out.into_iter().map(Ok))
+            }
+        })
+        .flatten()
+        .take_until(async move {
+            let mut stop = stop;
+            let _ = stop.wait_for(|s| *s).await;
+        });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}

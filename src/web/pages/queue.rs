@@ -1,0 +1,249 @@
+//! Kolejka: waiting orders by class, batches on numbered blanks.
+
+use crate::records::store::{BatchRequest, BatchView, OrderLine};
+use crate::web::auth::{Change, Page};
+use crate::web::{layout, polish, App, Refusal};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use maud::{html, Markup};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A class and its orders.
+type Group<'a> = (String, Vec<&'a OrderLine>);
+
+/// Waiting orders by class in Polish order (no class last), each class in
+/// arrival order.
+fn by_class(orders: &[OrderLine]) -> Vec<Group<'_>> {
+    let mut groups: BTreeMap<(bool, Vec<u32>), Group<'_>> = BTreeMap::new();
+    for o in orders {
+        let c = o.class.clone().unwrap_or_default();
+        groups
+            .entry((
+                c.is_empty(),
+                crate::records::report::catalogue::polish_key(&c),
+            ))
+            .or_insert_with(|| (c.clone(), Vec::new()))
+            .1
+            .push(o);
+    }
+    groups.into_values().collect()
+}
+
+pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
+    let orders = app.store.order_lines(&["queued"]).await?;
+    let (waiting, in_batch): (Vec<OrderLine>, Vec<OrderLine>) =
+        orders.into_iter().partition(|o| o.batch_id.is_none());
+    let batches: Vec<BatchView> = app
+        .store
+        .batches()
+        .await?
+        .into_iter()
+        .filter(|b| b.status != "cancelled" && (b.waiting > 0 || b.status == "running"))
+        .collect();
+    let groups = by_class(&waiting);
+    let mode_batch = app.store.mode() == crate::records::store::QueueMode::Batch;
+    let body = html! {
+        p.muted {
+            @if mode_batch {
+                "Tryb partii: zamówienia czekają, aż operator uruchomi partię na ponumerowanych drukach."
+            } @else {
+                "Tryb automatyczny: każde przyjęte zamówienie drukuje się od razu. Partie na ponumerowanych drukach można uruchamiać także tutaj."
+            }
+        }
+        section.panel aria-labelledby="h-batches" {
+            h2 #h-batches { "Partie w toku" }
+            @if batches.is_empty() { p.muted { "Żadna partia nie jest w toku." } }
+            @else {
+                table {
+                    thead { tr { th { "Partia" } th { "Klasa" } th { "Operator" } th { "Druki od nr" } th.num { "Wydrukowano" } th.num { "Czeka" } th { "Stan" } th { "Działania" } } }
+                    tbody {
+                        @for b in &batches {
+                            tr {
+                                td { (b.id) }
+                                td { (b.class.as_deref().unwrap_or("—")) }
+                                td { (b.operator) }
+                                td { (b.pattern) " " (b.first_blank) }
+                                td.num { (b.printed_cards.len()) " z " (b.cards) }
+                                td.num { (b.waiting) }
+                                td { (polish::batch_status(&b.status)) }
+                                td.actions {
+                                    @if p.may_change() {
+                                        @if b.status == "running" { (batch_button(&p, &b.id, "wstrzymaj", "Wstrzymaj", false)) }
+                                        @if b.status == "paused" { (batch_button(&p, &b.id, "wznow", "Wznów", false)) }
+                                        (batch_button(&p, &b.id, "anuluj", "Anuluj", true))
+                                    }
+                                    a href={ "/raporty/pobierz?rodzaj=partia&partia=" (b.id) "&format=pdf" } { "Protokół" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.panel aria-labelledby="h-waiting" {
+            h2 #h-waiting { "Czekają na druk (" (waiting.len()) ")" }
+            @if waiting.is_empty() { p.muted { "Nie ma zamówień poza partiami." } }
+            @else {
+                form method="post" action="/kolejka/partia" {
+                    (layout::csrf(&p))
+                    @if p.may_change() {
+                        div.row.actions {
+                            label for="first_blank" { "Numer pierwszego druku w podajniku" }
+                            input #first_blank name="first_blank" required inputmode="numeric" autocomplete="off" placeholder="np. 000101";
+                            label for="class" { "Klasa" }
+                            select #class name="class" {
+                                option value="" { "— zaznaczone poniżej —" }
+                                @for (c, os) in &groups { @if !c.is_empty() { option value=(c) { (c) " (" (os.len()) ")" } } }
+                            }
+                            button.primary type="submit" { "Uruchom partię" }
+                        }
+                        p.muted { "Wybierz klasę albo zaznacz zamówienia. Do partii trafia tyle kolejnych druków, ile kart." }
+                    }
+                    table {
+                        thead { tr { th { span.muted { "✓" } } th { "Nazwisko i imiona" } th { "Nr legitymacji" } th { "Rodzaj" } th { "Przyjęte" } } }
+                        @for (c, os) in &groups {
+                            tbody {
+                                tr.group {
+                                    th colspan="5" {
+                                        @if p.may_change() && !c.is_empty() {
+                                            label { input type="checkbox" data-tick-class=(c) aria-label={ "Zaznacz całą klasę " (c) }; " " }
+                                        }
+                                        @if c.is_empty() { "Bez klasy" } @else { "Klasa " (c) }
+                                        " · " (os.len())
+                                    }
+                                }
+                                @for o in os {
+                                    tr {
+                                        td { @if p.may_change() { input type="checkbox" name="order" value=(o.order_id) data-class=(c) aria-label={ "Zaznacz " (o.last_name) " " (o.first_names) }; } }
+                                        td { (o.last_name) " " (o.first_names) }
+                                        td { (o.card_number) }
+                                        td { (polish::reason(&o.reason)) }
+                                        td { (polish::when(&o.received_at)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !in_batch.is_empty() {
+            section.panel aria-labelledby="h-inbatch" {
+                h2 #h-inbatch { "W partiach (" (in_batch.len()) ")" }
+                table {
+                    thead { tr { th { "Partia" } th { "Nazwisko i imiona" } th { "Klasa" } th { "Nr legitymacji" } } }
+                    tbody {
+                        @for o in &in_batch {
+                            tr { td { (o.batch_id.as_deref().unwrap_or("")) } td { (o.last_name) " " (o.first_names) } td { (o.class.as_deref().unwrap_or("")) } td { (o.card_number) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(&p, "/kolejka", "Kolejka", body))
+}
+
+fn batch_button(p: &Page, id: &str, action: &str, label: &str, danger: bool) -> Markup {
+    html! {
+        form.inline method="post" action={ "/partie/" (id) "/" (action) } {
+            (layout::csrf(p))
+            button.danger[danger] type="submit" { (label) }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StartForm {
+    first_blank: String,
+    #[serde(default)]
+    class: String,
+    #[serde(default)]
+    order: Vec<String>,
+}
+
+pub async fn start_batch(
+    State(app): State<App>,
+    c: Change<StartForm>,
+) -> Result<Response, Refusal> {
+    let f = c.form;
+    let class = Some(f.class.trim().to_string()).filter(|s| !s.is_empty());
+    if class.is_none() && f.order.is_empty() {
+        return Ok(layout::redirect(
+            "/kolejka",
+            false,
+            "Wybierz klasę albo zaznacz zamówienia do partii.",
+        ));
+    }
+    let r = BatchRequest {
+        operator: c.page.operator(),
+        first_blank: f.first_blank.trim().to_string(),
+        class: class.clone(),
+        orders: f.order.clone(),
+        limit: None,
+    };
+    match app.store.start_batch(&r).await {
+        Ok((id, n)) => {
+            app.store
+                .audit(
+                    &c.page.user.login,
+                    "web",
+                    "batch.start",
+                    Some(&id),
+                    Some(&format!(
+                        "{n} kart, druki od nr {}{}",
+                        r.first_blank,
+                        class.map(|c| format!(", klasa {c}")).unwrap_or_default()
+                    )),
+                )
+                .await?;
+            app.queue_ready.notify_one();
+            Ok(layout::redirect(
+                "/kolejka",
+                true,
+                &format!(
+                    "Partia {id} uruchomiona: {n} kart na drukach od nr {}.",
+                    r.first_blank
+                ),
+            ))
+        }
+        Err(e) => crate::web::refused("/kolejka", e),
+    }
+}
+
+pub async fn batch_action(
+    State(app): State<App>,
+    Path((id, action)): Path<(String, String)>,
+    c: Change<crate::web::auth::Empty>,
+) -> Result<Response, Refusal> {
+    let (to, done) = match action.as_str() {
+        "wstrzymaj" => ("paused", "wstrzymana"),
+        "wznow" => ("running", "wznowiona"),
+        "anuluj" => (
+            "cancelled",
+            "anulowana; jej niewydrukowane zamówienia wróciły do kolejki",
+        ),
+        _ => return Err(Refusal::NotFound),
+    };
+    match app.store.set_batch_status(&id, to).await {
+        Ok(()) => {
+            app.store
+                .audit(
+                    &c.page.user.login,
+                    "web",
+                    &format!("batch.{to}"),
+                    Some(&id),
+                    None,
+                )
+                .await?;
+            app.queue_ready.notify_one();
+            Ok(layout::redirect(
+                "/kolejka",
+                true,
+                &format!("Partia {id} {done}."),
+            ))
+        }
+        Err(e) => crate::web::refused("/kolejka", e),
+    }
+}

@@ -1,0 +1,164 @@
+//! Raporty: the records' reports (the same as `legitka report`), as PDF or
+//! CSV downloads.
+
+use crate::records::hologram::SchoolYear;
+use crate::records::report::catalogue::{self, Report, ReportError};
+use crate::records::report::{csv, pdf};
+use crate::web::auth::Page;
+use crate::web::{layout, App, Refusal};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
+    let batches = app.store.batches().await?;
+    let entries = app.store.register_entries(&Default::default()).await?;
+    let mut classes: Vec<String> = entries.iter().filter_map(|e| e.class.clone()).collect();
+    classes.sort_by_key(|c| catalogue::polish_key(c));
+    classes.dedup();
+    let mut years: Vec<String> = entries.iter().map(|e| e.issued[..4].to_string()).collect();
+    years.sort();
+    years.dedup();
+    let holo_years: Vec<String> = app
+        .store
+        .hologram_stock()
+        .await?
+        .into_iter()
+        .map(|h| h.school_year)
+        .collect();
+    let link = |q: &str, fmt: &str| format!("/raporty/pobierz?{q}&format={fmt}");
+    let both = |q: String| {
+        html! {
+            a.button href=(link(&q, "pdf")) { "PDF" } " "
+            a.button href=(link(&q, "csv")) { "CSV (Excel)" }
+        }
+    };
+    let body = html! {
+        div.grid {
+            section.panel {
+                h2 { "Rejestr wydanych legitymacji" }
+                p { "Wszystkie lata: " (both("rodzaj=rejestr".into())) }
+                @for y in &years { p { "Rok " (y) ": " (both(format!("rodzaj=rejestr&rok={y}"))) } }
+            }
+            section.panel {
+                h2 { "Listy odbioru (klasy)" }
+                @if classes.is_empty() { p.muted { "Rejestr nie ma jeszcze klas." } }
+                @for c in &classes { p { "Klasa " (c) ": " (both(format!("rodzaj=odbior&klasa={}", enc(c)))) } }
+            }
+            section.panel {
+                h2 { "Protokoły partii" }
+                @if batches.is_empty() { p.muted { "Nie było jeszcze partii." } }
+                @for b in batches.iter().rev().take(30) {
+                    p { (b.id) @if let Some(c) = &b.class { " (klasa " (c) ")" } ": " (both(format!("rodzaj=partia&partia={}", enc(&b.id)))) }
+                }
+            }
+            section.panel {
+                h2 { "Hologramy i druki" }
+                @for y in &holo_years { p { "Hologramy " (y) ": " (both(format!("rodzaj=hologramy&rok={}", enc(y)))) } }
+                p { "Rozliczenie druków: " (both("rodzaj=druki".into())) }
+            }
+        }
+    };
+    Ok(layout::page(&p, "/raporty", "Raporty", body))
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[derive(Deserialize)]
+pub struct Download {
+    rodzaj: String,
+    #[serde(default)]
+    rok: Option<String>,
+    #[serde(default)]
+    klasa: Option<String>,
+    #[serde(default)]
+    partia: Option<String>,
+    format: String,
+}
+
+fn which(d: &Download) -> Result<Report, String> {
+    let need = |v: &Option<String>, what: &str| {
+        v.clone().ok_or_else(|| format!("Brak parametru: {what}."))
+    };
+    Ok(match d.rodzaj.as_str() {
+        "rejestr" => Report::Register {
+            year: match &d.rok {
+                Some(y) => Some(y.parse().map_err(|_| format!("{y} to nie rok."))?),
+                None => None,
+            },
+        },
+        "partia" => Report::Batch {
+            batch: need(&d.partia, "partia")?,
+        },
+        "odbior" => Report::Handover {
+            class: need(&d.klasa, "klasa")?,
+        },
+        "hologramy" => Report::Holograms {
+            year: need(&d.rok, "rok")?
+                .parse::<SchoolYear>()
+                .map_err(|e| crate::web::polish::hologram(&e))?,
+        },
+        "druki" => Report::Blanks,
+        other => return Err(format!("Nie ma raportu {other}.")),
+    })
+}
+
+pub async fn download(
+    State(app): State<App>,
+    p: Page,
+    Query(d): Query<Download>,
+) -> Result<Response, Refusal> {
+    let report = which(&d).map_err(Refusal::Invalid)?;
+    let table = match catalogue::build(&app.store, &app.settings.school, &report).await {
+        Ok(t) => t,
+        Err(ReportError::Empty(_)) => {
+            return Ok(layout::redirect(
+                "/raporty",
+                false,
+                "Ten raport byłby pusty: nie ma w nim jeszcze żadnych danych.",
+            ))
+        }
+        Err(ReportError::Store(e)) => return crate::web::refused("/raporty", e),
+    };
+    let stem = report.file_stem();
+    let (bytes, mime, ext) = match d.format.as_str() {
+        "pdf" => {
+            let t = table.clone();
+            let bytes = tokio::task::spawn_blocking(move || pdf(&t, &catalogue::today()))
+                .await
+                .map_err(|e| Refusal::Internal(e.to_string()))?
+                .map_err(Refusal::Internal)?;
+            (bytes, "application/pdf", "pdf")
+        }
+        "csv" => (csv(&table), "text/csv; charset=utf-8", "csv"),
+        _ => {
+            return Err(Refusal::Invalid(
+                "Raport jest w formacie pdf albo csv.".into(),
+            ))
+        }
+    };
+    app.store
+        .audit(
+            &p.user.login,
+            "web",
+            "report.download",
+            Some(&format!("{stem}.{ext}")),
+            None,
+        )
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{stem}.{ext}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,248 @@
+//! The operator's web page and API over real HTTP: accounts, sessions,
+//! CSRF, roles, rate limits, and no full PESEL on any list. The same flows
+//! in a real browser are in `browser.rs`.
+
+mod common;
+
+use common::web::{csrf_of, pesels, WebStation, PASSWORD};
+use legitka::records::store::QueueMode;
+use legitka_sim::SimConfig;
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Logs in through the form, as a browser does: the form's page first
+/// (its CSRF cookie and field), then the post. Returns where it redirected.
+async fn log_in(
+    c: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+) -> (String, Vec<String>) {
+    let form = c
+        .get(format!("{base}/logowanie"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = c
+        .post(format!("{base}/logowanie"))
+        .form(&[
+            ("_csrf", csrf_of(&form).as_str()),
+            ("login", login),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookies = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    (
+        r.headers()["location"].to_str().unwrap().to_string(),
+        cookies,
+    )
+}
+
+async fn page(c: &reqwest::Client, url: String) -> (StatusCode, String) {
+    let r = c.get(url).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_csrf_roles_and_tokens_guard_every_change() {
+    let w = WebStation::start(SimConfig::default(), |s| s.queue.mode = QueueMode::Batch).await;
+    let base = &w.base;
+    let mut h = w.h;
+    let ids = h.send_orders(0, 4).await;
+    for id in &ids {
+        h.wait_for(id, "order.accepted").await;
+    }
+
+    // Nobody: the pages send to the login form, the API says 401.
+    let anon = client();
+    let r = anon.get(format!("{base}/kolejka")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/logowanie");
+    let r = anon
+        .get(format!("{base}/api/v1/orders"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = anon
+        .get(format!("{base}/api/v1/orders"))
+        .bearer_auth("0".repeat(64))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a made-up token");
+
+    // A wrong password is refused; the right one opens a session whose
+    // cookie scripts cannot read and other sites cannot send.
+    let anna = client();
+    let (to, _) = log_in(&anna, base, "anna", "not her password").await;
+    assert_eq!(to, "/logowanie?blad=haslo");
+    let (to, cookies) = log_in(&anna, base, "anna", PASSWORD).await;
+    assert_eq!(to, "/");
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("legitka_session="))
+        .expect("a session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+
+    // The queue lists the orders by class, and no PESEL in full.
+    let (status, queue) = page(&anna, format!("{base}/kolejka")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        queue.contains("Klasa 1a") && queue.contains("1/2026"),
+        "{queue}"
+    );
+    for p in pesels(4) {
+        assert!(!queue.contains(&p), "a full PESEL on the queue page");
+    }
+
+    // A form posted without its CSRF token is refused and changes nothing.
+    let r = anna
+        .post(format!("{base}/kolejka/partia"))
+        .form(&[("first_blank", "000101"), ("class", "1a")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = anna
+        .post(format!("{base}/kolejka/partia"))
+        .form(&[
+            ("_csrf", "0".repeat(64).as_str()),
+            ("first_blank", "000101"),
+            ("class", "1a"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a wrong token");
+
+    // With the token, the records' refusal comes back as a message: these
+    // blanks were never received.
+    let csrf = csrf_of(&queue);
+    let r = anna
+        .post(format!("{base}/kolejka/partia"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("first_blank", "000101"),
+            ("class", "1a"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, after) = page(&anna, format!("{base}/kolejka")).await;
+    assert!(after.contains("nie był przyjęty na stan"), "{after}");
+
+    // An auditor reads everything and changes nothing: 403 with a valid token.
+    let ewa = client();
+    log_in(&ewa, base, "ewa", PASSWORD).await;
+    let (status, queue) = page(&ewa, format!("{base}/kolejka")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !queue.contains("Uruchom partię"),
+        "no batch form for an auditor"
+    );
+    let r = ewa
+        .post(format!("{base}/hologramy/naklej"))
+        .form(&[
+            ("_csrf", csrf_of(&queue).as_str()),
+            ("card", "1/2026"),
+            ("serial", "H1"),
+            ("year", "2026/2027"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Administrators' pages are theirs alone.
+    assert_eq!(
+        page(&anna, format!("{base}/drukarka")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let adam = client();
+    log_in(&adam, base, "adam", PASSWORD).await;
+    let (status, printer) = page(&adam, format!("{base}/drukarka")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(printer.contains("evolis-primacy-2"), "the profile in use");
+
+    // A token from `legitka user token` reads the API; no PESEL there either.
+    let token = common::cli::ok(&w.config, &["user", "token", "ewa"]);
+    let r = anon
+        .get(format!("{base}/api/v1/orders"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let orders = r.text().await.unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&orders).unwrap();
+    assert_eq!(parsed.as_array().unwrap().len(), 4);
+    for p in pesels(4) {
+        assert!(!orders.contains(&p), "a PESEL in the API");
+    }
+
+    // Logging out ends the session on the server, not only in the browser.
+    let (_, home) = page(&anna, format!("{base}/")).await;
+    let r = anna
+        .post(format!("{base}/wyloguj"))
+        .form(&[("_csrf", csrf_of(&home).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = anna
+        .get(format!("{base}/kolejka"))
+        .header("cookie", session.split(';').next().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the old cookie is dead");
+
+    // Every action above is in the audit log, with the account.
+    let (_, log) = page(&adam, format!("{base}/dziennik")).await;
+    for needle in ["nieudane logowanie", "wylogowanie", "nowy token API"] {
+        assert!(log.contains(needle), "audit log lacks {needle}");
+    }
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_a_password_is_slowed_per_login_and_the_right_one_waits_too() {
+    let w = WebStation::start(SimConfig::default(), |_| {}).await;
+    let c = client();
+    for _ in 0..5 {
+        let (to, _) = log_in(&c, &w.base, "anna", "wrong-password").await;
+        assert_eq!(to, "/logowanie?blad=haslo");
+    }
+    let (to, _) = log_in(&c, &w.base, "anna", PASSWORD).await;
+    assert_eq!(
+        to, "/logowanie?blad=limit",
+        "the sixth try in a minute waits"
+    );
+    // Another login from the same address is not locked by anna's.
+    let (to, _) = log_in(&c, &w.base, "adam", PASSWORD).await;
+    assert_eq!(to, "/");
+    w.h.stop().await;
+}
