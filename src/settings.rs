@@ -408,6 +408,29 @@ mod tests {
     const MINIMAL: &str = "school = \"12345\"\nstation = \"s1\"\ndata_dir = \"/tmp/x\"\n[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\n[printer]\nuri = \"usb:auto\"\n";
 
     #[test]
+    fn the_web_page_opens_to_the_network_only_encrypted() {
+        assert!(load_text(MINIMAL).is_ok_and(|s| s.http.listen == "127.0.0.1:8080"));
+        let open = format!("{MINIMAL}[http]\nlisten = \"0.0.0.0:8080\"\n");
+        let e = load_text(&open).unwrap_err().to_string();
+        assert!(e.contains("tls_cert") && e.contains("behind_proxy"), "{e}");
+        assert!(load_text(&format!("{open}behind_proxy = true\n")).is_ok());
+        assert!(load_text(&format!(
+            "{open}tls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n"
+        ))
+        .is_ok());
+        assert!(
+            load_text(&format!("{open}tls_cert = \"/c.pem\"\n")).is_err(),
+            "a certificate without its key"
+        );
+        assert!(
+            load_text(&format!("{MINIMAL}[http]\nlisten = \"\"\n")).is_ok(),
+            "no page at all"
+        );
+        assert!(load_text(&format!("{MINIMAL}[http]\nlisten = \"localhost\"\n")).is_err());
+        assert!(load_text(&format!("{MINIMAL}[queue]\nmode = \"batch\"\n")).is_ok());
+    }
+
+    #[test]
     fn a_misspelt_key_is_refused_with_the_file_and_the_key_named() {
         assert!(load_text(MINIMAL).is_ok());
         let e = load_text(&format!(

@@ -127,14 +127,20 @@ impl Person {
             .unwrap();
     }
 
+    /// Follows the link named `text`, once the page that has it is loaded.
     async fn click_link(&self, text: &str) {
-        self.c
-            .find(Locator::LinkText(text))
-            .await
-            .unwrap_or_else(|e| panic!("no link named {text:?}: {e}"))
-            .click()
-            .await
-            .unwrap();
+        let mut last = None;
+        for _ in 0..50 {
+            match self.c.find(Locator::LinkText(text)).await {
+                Ok(e) => match e.click().await {
+                    Ok(()) => return,
+                    Err(err) => last = Some(err.to_string()),
+                },
+                Err(err) => last = Some(err.to_string()),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no link named {text:?}: {last:?}");
     }
 
     /// The message an action left on the page it led to.
@@ -217,21 +223,7 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
     for id in &ids {
         h.wait_for(id, "order.accepted").await;
     }
-    common::cli::ok(
-        &config,
-        &[
-            "blanks",
-            "receive",
-            "--pattern",
-            "MEiN-I/1",
-            "--first",
-            "000101",
-            "--count",
-            "20",
-            "--operator",
-            "Anna Kowalska",
-        ],
-    );
+    common::cli::receive_blanks(&config, "000101", 20, "Anna Kowalska");
     let year =
         legitka::records::hologram::SchoolYear::of(chrono::Local::now().date_naive()).to_string();
     common::cli::ok(
@@ -293,6 +285,24 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
 
         // The third card is held; the rest of the batch waits for a word.
         h.wait_for(&ids[2], "order.held").await;
+        // The dashboard, left open in one tab, follows the station live.
+        person.click_link("Pulpit").await;
+        for _ in 0..100 {
+            if person.text_of("#queue-held").await.trim() == "1" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(person.text_of("#queue-held").await.trim(), "1");
+        person
+            .c
+            .execute("window.__notReloaded = true;", vec![])
+            .await
+            .unwrap();
+        let dashboard = person.c.window().await.unwrap();
+        let tab = person.c.new_window(true).await.unwrap();
+        person.c.switch_to_window(tab.handle).await.unwrap();
+        person.go("/").await;
         person.click_link("Do sprawdzenia").await;
         person
             .wait_for("the held card", |p| p.contains("Druk przerwany"))
@@ -320,9 +330,37 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
         person.click("form button.primary").await;
         assert!(person.flash().await.contains("3/2026 wpisana do rejestru"));
 
-        // The batch goes on and prints every card on the simulator.
+        // The batch goes on and prints every card on the simulator; the
+        // dashboard in the first tab shows it without a reload.
         h.wait_for(&ids[5], "card.printed").await;
-        person.click_link("Pulpit").await;
+        person.c.close_window().await.unwrap();
+        person.c.switch_to_window(dashboard).await.unwrap();
+        let mut live = (String::new(), String::new());
+        for _ in 0..200 {
+            live = (
+                person.text_of("#queue-held").await,
+                person.text_of("#queue-pending").await,
+            );
+            if live.0.trim() == "0" && live.1.trim() == "0" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            (live.0.trim(), live.1.trim()),
+            ("0", "0"),
+            "the dashboard updates live"
+        );
+        let same_page = person
+            .c
+            .execute("return window.__notReloaded === true;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            same_page,
+            serde_json::Value::Bool(true),
+            "updated in place, not reloaded"
+        );
         person.shot("pulpit").await;
 
         // A hologram by typing the card number and Enter, as a scanner does:
@@ -392,6 +430,9 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
         // An auditor sees the register and is refused a change.
         person.log_in("ewa", PASSWORD).await;
         person.click_link("Hologramy").await;
+        person
+            .wait_for("the holograms page", |p| p.contains("Stan hologramów"))
+            .await;
         assert!(
             person.c.find(Locator::Css("#card")).await.is_err(),
             "no hologram form for an auditor"
@@ -427,7 +468,28 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
         );
         person.shot("dziennik").await;
         person.click_link("Raporty").await;
+        person
+            .wait_for("the reports page", |p| p.contains("Protokoły partii"))
+            .await;
         person.shot("raporty").await;
+        assert!(
+            person.c.find(Locator::LinkText("Drukarka")).await.is_err(),
+            "administrators' pages are not in an auditor's menu"
+        );
+        person.log_out().await;
+
+        // An administrator's pages: the printer and the accounts.
+        person.log_in("adam", PASSWORD).await;
+        person.click_link("Drukarka").await;
+        assert!(person.text_of("main").await.contains("Evolis Primacy 2"));
+        person.shot("drukarka").await;
+        person.click_link("Konta").await;
+        let accounts = person.text_of("main").await;
+        assert!(
+            accounts.contains("Ewa Wiśniewska") && accounts.contains("audytor"),
+            "{accounts}"
+        );
+        person.shot("konta").await;
     };
     let outcome = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(steps)).await;
     if let Err(panic) = outcome {

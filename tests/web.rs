@@ -186,6 +186,34 @@ async fn sessions_csrf_roles_and_tokens_guard_every_change() {
     let (status, printer) = page(&adam, format!("{base}/drukarka")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(printer.contains("evolis-primacy-2"), "the profile in use");
+    // A test card prints on the simulator between orders and is recorded
+    // nowhere (the orders wait for a batch: nothing else prints).
+    let r = adam
+        .post(format!("{base}/drukarka/karta-testowa"))
+        .form(&[("_csrf", csrf_of(&printer).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    for _ in 0..100 {
+        if h.sim.printed_count() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(h.sim.printed_count(), 1, "the test card came out");
+    let store = legitka::records::store::Store::open(&h.db(), &h.settings.station)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .register_entries(&Default::default())
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "not in the register"
+    );
 
     // A token from `legitka user token` reads the API; no PESEL there either.
     let token = common::cli::ok(&w.config, &["user", "token", "ewa"]);
@@ -202,6 +230,45 @@ async fn sessions_csrf_roles_and_tokens_guard_every_change() {
     for p in pesels(4) {
         assert!(!orders.contains(&p), "a PESEL in the API");
     }
+
+    // Reports download as the CLI writes them.
+    let r = anna
+        .get(format!("{base}/raporty/pobierz?rodzaj=druki&format=csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "no blanks yet: back with a message"
+    );
+    common::cli::receive_blanks(&w.config, "000101", 3, "anna");
+    let r = anna
+        .get(format!("{base}/raporty/pobierz?rodzaj=druki&format=pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("druki.pdf"));
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+    let csv = anna
+        .get(format!("{base}/raporty/pobierz?rodzaj=druki&format=csv"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("\u{feff}".as_bytes()), "a BOM for Excel");
+    assert!(
+        String::from_utf8_lossy(&csv).contains("000101 – 000103;3;MEiN-I/1;w magazynie"),
+        "{}",
+        String::from_utf8_lossy(&csv)
+    );
 
     // Logging out ends the session on the server, not only in the browser.
     let (_, home) = page(&anna, format!("{base}/")).await;
@@ -245,4 +312,107 @@ async fn guessing_a_password_is_slowed_per_login_and_the_right_one_waits_too() {
     let (to, _) = log_in(&c, &w.base, "adam", PASSWORD).await;
     assert_eq!(to, "/");
     w.h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_command_naming_an_account_is_recorded_as_that_account() {
+    let w = WebStation::start(SimConfig::default(), |_| {}).await;
+    let mut h = w.h;
+    let ids = h.send_orders(0, 1).await;
+    h.wait_for(&ids[0], "card.printed").await;
+    let year =
+        legitka::records::hologram::SchoolYear::of(chrono::Local::now().date_naive()).to_string();
+    common::cli::ok(
+        &w.config,
+        &[
+            "holograms",
+            "receive",
+            "--year",
+            &year,
+            "--first",
+            "H000001",
+            "--count",
+            "2",
+            "--operator",
+            "anna",
+        ],
+    );
+    common::cli::ok(
+        &w.config,
+        &[
+            "hologram",
+            "apply",
+            "--card",
+            "1/2026",
+            "--year",
+            &year,
+            "--serial",
+            "H000001",
+            "--operator",
+            "anna",
+        ],
+    );
+    let store = legitka::records::store::Store::open(&h.db(), &h.settings.station)
+        .await
+        .unwrap();
+    let card = store
+        .register_entries(&Default::default())
+        .await
+        .unwrap()
+        .remove(0);
+    let fields = store.hologram_fields(card.id).await.unwrap();
+    assert_eq!(
+        fields[0].applied_by.as_deref(),
+        Some("Anna Kowalska (anna)")
+    );
+    let log = store.audit_entries(Some("anna"), 10).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.via == "cli"
+            && e.action == "hologram.apply"
+            && e.target.as_deref() == Some("1/2026")),
+        "{log:?}"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_unused_past_its_limit_is_refused_and_deleted() {
+    use legitka::records::account::{hash_password, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let store = legitka::records::store::Store::open(&dir.path().join("l.db"), "s1")
+        .await
+        .unwrap();
+    store
+        .add_user(
+            "anna",
+            "Anna Kowalska",
+            Role::Operator,
+            &hash_password(PASSWORD),
+        )
+        .await
+        .unwrap();
+    let (token, _) = store.open_session("anna").await.unwrap();
+    assert!(
+        store.session(&token, 60).await.unwrap().is_some(),
+        "a fresh session is live"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert!(
+        store.session(&token, 1).await.unwrap().is_none(),
+        "idle past the limit"
+    );
+    assert!(
+        store.session(&token, 3600).await.unwrap().is_none(),
+        "and gone for good"
+    );
+    // Disabling an account ends its sessions and tokens at once.
+    let (token, _) = store.open_session("anna").await.unwrap();
+    let api = store.add_api_token("anna").await.unwrap();
+    store.disable_user("anna").await.unwrap();
+    assert!(store.session(&token, 3600).await.unwrap().is_none());
+    assert!(store.user_by_token(&api).await.unwrap().is_none());
+    assert!(
+        store.password_hash("anna").await.unwrap().is_none(),
+        "no login either"
+    );
 }

@@ -61,15 +61,25 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<()> {
             orders,
             limit,
         } => {
+            let who = super::operator(&store, &operator).await?;
+            let detail = format!("druki od nr {first_blank}");
             let (id, n) = store
                 .start_batch(&BatchRequest {
-                    operator,
+                    operator: who,
                     first_blank,
                     class,
                     orders,
                     limit,
                 })
                 .await?;
+            super::audit(
+                &store,
+                &operator,
+                "batch.start",
+                &id,
+                Some(&format!("{n} kart, {detail}")),
+            )
+            .await?;
             println!("{id}");
             eprintln!("batch {id}: {n} cards, printing in turn");
         }

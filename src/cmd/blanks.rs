@@ -69,6 +69,7 @@ pub async fn run(a: BlanksArgs) -> anyhow::Result<()> {
             count,
             operator,
         } => {
+            let operator = super::operator(&store, &operator).await?;
             let s = store
                 .receive_blanks(&pattern, &first, count, &operator)
                 .await?;
@@ -91,6 +92,7 @@ pub async fn run(a: BlanksArgs) -> anyhow::Result<()> {
                     format!("no single pattern has blank {first} in stock: give --pattern")
                 })?,
             };
+            let operator = super::operator(&store, &operator).await?;
             let s = store
                 .load_blanks(&pattern, &first, count, &operator)
                 .await?;
@@ -143,7 +145,13 @@ pub async fn run(a: BlanksArgs) -> anyhow::Result<()> {
 
 async fn dispose(store: &Store, d: Disposal, how: &str) -> anyhow::Result<()> {
     store
-        .dispose_blank(&d.pattern, &d.serial, how, &d.reason, &d.operator)
+        .dispose_blank(
+            &d.pattern,
+            &d.serial,
+            how,
+            &d.reason,
+            &super::operator(store, &d.operator).await?,
+        )
         .await?;
     println!(
         "blank {} {} recorded as {how}: {} (by {})",

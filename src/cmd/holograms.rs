@@ -82,7 +82,9 @@ pub async fn card(a: CardArgs) -> anyhow::Result<()> {
         reason,
         operator,
     } = a.command;
-    store.return_card(&card, &reason, &operator).await?;
+    let who = super::operator(&store, &operator).await?;
+    store.return_card(&card, &reason, &who).await?;
+    super::audit(&store, &operator, "card.return", &card, Some(&reason)).await?;
     println!("card {card} recorded as returned: {reason} (by {operator})");
     Ok(())
 }
@@ -130,6 +132,7 @@ pub async fn holograms(a: HologramsArgs) -> anyhow::Result<()> {
             count,
             operator,
         } => {
+            let operator = super::operator(&store, &operator).await?;
             let serials = store
                 .receive_holograms(year, &first, count, &operator)
                 .await?;
@@ -157,6 +160,7 @@ pub async fn holograms(a: HologramsArgs) -> anyhow::Result<()> {
             reason,
             operator,
         } => {
+            let operator = super::operator(&store, &operator).await?;
             store.spoil_hologram(&serial, &reason, &operator).await?;
             println!("hologram {serial} recorded as spoiled: {reason} (by {operator})");
         }
@@ -167,19 +171,16 @@ pub async fn holograms(a: HologramsArgs) -> anyhow::Result<()> {
 pub async fn hologram(a: HologramArgs) -> anyhow::Result<()> {
     let HologramCommand::Apply(a) = a.command;
     let store = open(a.config.as_deref()).await?;
+    let who = super::operator(&store, &a.operator).await?;
     let applied = match (&a.card, &a.class) {
         (Some(card), _) => {
             let serial = a.serial.as_deref().expect("clap requires --serial");
-            vec![
-                store
-                    .apply_hologram(card, a.year, serial, &a.operator)
-                    .await?,
-            ]
+            vec![store.apply_hologram(card, a.year, serial, &who).await?]
         }
         (None, Some(class)) => {
             let first = a.first.as_deref().expect("clap requires --first");
             store
-                .apply_class(class, a.year, first, &a.operator, a.dry_run)
+                .apply_class(class, a.year, first, &who, a.dry_run)
                 .await?
         }
         (None, None) => unreachable!("clap requires --card or --class"),
@@ -192,6 +193,15 @@ pub async fn hologram(a: HologramArgs) -> anyhow::Result<()> {
             h.serial,
             h.slot
         );
+    }
+    if !a.dry_run {
+        let (action, target) = match (&a.card, &a.class) {
+            (Some(card), _) => ("hologram.apply", card.as_str()),
+            (_, Some(class)) => ("hologram.apply_class", class.as_str()),
+            _ => ("hologram.apply", ""),
+        };
+        let detail = format!("{}: {} hologramów", a.year, applied.len());
+        super::audit(&store, &a.operator, action, target, Some(&detail)).await?;
     }
     if a.dry_run {
         println!(

@@ -24,6 +24,31 @@ pub async fn open_store(config: Option<&std::path::Path>) -> anyhow::Result<(Set
     Ok((s, store))
 }
 
+/// Who an operator command records: where `--operator` is an account's
+/// login, that account ("Anna Kowalska (anna)", as the web page records
+/// it); otherwise the name as typed.
+pub async fn operator(store: &Store, given: &str) -> anyhow::Result<String> {
+    Ok(match store.user(given.trim()).await? {
+        Some(u) if !u.disabled => format!("{} ({})", u.name, u.login),
+        _ => given.to_string(),
+    })
+}
+
+/// Records a done operator command in the audit log, under the login
+/// `--operator` names (or the name as typed).
+pub async fn audit(
+    store: &Store,
+    given: &str,
+    action: &str,
+    target: &str,
+    detail: Option<&str>,
+) -> anyhow::Result<()> {
+    store
+        .audit(given.trim(), "cli", action, Some(target), detail)
+        .await?;
+    Ok(())
+}
+
 /// Logs to stderr; `LEGITKA_LOG` sets the filter, `LEGITKA_LOG_JSON=1` makes
 /// them structured JSON for journald collectors.
 pub fn init_logging() {

@@ -77,7 +77,15 @@ pub async fn list(a: ListArgs) -> anyhow::Result<()> {
 
 pub async fn release(a: ReleaseArgs) -> anyhow::Result<()> {
     let store = open(a.config.as_deref()).await?;
-    match store.release(&a.order_id, &a.operator, a.spoiled).await? {
+    let who = super::operator(&store, &a.operator).await?;
+    let released = store.release(&a.order_id, &who, a.spoiled).await?;
+    let action = if a.spoiled {
+        "hold.zepsuty"
+    } else {
+        "hold.ponow"
+    };
+    super::audit(&store, &a.operator, action, &a.order_id, None).await?;
+    match released {
         legitka::records::store::Released::Queued => {
             println!("order {} queued again on {}'s word", a.order_id, a.operator)
         }
@@ -92,7 +100,9 @@ pub async fn release(a: ReleaseArgs) -> anyhow::Result<()> {
 
 pub async fn confirm(a: ConfirmArgs) -> anyhow::Result<()> {
     let store = open(a.config.as_deref()).await?;
-    store.confirm_printed(&a.order_id, &a.operator).await?;
+    let who = super::operator(&store, &a.operator).await?;
+    store.confirm_printed(&a.order_id, &who).await?;
+    super::audit(&store, &a.operator, "hold.potwierdz", &a.order_id, None).await?;
     println!(
         "order {} registered as issued on {}'s word",
         a.order_id, a.operator

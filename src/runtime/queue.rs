@@ -12,6 +12,7 @@ use crate::runtime::shutdown::Shutdown;
 use crate::runtime::state::{PrinterView, StateReport};
 use legitka_drivers::evolis::{EvolisPrinter, EvolisSettings};
 use legitka_drivers::{open_uri, Capabilities, PrintError, Printer, PrinterUri, Status};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -30,6 +31,10 @@ pub struct Queue {
     pub outbox_ready: Arc<Notify>,
     /// Beats while the loop comes round; the service watchdog listens.
     pub heartbeat: Heartbeat,
+    /// Test cards an administrator asked for (the web page's Drukarka).
+    pub test_cards: Arc<AtomicU32>,
+    /// The school's RSPO number, for the test card's data.
+    pub school: String,
 }
 
 type Link = Box<dyn Printer>;
@@ -201,6 +206,10 @@ impl Queue {
                 info!("printer ready again; queue resumes");
                 self.record(&[Event::printer_resumed(cause.as_str())]).await;
             }
+            if self.test_cards.swap(0, Ordering::SeqCst) > 0 {
+                link = self.print_test_card(l).await;
+                continue;
+            }
             let next = match self.store.next_queued().await {
                 Ok(n) => n,
                 Err(e) => {
@@ -336,6 +345,41 @@ impl Queue {
         (keep_link.then_some(l), next)
     }
 
+    /// A sample card (a real photo, "KARTA TESTOWA", the school's RSPO)
+    /// printed between orders, recorded nowhere: the printer's own check.
+    /// Never on numbered blanks: it would use one the register must account
+    /// for.
+    async fn print_test_card(&self, l: Link) -> Option<Link> {
+        if self.store.counts().await.is_ok_and(|c| c.blanks_loaded > 0) {
+            warn!("test card not printed: numbered blanks are loaded; unload them and put a plain card in the feeder");
+            return Some(l);
+        }
+        let (renderer, school) = (self.renderer.clone(), self.school.clone());
+        let rendered = tokio::task::spawn_blocking(move || test_card(&renderer, &school))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+        let panels = match rendered {
+            Ok(r) => r.panels,
+            Err(e) => {
+                error!(error = %e, "the test card cannot be rendered");
+                return Some(l);
+            }
+        };
+        info!("printing a test card");
+        let (l, result) = self.beating(blocking(l, move |p| p.print(&panels))).await;
+        match result {
+            Ok(r) => {
+                info!(bytes = r.bytes_sent, "test card printed");
+                Some(l)
+            }
+            Err(e) => {
+                warn!(error = %e, "the test card failed; reconnecting");
+                None
+            }
+        }
+    }
+
     /// Writes what became of a card. A card that left the printer must be
     /// registered, so a failing database is retried until it answers.
     async fn record_outcome(&self, id: &str, outcome: &Outcome) {
@@ -384,4 +428,24 @@ enum Outcome {
     Spoiled(String, String),
     /// Cause and error: nobody knows whether the card exists.
     Held(String, String),
+}
+
+/// The test card: the first sample order with its name replaced.
+fn test_card(
+    renderer: &Renderer,
+    school: &str,
+) -> Result<crate::card::render::RenderedCard, String> {
+    use crate::card::message::{self, Inbound, TrustedKeys};
+    let mut o = crate::card::sample::order(0);
+    o["student"]["first_names"] = "KARTA".into();
+    o["student"]["last_name"] = "TESTOWA".into();
+    o["school"]["rspo"] = school.into();
+    let raw = o.to_string();
+    let Ok(Inbound::Order(m)) = message::parse(raw.as_bytes(), &TrustedKeys::default()) else {
+        return Err("the sample order does not parse".into());
+    };
+    let order = crate::runtime::ingest::check(&m, renderer, school).map_err(|r| r.message)?;
+    renderer
+        .render(&order.data, &order.photo)
+        .map_err(|e| e.to_string())
 }

@@ -173,12 +173,14 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
     ));
     let purger = tokio::spawn(purge_checkpoints(store.clone(), net_stop));
     let (web_trigger, mut web_stop) = shutdown::channel();
+    let test_cards = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let web_parts = crate::web::WebParts {
         settings: settings.clone(),
         store: store.clone(),
         renderer: renderer.clone(),
         state: state_rx,
         queue_ready: queue_ready.clone(),
+        test_cards: test_cards.clone(),
     };
     // A page that cannot be served (its port taken) is said at once and
     // loudly, but the station goes on printing: the CLI does all it does.
@@ -203,6 +205,8 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         queue_ready,
         outbox_ready,
         heartbeat,
+        test_cards,
+        school: settings.school.clone(),
     };
     info!(station = %settings.station, school = %settings.school, "station running");
     let mut queue = tokio::spawn(queue.run(shutdown.clone()));

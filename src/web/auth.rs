@@ -44,6 +44,9 @@ pub struct Page {
     pub csrf: String,
     /// A message left by the action that redirected here.
     pub flash: Option<layout::Flash>,
+    /// The printer's state for the header, as the page is drawn (kept
+    /// current by the live stream afterwards).
+    pub badge: (String, &'static str),
 }
 
 impl Page {
@@ -76,10 +79,13 @@ impl FromRequestParts<App> for Page {
         let Some(s) = app.store.session(&token, idle_secs(app)).await? else {
             return Err(Refusal::Unauthenticated);
         };
+        let state: serde_json::Value =
+            serde_json::from_slice(&app.state.borrow().clone()).unwrap_or_default();
         Ok(Page {
             user: s.user,
             csrf: s.csrf,
             flash: layout::Flash::from_jar(&jar),
+            badge: super::polish::badge(&state),
         })
     }
 }

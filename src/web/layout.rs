@@ -136,7 +136,7 @@ pub fn page(p: &Page, here: &str, title: &str, body: Markup) -> Markup {
                         }
                     }
                     div.who {
-                        span #badge.badge data-live="badge" { "…" }
+                        span #badge class={ "badge " (p.badge.1) } { (p.badge.0) }
                         span.name title=(p.user.name) { (p.user.name) }
                         form method="post" action="/wyloguj" {
                             (csrf(p))

@@ -36,6 +36,8 @@ pub struct WebParts {
     pub state: watch::Receiver<Vec<u8>>,
     /// Wakes the print queue after an operator's decision.
     pub queue_ready: Arc<Notify>,
+    /// Test cards asked for; the queue prints them between orders.
+    pub test_cards: Arc<std::sync::atomic::AtomicU32>,
 }
 
 #[derive(Clone)]
@@ -148,6 +150,7 @@ fn router(app: App) -> Router {
         .route("/raporty", get(pages::reports::page))
         .route("/raporty/pobierz", get(pages::reports::download))
         .route("/drukarka", get(pages::printer::page))
+        .route("/drukarka/karta-testowa", post(pages::printer::test_card))
         .route("/konta", get(pages::users::page).post(pages::users::add))
         .route("/konta/{login}/wylacz", post(pages::users::disable))
         .route("/dziennik", get(pages::audit::page))
@@ -191,6 +194,9 @@ pub async fn serve(
     let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
     match (&http.tls_cert, &http.tls_key) {
         (Some(cert), Some(key)) => {
+            // The broker link installs the same provider; whichever comes
+            // first wins, and neither may depend on the other's order.
+            let _ = rustls::crypto::ring::default_provider().install_default();
             let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .map_err(|e| WebError::Tls(format!("{}: {e}", cert.display())))?;

@@ -32,6 +32,18 @@ pub fn printer_state(state: &str) -> &'static str {
     }
 }
 
+/// The printer badge in every page's header, from the station's state
+/// message: (text, kind for the style).
+pub fn badge(state: &serde_json::Value) -> (String, &'static str) {
+    let word = state["printer"]["state"].as_str().unwrap_or("offline");
+    let kind = match word {
+        "ready" | "printing" => "ok",
+        "warning" => "warn",
+        _ => "err",
+    };
+    (format!("Drukarka: {}", printer_state(word)), kind)
+}
+
 /// What stopped the printer and what to do about it.
 pub fn cause(detail: &str) -> &'static str {
     match detail {

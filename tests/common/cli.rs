@@ -88,3 +88,24 @@ pub fn add_user(config: &Path, login: &str, name: &str, role: &str, password: &s
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A delivery of numbered MEiN-I/1 blanks from `first`, recorded by the
+/// `legitka blanks receive` command.
+pub fn receive_blanks(config: &Path, first: &str, count: u32, operator: &str) {
+    let count = count.to_string();
+    ok(
+        config,
+        &[
+            "blanks",
+            "receive",
+            "--pattern",
+            "MEiN-I/1",
+            "--first",
+            first,
+            "--count",
+            &count,
+            "--operator",
+            operator,
+        ],
+    );
+}

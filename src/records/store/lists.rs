@@ -33,7 +33,72 @@ pub struct HologramField {
     pub applied_by: Option<String>,
 }
 
+/// A register row as a list shows it.
+#[derive(Debug, Clone)]
+pub struct RegisterLine {
+    pub id: i64,
+    pub card_number: String,
+    pub last_name: String,
+    pub first_names: String,
+    pub class: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub issued: String,
+    pub reason: String,
+    pub holograms: i64,
+    pub superseded: bool,
+    pub returned: Option<String>,
+}
+
 impl Store {
+    /// Every register row, oldest first, in one pass: a register holds
+    /// years of cards and the page searches all of them.
+    pub async fn register_lines(&self) -> Result<Vec<RegisterLine>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.card_number, c.last_name, c.first_names, c.class,
+                    substr(c.printed_at, 1, 10) AS issued, c.reason,
+                    COALESCE(h.n, 0) AS holograms,
+                    c.id < MAX(c.id) OVER (PARTITION BY c.student_id) AS superseded,
+                    substr(c.returned_at, 1, 10) AS returned
+             FROM cards c
+             LEFT JOIN (SELECT card_id, COUNT(*) AS n FROM holograms
+                        WHERE status = 'applied' GROUP BY card_id) h ON h.card_id = c.id
+             ORDER BY c.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| RegisterLine {
+                id: r.get("id"),
+                card_number: r.get("card_number"),
+                last_name: r.get("last_name"),
+                first_names: r.get("first_names"),
+                class: r.get("class"),
+                issued: r.get("issued"),
+                reason: r.get("reason"),
+                holograms: r.get("holograms"),
+                superseded: r.get("superseded"),
+                returned: r.get("returned"),
+            })
+            .collect())
+    }
+
+    /// The classes and the calendar years the register has cards of.
+    pub async fn register_classes_and_years(&self) -> Result<(Vec<String>, Vec<String>)> {
+        let classes: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT class FROM cards WHERE class IS NOT NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        let years: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT substr(printed_at, 1, 4) FROM cards ORDER BY 1")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok((
+            classes.into_iter().map(|(c,)| c).collect(),
+            years.into_iter().map(|(y,)| y).collect(),
+        ))
+    }
+
     /// Orders in these states (`queued`, `printing`, `held`), oldest first.
     pub async fn order_lines(&self, statuses: &[&str]) -> Result<Vec<OrderLine>> {
         let wanted = serde_json::to_string(statuses).expect("strings serialise");

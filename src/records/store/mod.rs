@@ -28,7 +28,7 @@ pub use accounts::{AuditEntry, Session};
 pub use batches::{BatchError, BatchRequest, BatchView, QueueMode};
 pub use blanks::{BlankError, BlankRow, BlankStock};
 pub use holograms::{Applied, HologramRow, HologramStock};
-pub use lists::{HologramField, OrderLine};
+pub use lists::{HologramField, OrderLine, RegisterLine};
 pub use register::{RegisterEntry, RegisterFilter, RegisterRow};
 
 #[derive(Debug, Error)]

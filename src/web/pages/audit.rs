@@ -32,6 +32,8 @@ fn action(a: &str) -> &str {
         "user.disable" => "wyłączenie konta",
         "user.passwd" => "zmiana hasła",
         "user.token" => "nowy token API",
+        "card.return" => "zwrot legitymacji",
+        "printer.test_card" => "karta testowa",
         "release" => "zwolnienie karty",
         "confirm" => "potwierdzenie karty",
         other => other,

@@ -21,18 +21,6 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
     ))
 }
 
-/// The printer badge in every page's header: (text, kind).
-fn badge(state: &Value) -> (String, &'static str) {
-    let printer = &state["printer"];
-    let word = printer["state"].as_str().unwrap_or("offline");
-    let kind = match word {
-        "ready" | "printing" => "ok",
-        "warning" => "warn",
-        _ => "err",
-    };
-    (format!("Drukarka: {}", polish::printer_state(word)), kind)
-}
-
 async fn live_panel(app: &App) -> Result<Markup, Refusal> {
     let state: Value = serde_json::from_slice(&app.state.borrow().clone()).unwrap_or(Value::Null);
     let printing = app.store.order_lines(&["printing"]).await?;
@@ -40,7 +28,7 @@ async fn live_panel(app: &App) -> Result<Markup, Refusal> {
     let blanks = app.store.blank_stock().await?;
     let printer = &state["printer"];
     let word = printer["state"].as_str().unwrap_or("offline");
-    let (_, kind) = badge(&state);
+    let (_, kind) = polish::badge(&state);
     let detail = printer["detail"].as_str();
     let queue = &state["queue"];
     let n = |v: &Value| v.as_i64().unwrap_or(0);
@@ -127,7 +115,7 @@ pub async fn live(
             async move {
                 let state: Value =
                     serde_json::from_slice(&app.state.borrow().clone()).unwrap_or(Value::Null);
-                let (text, kind) = badge(&state);
+                let (text, kind) = polish::badge(&state);
                 let mut out = vec![Event::default()
                     .event("badge")
                     .data(serde_json::json!({"text": text, "kind": kind}).to_string())];

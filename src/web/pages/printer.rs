@@ -1,9 +1,10 @@
 //! Drukarka (administrators): the printer's status, counters and the
 //! profile the station prints with.
 
-use crate::web::auth::{admin_only, Page};
+use crate::web::auth::{admin_only, Change, Empty, Page};
 use crate::web::{layout, polish, App, Refusal};
 use axum::extract::State;
+use axum::response::Response;
 use maud::{html, Markup};
 use serde_json::Value;
 
@@ -26,6 +27,15 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
                     dt { "Taśma" } dd { (printer["ribbon"]["type"].as_str().unwrap_or("—")) }
                     dt { "Zostało na taśmie" } dd { (printer["ribbon"]["remaining"].as_i64().map(|n| n.to_string()).unwrap_or_else(|| "—".into())) }
                     dt { "Adres drukarki" } dd { code { (s.printer.uri) } }
+                }
+            }
+            section.panel {
+                h2 { "Karta testowa" }
+                p { "Drukuje przykładową kartę (zdjęcie, napis KARTA TESTOWA) przed następną legitymacją. Nie trafia do rejestru." }
+                p.muted { "Włóż do podajnika czystą kartę, nie ponumerowany druk: przy załadowanych drukach stacja odmówi." }
+                form method="post" action="/drukarka/karta-testowa" {
+                    (crate::web::layout::csrf(&p))
+                    button.primary type="submit" { "Drukuj kartę testową" }
                 }
             }
             section.panel {
@@ -53,4 +63,26 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
         }
     };
     Ok(layout::page(&p, "/drukarka", "Drukarka", body))
+}
+
+pub async fn test_card(State(app): State<App>, c: Change<Empty>) -> Result<Response, Refusal> {
+    admin_only(&c.page)?;
+    if app.store.counts().await?.blanks_loaded > 0 {
+        return Ok(layout::redirect(
+            "/drukarka",
+            false,
+            "W drukarce są ponumerowane druki: karta testowa zużyłaby jeden z nich. Wyjmij je (legitka blanks return) i włóż czystą kartę.",
+        ));
+    }
+    app.test_cards
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    app.queue_ready.notify_one();
+    app.store
+        .audit(&c.page.user.login, "web", "printer.test_card", None, None)
+        .await?;
+    Ok(layout::redirect(
+        "/drukarka",
+        true,
+        "Karta testowa czeka na drukarkę: wydrukuje się przed następną legitymacją.",
+    ))
 }

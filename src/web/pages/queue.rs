@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 /// A class and its orders.
 type Group<'a> = (String, Vec<&'a OrderLine>);
 
-/// Waiting orders by class in Polish order (no class last), each class in
-/// arrival order.
+/// Waiting orders by class in Polish order (no class last), each class's
+/// pupils in Polish alphabetical order (Ł after L, Ż last), as a class
+/// list is read.
 fn by_class(orders: &[OrderLine]) -> Vec<Group<'_>> {
     let mut groups: BTreeMap<(bool, Vec<u32>), Group<'_>> = BTreeMap::new();
     for o in orders {
@@ -27,7 +28,16 @@ fn by_class(orders: &[OrderLine]) -> Vec<Group<'_>> {
             .1
             .push(o);
     }
-    groups.into_values().collect()
+    let mut out: Vec<Group<'_>> = groups.into_values().collect();
+    for (_, os) in &mut out {
+        os.sort_by_cached_key(|o| {
+            crate::records::report::catalogue::polish_key(&format!(
+                "{} {}",
+                o.last_name, o.first_names
+            ))
+        });
+    }
+    out
 }
 
 pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {

@@ -3,7 +3,7 @@
 
 use crate::card::photo::Photo;
 use crate::records::hologram::FIELDS;
-use crate::records::store::{RegisterEntry, RegisterFilter};
+use crate::records::store::{RegisterFilter, RegisterLine};
 use crate::web::auth::Page;
 use crate::web::{layout, polish, App, Refusal};
 use axum::extract::{Path, Query, State};
@@ -20,8 +20,8 @@ pub struct Search {
     q: String,
 }
 
-fn state(e: &RegisterEntry) -> (&'static str, &'static str) {
-    match (&e.returned, e.superseded) {
+fn state(returned: &Option<String>, superseded: bool) -> (&'static str, &'static str) {
+    match (returned, superseded) {
         (Some(_), _) => ("zwrócona", "warn"),
         (None, true) => ("zastąpiona", "warn"),
         (None, false) => ("ważna", "ok"),
@@ -30,7 +30,7 @@ fn state(e: &RegisterEntry) -> (&'static str, &'static str) {
 
 /// Whether a card matches every word of the search (name, number, class),
 /// case and Polish letters as typed.
-fn matches(e: &RegisterEntry, words: &[String]) -> bool {
+fn matches(e: &RegisterLine, words: &[String]) -> bool {
     let hay = format!(
         "{} {} {} {}",
         e.last_name,
@@ -48,12 +48,9 @@ pub async fn page(
     Query(s): Query<Search>,
 ) -> Result<Markup, Refusal> {
     let words: Vec<String> = s.q.split_whitespace().map(str::to_lowercase).collect();
-    let all = app
-        .store
-        .register_entries(&RegisterFilter::default())
-        .await?;
+    let all = app.store.register_lines().await?;
     let total = all.len();
-    let mut found: Vec<&RegisterEntry> = all.iter().rev().filter(|e| matches(e, &words)).collect();
+    let mut found: Vec<&RegisterLine> = all.iter().rev().filter(|e| matches(e, &words)).collect();
     let count = found.len();
     found.truncate(SHOWN);
     let body = html! {
@@ -71,14 +68,14 @@ pub async fn page(
             thead { tr { th { "Nr legitymacji" } th { "Nazwisko i imiona" } th { "Klasa" } th { "Wydana" } th { "Rodzaj" } th { "Hologramy" } th { "Stan" } } }
             tbody {
                 @for e in &found {
-                    @let (word, kind) = state(e);
+                    @let (word, kind) = state(&e.returned, e.superseded);
                     tr {
                         td { a href={ "/rejestr/" (e.id) } { (e.card_number) } }
                         td { (e.last_name) " " (e.first_names) }
                         td { (e.class.as_deref().unwrap_or("")) }
                         td { (polish::day(&e.issued)) }
                         td { (polish::reason(&e.reason)) }
-                        td { (e.holograms.len()) " z " (FIELDS) }
+                        td { (e.holograms) " z " (FIELDS) }
                         td { span.state.(kind) { (word) } }
                     }
                 }
@@ -100,7 +97,7 @@ pub async fn card(State(app): State<App>, Path(id): Path<i64>, p: Page) -> Resul
         .next()
         .ok_or(Refusal::NotFound)?;
     let fields = app.store.hologram_fields(id).await?;
-    let (word, kind) = state(&e);
+    let (word, kind) = state(&e.returned, e.superseded);
     let body = html! {
         div.split {
             section.panel {

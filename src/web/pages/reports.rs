@@ -14,13 +14,8 @@ use serde::Deserialize;
 
 pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
     let batches = app.store.batches().await?;
-    let entries = app.store.register_entries(&Default::default()).await?;
-    let mut classes: Vec<String> = entries.iter().filter_map(|e| e.class.clone()).collect();
+    let (mut classes, years) = app.store.register_classes_and_years().await?;
     classes.sort_by_key(|c| catalogue::polish_key(c));
-    classes.dedup();
-    let mut years: Vec<String> = entries.iter().map(|e| e.issued[..4].to_string()).collect();
-    years.sort();
-    years.dedup();
     let holo_years: Vec<String> = app
         .store
         .hologram_stock()
@@ -29,35 +24,50 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
         .map(|h| h.school_year)
         .collect();
     let link = |q: &str, fmt: &str| format!("/raporty/pobierz?{q}&format={fmt}");
-    let both = |q: String| {
+    // One row per report: what it is, then its two formats.
+    let row = |label: String, q: String| {
         html! {
-            a.button href=(link(&q, "pdf")) { "PDF" } " "
-            a.button href=(link(&q, "csv")) { "CSV (Excel)" }
+            tr {
+                td { (label) }
+                td.num { a.button href=(link(&q, "pdf")) aria-label={ (label) " — PDF" } { "PDF" } }
+                td.num { a.button href=(link(&q, "csv")) aria-label={ (label) " — CSV" } { "CSV (Excel)" } }
+            }
         }
     };
     let body = html! {
-        div.grid {
+        div.grid.wide {
             section.panel {
                 h2 { "Rejestr wydanych legitymacji" }
-                p { "Wszystkie lata: " (both("rodzaj=rejestr".into())) }
-                @for y in &years { p { "Rok " (y) ": " (both(format!("rodzaj=rejestr&rok={y}"))) } }
+                table.plain { tbody {
+                    (row("Wszystkie lata".into(), "rodzaj=rejestr".into()))
+                    @for y in &years { (row(format!("Rok {y}"), format!("rodzaj=rejestr&rok={y}"))) }
+                } }
             }
             section.panel {
                 h2 { "Listy odbioru (klasy)" }
                 @if classes.is_empty() { p.muted { "Rejestr nie ma jeszcze klas." } }
-                @for c in &classes { p { "Klasa " (c) ": " (both(format!("rodzaj=odbior&klasa={}", enc(c)))) } }
+                table.plain { tbody {
+                    @for c in &classes { (row(format!("Klasa {c}"), format!("rodzaj=odbior&klasa={}", enc(c)))) }
+                } }
             }
             section.panel {
                 h2 { "Protokoły partii" }
                 @if batches.is_empty() { p.muted { "Nie było jeszcze partii." } }
-                @for b in batches.iter().rev().take(30) {
-                    p { (b.id) @if let Some(c) = &b.class { " (klasa " (c) ")" } ": " (both(format!("rodzaj=partia&partia={}", enc(&b.id)))) }
-                }
+                table.plain { tbody {
+                    @for b in batches.iter().rev().take(30) {
+                        (row(
+                            match &b.class { Some(c) => format!("{} (klasa {c})", b.id), None => b.id.clone() },
+                            format!("rodzaj=partia&partia={}", enc(&b.id)),
+                        ))
+                    }
+                } }
             }
             section.panel {
                 h2 { "Hologramy i druki" }
-                @for y in &holo_years { p { "Hologramy " (y) ": " (both(format!("rodzaj=hologramy&rok={}", enc(y)))) } }
-                p { "Rozliczenie druków: " (both("rodzaj=druki".into())) }
+                table.plain { tbody {
+                    @for y in &holo_years { (row(format!("Hologramy {y}"), format!("rodzaj=hologramy&rok={}", enc(y)))) }
+                    (row("Rozliczenie druków".into(), "rodzaj=druki".into()))
+                } }
             }
         }
     };
