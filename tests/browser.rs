@@ -211,6 +211,7 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
     let w = WebStation::start(sim, |s| s.queue.mode = QueueMode::Batch).await;
     w.h.sim
         .with(|p| p.faults.unplug_card = Some((3, Duration::from_secs(2))));
+    let w_base = w.base.clone();
     let person = Person {
         c: c.clone(),
         base: w.base.clone(),
@@ -406,6 +407,9 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
             .to_string();
         person.fill("#q", &pupil).await;
         person.click("form[role=search] button").await;
+        person
+            .wait_for("the search's result", |p| p.contains("Znaleziono"))
+            .await;
         let rows = person.text_of("table tbody").await;
         assert!(rows.contains("4/2026") && rows.contains(&pupil), "{rows}");
         assert!(
@@ -481,9 +485,15 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
         // An administrator's pages: the printer and the accounts.
         person.log_in("adam", PASSWORD).await;
         person.click_link("Drukarka").await;
+        person
+            .wait_for("the printer's page", |p| p.contains("Karta testowa"))
+            .await;
         assert!(person.text_of("main").await.contains("Evolis Primacy 2"));
         person.shot("drukarka").await;
         person.click_link("Konta").await;
+        person
+            .wait_for("the accounts page", |p| p.contains("Nowe konto"))
+            .await;
         let accounts = person.text_of("main").await;
         assert!(
             accounts.contains("Ewa Wiśniewska") && accounts.contains("audytor"),
@@ -501,6 +511,24 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
                 "the page at the failure: {}",
                 dir.join("failure.png").display()
             );
+        }
+        // And every page as it stood then, for whoever reads the failure.
+        for path in [
+            "/",
+            "/kolejka",
+            "/sprawdzenie",
+            "/rejestr",
+            "/hologramy",
+            "/raporty",
+            "/drukarka",
+            "/dziennik",
+        ] {
+            if c.goto(&format!("{w_base}{path}")).await.is_ok() {
+                if let Ok(png) = c.screenshot().await {
+                    let name = if path == "/" { "pulpit" } else { &path[1..] };
+                    let _ = std::fs::write(dir.join(format!("page-{name}.png")), png);
+                }
+            }
         }
         let _ = c.close().await;
         std::panic::resume_unwind(panic);
