@@ -5,6 +5,7 @@
 //! public source (the status query, how replies end) it is a setting of
 //! [`EvolisSettings`], filled from the printer profile.
 
+pub mod dbc;
 pub mod flags;
 pub mod wire;
 
