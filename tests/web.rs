@@ -107,6 +107,15 @@ async fn sessions_csrf_roles_and_tokens_guard_every_change() {
         "{session}"
     );
 
+    // Children's data is not cached, framed or mixed with others' scripts.
+    let r = anna.get(format!("{base}/kolejka")).send().await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
+
     // The queue lists the orders by class, and no PESEL in full.
     let (status, queue) = page(&anna, format!("{base}/kolejka")).await;
     assert_eq!(status, StatusCode::OK);
@@ -337,6 +346,30 @@ async fn an_operator_command_naming_an_account_is_recorded_as_that_account() {
             "anna",
         ],
     );
+    // A class's holograms from the page: the preview shows card -> serial
+    // and records nothing.
+    let anna = client();
+    log_in(&anna, &w.base, "anna", PASSWORD).await;
+    let (_, form) = page(&anna, format!("{}/hologramy", w.base)).await;
+    let r = anna
+        .post(format!("{}/hologramy/klasa", w.base))
+        .form(&[
+            ("_csrf", csrf_of(&form).as_str()),
+            ("class", "1a"),
+            ("first", "H000001"),
+            ("year", year.as_str()),
+            ("step", "preview"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let preview = r.text().await.unwrap();
+    assert!(
+        preview.contains("<td>1/2026</td>") && preview.contains("<td>H000001</td>"),
+        "{preview}"
+    );
+    assert!(preview.contains("Zapisz hologramy (1)"));
     common::cli::ok(
         &w.config,
         &[

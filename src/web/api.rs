@@ -31,7 +31,7 @@ async fn me(ApiUser(u): ApiUser) -> Answer {
 }
 
 async fn state(State(app): State<App>, _u: ApiUser) -> Answer {
-    let v: Value = serde_json::from_slice(&app.state.borrow().clone()).unwrap_or(Value::Null);
+    let v: Value = app.state_json();
     Ok(Json(v).into_response())
 }
 

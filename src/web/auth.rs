@@ -79,8 +79,7 @@ impl FromRequestParts<App> for Page {
         let Some(s) = app.store.session(&token, idle_secs(app)).await? else {
             return Err(Refusal::Unauthenticated);
         };
-        let state: serde_json::Value =
-            serde_json::from_slice(&app.state.borrow().clone()).unwrap_or_default();
+        let state: serde_json::Value = app.state_json();
         Ok(Page {
             user: s.user,
             csrf: s.csrf,

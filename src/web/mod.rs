@@ -58,6 +58,14 @@ impl std::ops::Deref for App {
     }
 }
 
+impl App {
+    /// The station's retained state message, parsed (null before the
+    /// first one).
+    fn state_json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.state.borrow()).unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum WebError {
     #[error("http.listen {0}: {1}")]

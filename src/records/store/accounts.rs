@@ -102,14 +102,32 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if n == 0 {
+        Self::end_sessions(&mut tx, n, login, false).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// After an account's row was updated (`updated` rows): its sessions
+    /// end, and with `tokens` its API tokens too; no row is no account.
+    async fn end_sessions(
+        tx: &mut super::WriteTx,
+        updated: u64,
+        login: &str,
+        tokens: bool,
+    ) -> Result<()> {
+        if updated == 0 {
             return Err(AccountError::NoSuchUser(login.to_string()).into());
         }
         sqlx::query("DELETE FROM sessions WHERE login = ?")
             .bind(login)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        tx.commit().await?;
+        if tokens {
+            sqlx::query("DELETE FROM api_tokens WHERE login = ?")
+                .bind(login)
+                .execute(&mut **tx)
+                .await?;
+        }
         Ok(())
     }
 
@@ -124,15 +142,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-        if n == 0 {
-            return Err(AccountError::NoSuchUser(login.to_string()).into());
-        }
-        for delete in [
-            "DELETE FROM sessions WHERE login = ?",
-            "DELETE FROM api_tokens WHERE login = ?",
-        ] {
-            sqlx::query(delete).bind(login).execute(&mut *tx).await?;
-        }
+        Self::end_sessions(&mut tx, n, login, true).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -22,7 +22,7 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
 }
 
 async fn live_panel(app: &App) -> Result<Markup, Refusal> {
-    let state: Value = serde_json::from_slice(&app.state.borrow().clone()).unwrap_or(Value::Null);
+    let state: Value = app.state_json();
     let printing = app.store.order_lines(&["printing"]).await?;
     let holograms = app.store.hologram_stock().await?;
     let blanks = app.store.blank_stock().await?;
@@ -113,8 +113,7 @@ pub async fn live(
         .then(move |_| {
             let app = app.clone();
             async move {
-                let state: Value =
-                    serde_json::from_slice(&app.state.borrow().clone()).unwrap_or(Value::Null);
+                let state: Value = app.state_json();
                 let (text, kind) = polish::badge(&state);
                 let mut out = vec![Event::default()
                     .event("badge")

@@ -193,7 +193,7 @@ pub async fn apply_class(State(app): State<App>, c: Change<Class>) -> Result<Res
                     input type="hidden" name="first" value=(first);
                     input type="hidden" name="year" value=(year.to_string());
                     input type="hidden" name="step" value="save";
-                    button.primary type="submit" { "Zapisz " (plan.len()) " hologramów" }
+                    button.primary type="submit" { "Zapisz hologramy (" (plan.len()) ")" }
                     a.button href="/hologramy" { "Wróć bez zmian" }
                 }
             }

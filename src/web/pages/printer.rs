@@ -10,7 +10,7 @@ use serde_json::Value;
 
 pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
     admin_only(&p)?;
-    let state: Value = serde_json::from_slice(&app.state.borrow().clone()).unwrap_or(Value::Null);
+    let state: Value = app.state_json();
     let printer = &state["printer"];
     let (cards, spoiled) = app.store.totals().await?;
     let profile = app.renderer.printer();
