@@ -61,7 +61,7 @@ impl Central {
             }
         });
         for _ in 0..2 {
-            tokio::time::timeout(Duration::from_secs(10), ready.recv())
+            tokio::time::timeout(Duration::from_secs(30), ready.recv())
                 .await
                 .expect("broker answers subscriptions");
         }
