@@ -99,6 +99,11 @@ impl Mono {
         self.bits[(y * self.width + x) as usize] = on;
     }
 
+    /// The pixels row by row, top row first.
+    pub fn rows(&self) -> std::slice::ChunksExact<'_, bool> {
+        self.bits.chunks_exact(self.width as usize)
+    }
+
     pub fn count_set(&self) -> usize {
         self.bits.iter().filter(|b| **b).count()
     }

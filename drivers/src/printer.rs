@@ -27,7 +27,7 @@ pub struct Capabilities {
 #[derive(Debug, Clone)]
 pub struct PrintReport {
     pub bytes_sent: usize,
-    /// The printer's own count of printed cards after this one.
+    /// The printer's own count of printed panels after this card (`Rco;p`).
     pub counter: u64,
 }
 

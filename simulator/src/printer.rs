@@ -1,11 +1,11 @@
 //! The simulated printer's state machine: what it answers, what it prints.
 
 use image::{Rgb, RgbImage};
-use legitka_drivers::evolis::cmd;
+use legitka_drivers::evolis::{cmd, error_reply};
 use legitka_drivers::evolis::flags::{self, Words};
 use legitka_drivers::evolis::wire::{self, Frame};
 use legitka_drivers::{Cause, Mono};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -151,7 +151,8 @@ pub struct PrintedCard {
 struct Job {
     number: u64,
     started: Instant,
-    panels: HashMap<char, (u32, Vec<u8>)>,
+    /// Each panel as received, decoded: dye density or ink, card-oriented.
+    panels: HashMap<char, image::GrayImage>,
     bytes: usize,
 }
 
@@ -164,7 +165,10 @@ struct Printing {
 pub struct SimPrinter {
     cfg: SimConfig,
     pub faults: Faults,
-    counter: u64,
+    /// Panels printed (`Rco;p`, guide p.31) and blanks taken from the
+    /// feeder (`Rco;c`).
+    panels_printed: u64,
+    cards_inserted: u64,
     ribbon_left: u32,
     feeder_left: u32,
     job: Option<Job>,
@@ -174,6 +178,8 @@ pub struct SimPrinter {
     replies: u64,
     unplugged_until: Option<Instant>,
     unplug_mid_job: Option<Duration>,
+    /// Commands taken without meaning anything here, each logged once.
+    ignored: HashSet<String>,
 }
 
 impl SimPrinter {
@@ -183,7 +189,8 @@ impl SimPrinter {
             feeder_left: cfg.feeder_cards,
             cfg,
             faults: Faults::default(),
-            counter: 0,
+            panels_printed: 0,
+            cards_inserted: 0,
             job: None,
             printing: None,
             printed: Vec::new(),
@@ -191,6 +198,7 @@ impl SimPrinter {
             replies: 0,
             unplugged_until: None,
             unplug_mid_job: None,
+            ignored: HashSet::new(),
         }
     }
 
@@ -214,6 +222,11 @@ impl SimPrinter {
 
     pub fn refill_feeder(&mut self, cards: u32) {
         self.feeder_left += cards;
+    }
+
+    /// The feeder emptied by hand.
+    pub fn take_all_blanks(&mut self) {
+        self.feeder_left = 0;
     }
 
     pub fn replace_ribbon(&mut self, panels: u32) {
@@ -289,7 +302,7 @@ impl SimPrinter {
                 return None;
             }
         }
-        self.counter += 1;
+        self.panels_printed += job.panels.len() as u64;
         self.ribbon_left = self.ribbon_left.saturating_sub(1);
         let card = self.develop(job, from, until);
         if let Some(dir) = &self.cfg.out_dir {
@@ -305,17 +318,13 @@ impl SimPrinter {
             "card printed"
         );
         self.printed.push(card);
-        Some(self.counter)
+        Some(self.printed.len() as u64)
     }
 
     /// Builds the card the panels make: dyes subtract from white, resin is black.
     fn develop(&self, job: Job, from: Instant, until: Instant) -> PrintedCard {
         let (w, h) = (self.cfg.width, self.cfg.height);
-        let density = |letter: char| {
-            job.panels
-                .get(&letter)
-                .map(|(levels, data)| wire::decode_panel(data, *levels, w, h))
-        };
+        let density = |letter: char| job.panels.get(&letter).cloned();
         let (y, m, c) = (density('y'), density('m'), density('c'));
         let black = density('k')
             .map(|g| mono_from_ink(&g))
@@ -336,7 +345,7 @@ impl SimPrinter {
         let mut panels: Vec<char> = job.panels.keys().copied().collect();
         panels.sort();
         PrintedCard {
-            number: self.counter,
+            number: self.printed.len() as u64 + 1,
             started: job.started,
             printing_from: from,
             finished: until,
@@ -353,6 +362,7 @@ impl SimPrinter {
     pub fn handle(&mut self, frame: Frame) -> Option<String> {
         let label = match &frame {
             Frame::Command(c) => c.clone(),
+            // `Db;k` for a panel sent either way (`Db` or `Dbc`).
             Frame::Download { panel, .. } => format!("Db;{panel}"),
             Frame::Garbage(_) => String::new(),
         };
@@ -378,6 +388,7 @@ impl SimPrinter {
             Frame::Download {
                 panel,
                 levels,
+                how,
                 data,
             } => {
                 if let Some(off) = self.unplug_mid_job.take() {
@@ -392,9 +403,20 @@ impl SimPrinter {
                 if wire::bits_for_levels(levels).is_none() || !"ymcko".contains(panel) {
                     return Some("ERROR PARAMETRES".into());
                 }
-                job.bytes += data.len();
-                job.panels.insert(panel, (levels, data));
-                Some("OK".into())
+                let (w, h) = (self.cfg.width, self.cfg.height);
+                // Decoded now, as a printer fills its panel buffer: a panel
+                // that does not decode is refused here, not at printing.
+                match wire::decode_panel(&data, levels, how, w, h) {
+                    Ok(img) => {
+                        job.bytes += data.len();
+                        job.panels.insert(panel, img);
+                        Some("OK".into())
+                    }
+                    Err(e) => {
+                        warn!(%panel, levels, ?how, error = %e, "panel refused");
+                        Some("ERROR PARAMETRES".into())
+                    }
+                }
             }
             Frame::Command(c) => Some(self.command(&c)),
         }
@@ -402,31 +424,38 @@ impl SimPrinter {
 
     fn command(&mut self, c: &str) -> String {
         let ok = || "OK".to_string();
+        let name = c.split(';').next().unwrap_or_default();
         match c {
             "" => ok(),
             cmd::MODEL => self.cfg.model.clone(),
             cmd::SERIAL => self.cfg.serial.clone(),
             cmd::FIRMWARE => self.cfg.firmware.clone(),
-            cmd::CARDS_PRINTED => self.counter.to_string(),
-            cmd::RIBBON_REMAINING => self.ribbon_left.to_string(),
+            cmd::PANELS_PRINTED => self.panels_printed.to_string(),
+            cmd::CARDS_INSERTED => self.cards_inserted.to_string(),
+            cmd::RIBBON_CARDS_LEFT => self.ribbon_left.to_string(),
+            cmd::LAST_REPLY_PRINTING => self.last_reply(),
+            // No simulated head gets dirty.
+            cmd::LAST_REPLY_CLEANING => ok(),
+            // The SDK-style status words, for profiles that opt in.
             "Rst" => self.words().encode(),
             cmd::START_SEQUENCE => {
                 if let Some(cause) = self.faults.active {
-                    return format!("ERROR {}", cause.as_str().to_uppercase());
+                    return error_reply(cause).to_string();
                 }
                 if self.printing.is_some() {
                     return "ERROR BUSY".into();
                 }
                 if self.feeder_left == 0 {
-                    return "ERROR FEEDER".into();
+                    return error_reply(Cause::FeederEmpty).into();
                 }
                 if self.ribbon_left == 0 {
-                    return "ERROR RIBBON".into();
+                    return error_reply(Cause::RibbonEnded).into();
                 }
                 self.jobs_started += 1;
                 // The blank leaves the feeder now: the last one raises "feeder
                 // empty" while its own card is still printing.
                 self.feeder_left -= 1;
+                self.cards_inserted += 1;
                 if let Some((n, off)) = self.faults.unplug_card {
                     if n == self.jobs_started {
                         // Pulled out during the panel download, after the card
@@ -443,7 +472,8 @@ impl SimPrinter {
                 });
                 ok()
             }
-            cmd::END_SEQUENCE => match self.job.take() {
+            // `Se;1`, as the vendor's driver sends it, ends the job too.
+            _ if name == cmd::END_SEQUENCE => match self.job.take() {
                 Some(job) => {
                     let time = self.cfg.card_time + self.cfg.panel_time * job.panels.len() as u32;
                     let from = Instant::now();
@@ -457,10 +487,36 @@ impl SimPrinter {
                 }
                 None => "ERROR CDE".into(),
             },
-            c if c.starts_with("Pr;") || c.starts_with("Pmi;") || c.starts_with("Pc;") => ok(),
             cmd::FRONT => ok(),
+            c if c.starts_with("Pr;") || c.starts_with("Pmi;") => ok(),
+            // Parameter and motor commands the simulator has no use for
+            // (`Pc`, `Pdt`, `Ppws`, `Mr` from the vendor's driver): taken,
+            // as a printer takes them, and said once.
+            _ if name.starts_with('P') || name.starts_with('M') => {
+                if self.ignored.insert(name.to_string()) {
+                    info!(command = %name, "command taken without effect in the simulator");
+                }
+                ok()
+            }
             _ => "ERROR CDE".into(),
         }
+    }
+
+    /// `Rlr;p`, read as the guide names it (p.34, "reads the last answer of
+    /// the printer"): a fault standing is its error reply; otherwise "ERR
+    /// CARD" while a card is in the printing module, "NO CARD" when the
+    /// feeder is empty.
+    fn last_reply(&self) -> String {
+        if let Some(cause) = self.faults.active {
+            return error_reply(cause).into();
+        }
+        if self.printing.is_some() {
+            return "ERR CARD".into();
+        }
+        if self.feeder_left == 0 {
+            return "NO CARD".into();
+        }
+        "OK".into()
     }
 }
 

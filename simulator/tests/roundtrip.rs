@@ -57,7 +57,7 @@ fn a_card_round_trips_through_the_simulator_pixel_for_pixel() {
     assert_eq!(printer.identity().serial, "SIM-000001");
     let card = test_card();
     let report = printer.print(&card).unwrap();
-    assert_eq!(report.counter, 1);
+    assert_eq!(report.counter, 5, "five panels printed");
     let printed = sim.with(|p| p.printed()[0].clone());
     assert_eq!(printed.panels, vec!['c', 'k', 'm', 'o', 'y']);
     assert_eq!(printed.black, *card.black.as_ref().unwrap());
@@ -105,6 +105,58 @@ fn a_jam_spoils_the_blank_and_the_cause_is_read_back() {
     assert_eq!(sim.printed_count(), 1);
 }
 
+/// The SDK-style status words, for a profile that opts in, read the same
+/// card and the same fault as the documented commands.
+#[test]
+fn the_status_words_when_a_profile_opts_in_read_the_same_states() {
+    use legitka_drivers::evolis::StatusQuery;
+    let sim = SimHandle::new(SimPrinter::new(SimConfig::default()));
+    let path = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false))).unwrap();
+    let link = SerialTransport::open(&path).unwrap();
+    let settings = EvolisSettings {
+        status: StatusQuery::Words("Rst".into()),
+        ..EvolisSettings::default()
+    };
+    let mut printer = EvolisPrinter::connect(Box::new(link), settings, caps()).unwrap();
+    assert_eq!(printer.status().unwrap().state, PrinterState::Ready);
+    printer.print(&test_card()).unwrap();
+    sim.with(|p| p.faults.active = Some(Cause::CoverOpen));
+    let st = printer.status().unwrap();
+    assert_eq!((st.state, st.detail), (PrinterState::Error, Some(Cause::CoverOpen)));
+}
+
+#[test]
+fn every_documented_state_reads_back_from_the_simulator() {
+    let (sim, mut printer) = start();
+    let read = |printer: &mut EvolisPrinter| {
+        let st = printer.status().unwrap();
+        (st.state, st.detail)
+    };
+    assert_eq!(read(&mut printer), (PrinterState::Ready, None));
+    for cause in [Cause::CoverOpen, Cause::CardJam, Cause::NoRibbon] {
+        sim.with(|p| p.faults.active = Some(cause));
+        assert_eq!(read(&mut printer), (PrinterState::Error, Some(cause)));
+        // A job refused for it uses no blank.
+        let err = printer.print(&test_card()).unwrap_err();
+        assert!(matches!(err, PrintError::NotReady(c) if c == cause), "{err:?}");
+    }
+    sim.with(|p| {
+        p.faults.active = None;
+        p.replace_ribbon(4);
+    });
+    assert_eq!(read(&mut printer), (PrinterState::Warning, Some(Cause::RibbonLow)));
+    sim.with(|p| {
+        p.replace_ribbon(300);
+        p.refill_feeder(0);
+    });
+    let before = sim.with(|p| p.jobs_started());
+    sim.with(|p| p.take_all_blanks());
+    let st = printer.status().unwrap();
+    assert_eq!((st.state, st.detail, st.feeder_empty), (PrinterState::Warning, Some(Cause::FeederEmpty), true));
+    assert!(!st.can_print());
+    assert_eq!(sim.with(|p| p.jobs_started()), before);
+}
+
 #[test]
 fn a_download_cut_off_by_a_killed_station_does_not_wedge_the_next_connection() {
     let sim = SimHandle::new(SimPrinter::new(SimConfig::default()));
@@ -125,7 +177,7 @@ fn a_download_cut_off_by_a_killed_station_does_not_wedge_the_next_connection() {
     assert_eq!(printer.identity().serial, "SIM-000001");
     let card = test_card();
     let report = printer.print(&card).expect("the next card prints");
-    assert_eq!(report.counter, 1);
+    assert_eq!(report.counter, 5, "five panels printed");
     let printed = sim.with(|p| p.printed()[0].clone());
     assert_eq!(printed.black, *card.black.as_ref().unwrap());
 }

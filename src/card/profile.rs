@@ -23,6 +23,14 @@ pub enum ProfileError {
     },
 }
 
+/// How panels are downloaded (the Evolis `Db` and `Dbc` commands).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum DownloadForm {
+    #[default]
+    Dbc,
+    Db,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrinterProfile {
@@ -35,7 +43,14 @@ pub struct PrinterProfile {
     pub ribbons: Vec<String>,
     pub duplex: bool,
     pub colour_levels: u32,
-    pub status_command: String,
+    /// `Dbc` (compressed, the default and what the vendor's driver sends)
+    /// or `Db` (every pixel) for the panel downloads.
+    #[serde(default)]
+    pub download: DownloadForm,
+    /// A query answering the SDK-style four status words (`Rst`); unset,
+    /// the state comes from the read commands the guide documents.
+    #[serde(default)]
+    pub status_command: Option<String>,
     pub card_offset_x_px: f32,
     pub card_offset_y_px: f32,
     pub seconds_per_card: f32,

@@ -3,14 +3,15 @@
 //! `printing` before its first byte leaves, so a crash can never lead to it
 //! being printed again without an operator.
 
-use crate::card::profile::PrinterProfile;
+use crate::card::profile::{DownloadForm, PrinterProfile};
 use crate::card::render::{RenderError, Renderer};
 use crate::records::event::{Event, PrintedFields};
 use crate::records::store::Store;
 use crate::runtime::notify::Heartbeat;
 use crate::runtime::shutdown::Shutdown;
 use crate::runtime::state::{PrinterView, StateReport};
-use legitka_drivers::evolis::{EvolisPrinter, EvolisSettings};
+use legitka_drivers::evolis::wire::Download;
+use legitka_drivers::evolis::{EvolisPrinter, EvolisSettings, StatusQuery};
 use legitka_drivers::{open_uri, Capabilities, PrintError, Printer, PrinterUri, Status};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -51,7 +52,14 @@ pub fn connect(uri: &PrinterUri, profile: &PrinterProfile) -> Result<Link, Strin
     let settings = EvolisSettings {
         ribbon: profile.ribbon.to_ascii_lowercase(),
         colour_levels: profile.colour_levels,
-        status_command: profile.status_command.clone(),
+        download: match profile.download {
+            DownloadForm::Dbc => Download::Compressed,
+            DownloadForm::Db => Download::Raw,
+        },
+        status: profile
+            .status_command
+            .clone()
+            .map_or(StatusQuery::Documented, StatusQuery::Words),
         // How long a card may take before nobody knows what became of it:
         // generous, since the answer then is an operator's check.
         card_timeout: Duration::from_secs_f32((profile.seconds_per_card * 4.0).max(60.0)),

@@ -20,8 +20,8 @@
 //! bit set counts 256 (the encoder never writes it, so either reading of
 //! the guide decodes what it sends).
 //!
-//! Not wired into the driver yet (issue 10): the encoder and the decoder
-//! stand side by side here so the driver and the simulator share them.
+//! The encoder and the decoder stand side by side here so the driver and
+//! the simulator share them (`wire.rs` puts panels through them).
 
 use thiserror::Error;
 
@@ -38,14 +38,22 @@ pub enum DbcError {
     Trailing { extra: usize },
 }
 
-/// Line-compresses a 1-bit panel of `LINE_BYTES`-byte lines as the vendor
-/// does.
-pub fn encode_lines(panel: &[u8]) -> Vec<u8> {
+/// Line-compresses a 1-bit panel of `line_bytes`-byte lines (`LINE_BYTES`
+/// on every Evolis printer; smaller in tests) as the vendor does.
+pub fn encode_lines(panel: &[u8], line_bytes: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(panel.len() / 4);
-    for line in panel.chunks(LINE_BYTES) {
+    for line in panel.chunks(line_bytes) {
+        encode_line(line, line_bytes, &mut out);
+    }
+    out
+}
+
+/// One line of [`encode_lines`], appended to `out`.
+pub fn encode_line(line: &[u8], line_bytes: usize, out: &mut Vec<u8>) {
+    {
         if line.iter().all(|&b| b == 0) {
             out.push(0x00);
-        } else if line.len() == LINE_BYTES && line.iter().all(|&b| b == 0xff) {
+        } else if line.len() == line_bytes && line.iter().all(|&b| b == 0xff) {
             out.push(0xff);
         } else {
             let n = line.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
@@ -53,26 +61,25 @@ pub fn encode_lines(panel: &[u8]) -> Vec<u8> {
             out.extend_from_slice(&line[..n]);
         }
     }
-    out
 }
 
 /// Decodes exactly `lines` line-compressed lines; anything after them, or
 /// a line that does not end, is an error (a printer would take the rest
 /// as the next command).
-pub fn decode_lines(data: &[u8], lines: usize) -> Result<Vec<u8>, DbcError> {
-    let mut out = Vec::with_capacity(lines * LINE_BYTES);
+pub fn decode_lines(data: &[u8], lines: usize, line_bytes: usize) -> Result<Vec<u8>, DbcError> {
+    let mut out = Vec::with_capacity(lines * line_bytes);
     let mut at = 0;
     for line in 0..lines {
         let &h = data.get(at).ok_or(DbcError::Truncated { line })?;
         at += 1;
         match h {
-            0x00 => out.extend_from_slice(&[0u8; LINE_BYTES]),
-            0xff => out.extend_from_slice(&[0xffu8; LINE_BYTES]),
-            n if (n as usize) <= LINE_BYTES => {
+            0x00 => out.resize(out.len() + line_bytes, 0),
+            0xff => out.resize(out.len() + line_bytes, 0xff),
+            n if (n as usize) <= line_bytes => {
                 let n = n as usize;
                 let bytes = data.get(at..at + n).ok_or(DbcError::Truncated { line })?;
                 out.extend_from_slice(bytes);
-                out.extend(std::iter::repeat_n(0u8, LINE_BYTES - n));
+                out.resize(out.len() + line_bytes - n, 0);
                 at += n;
             }
             byte => return Err(DbcError::BadHeader { line, byte }),
@@ -111,12 +118,21 @@ fn depth(levels: u32) -> Result<(u8, usize), RunError> {
     }
 }
 
-/// Run-length codes a colour panel of `LINE_PIXELS`-pixel lines, one
-/// value (0 = no ink, below `levels`) per pixel.
-pub fn encode_runs(values: &[u8], levels: u32) -> Result<Vec<u8>, RunError> {
-    let (mask, longest) = depth(levels)?;
+/// Run-length codes a colour panel of `line_pixels`-pixel lines
+/// (`LINE_PIXELS` on every Evolis printer), one value (0 = no ink, below
+/// `levels`) per pixel.
+pub fn encode_runs(values: &[u8], levels: u32, line_pixels: usize) -> Result<Vec<u8>, RunError> {
     let mut out = Vec::new();
-    for line in values.chunks(LINE_PIXELS) {
+    for line in values.chunks(line_pixels) {
+        encode_run_line(line, levels, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// One line of [`encode_runs`], appended to `out`.
+pub fn encode_run_line(line: &[u8], levels: u32, out: &mut Vec<u8>) -> Result<(), RunError> {
+    let (mask, longest) = depth(levels)?;
+    {
         let mut x = 0;
         while x < line.len() {
             let v = line[x] & mask;
@@ -149,17 +165,22 @@ pub fn encode_runs(values: &[u8], levels: u32) -> Result<Vec<u8>, RunError> {
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Decodes `lines` run-length coded lines to one value per pixel.
-pub fn decode_runs(data: &[u8], levels: u32, lines: usize) -> Result<Vec<u8>, RunError> {
+pub fn decode_runs(
+    data: &[u8],
+    levels: u32,
+    lines: usize,
+    line_pixels: usize,
+) -> Result<Vec<u8>, RunError> {
     let (mask, _) = depth(levels)?;
-    let mut out = Vec::with_capacity(lines * LINE_PIXELS);
+    let mut out = Vec::with_capacity(lines * line_pixels);
     let mut at = 0;
     for line in 0..lines {
         let start = out.len();
-        while out.len() - start < LINE_PIXELS {
+        while out.len() - start < line_pixels {
             let &b = data.get(at).ok_or(RunError::Truncated { line })?;
             at += 1;
             if b & 0x80 == 0 {
@@ -176,11 +197,11 @@ pub fn decode_runs(data: &[u8], levels: u32, lines: usize) -> Result<Vec<u8>, Ru
                 count += 256;
             }
             if count == 0 {
-                out.resize(start + LINE_PIXELS, 0);
+                out.resize(start + line_pixels, 0);
                 break;
             }
             let done = out.len() - start;
-            if done + count > LINE_PIXELS {
+            if done + count > line_pixels {
                 return Err(RunError::Overrun { line, count });
             }
             out.extend(std::iter::repeat_n(b & mask, count));
@@ -238,12 +259,12 @@ mod tests {
         for (name, size) in [("evolis-card-text", 83_223), ("card-white-fit", 42_912)] {
             let (panel, data) = capture(name);
             assert_eq!((panel.as_str(), data.len()), ("k", size), "{name}");
-            let pixels = decode_lines(&data, LINES).unwrap();
+            let pixels = decode_lines(&data, LINES, LINE_BYTES).unwrap();
             assert_eq!(pixels.len(), LINES * LINE_BYTES);
             let inked: u32 = pixels.iter().map(|b| b.count_ones()).sum();
             assert!(inked > 1000, "{name}: the panel has ink ({inked} dots)");
             assert_eq!(
-                encode_lines(&pixels),
+                encode_lines(&pixels, LINE_BYTES),
                 data,
                 "{name}: re-encoded as the vendor did"
             );
@@ -267,31 +288,31 @@ mod tests {
                 0
             };
         }
-        let data = encode_lines(&panel);
+        let data = encode_lines(&panel, LINE_BYTES);
         assert_eq!(&data[..2], &[0x00, 0xff], "a white line, a black line");
         assert_eq!(
             &data[2..7],
             &[4, 0, 0, 0, 0x80],
             "leading white kept, trailing dropped"
         );
-        assert_eq!(decode_lines(&data, LINES).unwrap(), panel);
+        assert_eq!(decode_lines(&data, LINES, LINE_BYTES).unwrap(), panel);
     }
 
     #[test]
     fn a_malformed_payload_is_refused_not_guessed() {
         assert_eq!(
-            decode_lines(&[82], 1),
+            decode_lines(&[82], 1, LINE_BYTES),
             Err(DbcError::BadHeader { line: 0, byte: 82 })
         );
         assert_eq!(
-            decode_lines(&[3, 1, 2], 1),
+            decode_lines(&[3, 1, 2], 1, LINE_BYTES),
             Err(DbcError::Truncated { line: 0 })
         );
         assert_eq!(
-            decode_lines(&[0, 0], 1),
+            decode_lines(&[0, 0], 1, LINE_BYTES),
             Err(DbcError::Trailing { extra: 1 })
         );
-        assert_eq!(decode_lines(&[0], 2), Err(DbcError::Truncated { line: 1 }));
+        assert_eq!(decode_lines(&[0], 2, LINE_BYTES), Err(DbcError::Truncated { line: 1 }));
     }
 
     #[test]
@@ -311,9 +332,9 @@ mod tests {
                     _ => ((i % LINE_PIXELS) / 40) as u8 % levels as u8, // steps
                 };
             }
-            let data = encode_runs(&values, levels).unwrap();
+            let data = encode_runs(&values, levels, LINE_PIXELS).unwrap();
             assert_eq!(
-                decode_runs(&data, levels, LINES).unwrap(),
+                decode_runs(&data, levels, LINES, LINE_PIXELS).unwrap(),
                 values,
                 "{levels} levels"
             );
@@ -327,42 +348,42 @@ mod tests {
         let line = |v: u8| vec![v; LINE_PIXELS];
         // 128 levels: 648 dots of 5 in runs of at most 255.
         assert_eq!(
-            encode_runs(&line(5), 128).unwrap(),
+            encode_runs(&line(5), 128, LINE_PIXELS).unwrap(),
             [0x85, 0xff, 0x85, 0xff, 0x85, 0x8a]
         );
         // 32 levels: one run, both length bits set (256 + 256 + 136).
-        assert_eq!(encode_runs(&line(3), 32).unwrap(), [0xe3, 0x88]);
+        assert_eq!(encode_runs(&line(3), 32, LINE_PIXELS).unwrap(), [0xe3, 0x88]);
         // 64 levels: 511 then 137.
-        assert_eq!(encode_runs(&line(7), 64).unwrap(), [0xc7, 0xff, 0x87, 0x89]);
+        assert_eq!(encode_runs(&line(7), 64, LINE_PIXELS).unwrap(), [0xc7, 0xff, 0x87, 0x89]);
         // A blank line, and a dot then a blank rest.
-        assert_eq!(encode_runs(&line(0), 64).unwrap(), [0x80, 0x00]);
+        assert_eq!(encode_runs(&line(0), 64, LINE_PIXELS).unwrap(), [0x80, 0x00]);
         let mut dot = line(0);
         dot[0] = 18;
-        assert_eq!(encode_runs(&dot, 128).unwrap(), [18, 0x80, 0x00]);
+        assert_eq!(encode_runs(&dot, 128, LINE_PIXELS).unwrap(), [18, 0x80, 0x00]);
         // A run of exactly 256 is never written with a counter byte of 0.
         let mut v = line(0);
         v[..256].fill(9);
-        let data = encode_runs(&v, 64).unwrap();
+        let data = encode_runs(&v, 64, LINE_PIXELS).unwrap();
         assert_eq!(data, [0x89, 0xff, 9, 0x80, 0x00]);
     }
 
     #[test]
     fn a_run_past_the_line_or_a_cut_off_panel_is_refused() {
         assert_eq!(
-            decode_runs(&[0x85, 0xff, 0x85, 0xff, 0x85, 0xff], 128, 1),
+            decode_runs(&[0x85, 0xff, 0x85, 0xff, 0x85, 0xff], 128, 1, LINE_PIXELS),
             Err(RunError::Overrun {
                 line: 0,
                 count: 255
             })
         );
         assert_eq!(
-            decode_runs(&[0x85], 128, 1),
+            decode_runs(&[0x85], 128, 1, LINE_PIXELS),
             Err(RunError::Truncated { line: 0 })
         );
         assert_eq!(
-            decode_runs(&[0x80, 0x00, 0x01], 128, 1),
+            decode_runs(&[0x80, 0x00, 0x01], 128, 1, LINE_PIXELS),
             Err(RunError::Trailing { extra: 1 })
         );
-        assert_eq!(encode_runs(&[0], 2), Err(RunError::Levels(2)));
+        assert_eq!(encode_runs(&[0], 2, LINE_PIXELS), Err(RunError::Levels(2)));
     }
 }

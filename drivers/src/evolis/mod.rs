@@ -1,15 +1,19 @@
 //! The Evolis escape-command family (Primacy, Zenius, Primacy 2, ...).
 //!
 //! The command table is small on purpose: what the station sends, in the
-//! order it sends it, and what it expects back. Where a detail is not in any
-//! public source (the status query, how replies end) it is a setting of
-//! [`EvolisSettings`], filled from the printer profile.
+//! order it sends it, and what it expects back, each from the programming
+//! guide A5013 rev. E (pages in `drivers/README.md`). Where a detail is not
+//! in any public source (the SDK-style status words, how replies end) it is
+//! a setting of [`EvolisSettings`], filled from the printer profile.
 
 pub mod dbc;
 pub mod flags;
+pub mod replies;
 pub mod wire;
 
-use crate::panels::{PanelKind, PanelSet};
+pub use replies::{error_reply, error_reply_cause};
+
+use crate::panels::PanelSet;
 use crate::printer::{Capabilities, Identity, PrintError, PrintReport, Printer};
 use crate::status::{Cause, PrinterState, Status};
 use crate::transport::{Transport, TransportError};
@@ -21,8 +25,16 @@ pub mod cmd {
     pub const MODEL: &str = "Rtp";
     pub const SERIAL: &str = "Rsn";
     pub const FIRMWARE: &str = "Rfv";
-    pub const CARDS_PRINTED: &str = "Rco;p";
-    pub const RIBBON_REMAINING: &str = "Rrt;count";
+    /// Panels printed so far (p.31): a card adds one per panel sent.
+    pub const PANELS_PRINTED: &str = "Rco;p";
+    /// Blanks taken from the feeder (p.31).
+    pub const CARDS_INSERTED: &str = "Rco;c";
+    /// Cards the ribbon still prints, "not accurate" (p.31).
+    pub const RIBBON_CARDS_LEFT: &str = "Rco;l";
+    /// The last answer about cards: "NO CARD", "ERR CARD" (p.34).
+    pub const LAST_REPLY_PRINTING: &str = "Rlr;p";
+    /// "ERR NEED CLEANING" when the cleaning counter ran out (p.34).
+    pub const LAST_REPLY_CLEANING: &str = "Rlr;r";
     pub const START_SEQUENCE: &str = "Ss";
     pub const FRONT: &str = "Sr";
     pub const END_SEQUENCE: &str = "Se";
@@ -36,8 +48,10 @@ pub struct EvolisSettings {
     pub ribbon: String,
     /// Levels for Y, M and C downloads: 32, 64 or 128.
     pub colour_levels: u32,
-    /// The status query; its four-word answer is not publicly documented.
-    pub status_command: String,
+    /// `Dbc` (compressed, what the vendor's driver sends) or `Db`.
+    pub download: wire::Download,
+    /// How the printer's state is read.
+    pub status: StatusQuery,
     pub reply_timeout: Duration,
     pub status_poll: Duration,
     /// How long one card may take from `Se` to ejection.
@@ -49,12 +63,24 @@ impl Default for EvolisSettings {
         EvolisSettings {
             ribbon: "ymcko".into(),
             colour_levels: 128,
-            status_command: "Rst".into(),
+            download: wire::Download::Compressed,
+            status: StatusQuery::Documented,
             reply_timeout: Duration::from_secs(5),
             status_poll: Duration::from_millis(50),
             card_timeout: Duration::from_secs(120),
         }
     }
+}
+
+/// Where the printer's state comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusQuery {
+    /// The read commands the guide documents: `Rlr;p`, `Rlr;r`, `Rco;l`.
+    Documented,
+    /// A query answering the SDK's four status words (`CFG;INF;WAR;ERR`),
+    /// which no public source documents: opt-in, for printers known to
+    /// answer it.
+    Words(String),
 }
 
 pub struct EvolisPrinter {
@@ -96,9 +122,6 @@ const PROBE_WAIT: Duration = Duration::from_secs(1);
 /// NULs sent between probes while resynchronising: about 1.4 s of a
 /// 115200-baud serial line, a millisecond on USB.
 const RESYNC_CHUNK: usize = 16 * 1024;
-
-/// The deepest download the family takes (colour panels at 128 levels).
-const MAX_LEVELS: u32 = 128;
 
 /// How often an unreadable card counter is asked again.
 const COUNTER_ATTEMPTS: usize = 3;
@@ -154,7 +177,9 @@ impl EvolisPrinter {
     /// panel's bytes are sent, and only when the first probe went unanswered.
     fn resync(&mut self) -> Result<(), TransportError> {
         let pixels = (self.caps.width_px * self.caps.height_px) as usize;
-        let most = wire::panel_bytes(pixels, MAX_LEVELS).unwrap_or(pixels) + 1;
+        // The longest panel is a run-length coded colour one at its worst:
+        // a byte a pixel and a blank-line mark a line.
+        let most = pixels + 2 * self.caps.width_px as usize + 1;
         warn!(link = %self.link.describe(), "the printer does not answer: finishing a download an earlier connection left open");
         let filler = vec![0u8; RESYNC_CHUNK];
         let mut sent = 0;
@@ -230,19 +255,28 @@ impl EvolisPrinter {
         ))
     }
 
-    /// The status words, or `None` when the reply is not four words (line
+    /// The printer's state, or `None` when the reply is no reading (line
     /// noise, or a reply meant for an earlier command).
     fn read_status(&mut self) -> Result<Option<Status>, TransportError> {
-        let words = self.query(&self.settings.status_command.clone())?;
-        let ribbon = self.query(cmd::RIBBON_REMAINING)?;
-        Ok(flags::Words::parse(&words).map(|w| w.to_status(ribbon.parse().ok())))
+        let ribbon = self.query(cmd::RIBBON_CARDS_LEFT)?.parse().ok();
+        match self.settings.status.clone() {
+            StatusQuery::Documented => {
+                let last = self.query(cmd::LAST_REPLY_PRINTING)?;
+                let cleaning = self.query(cmd::LAST_REPLY_CLEANING)?;
+                Ok(replies::documented_status(&last, &cleaning, ribbon))
+            }
+            StatusQuery::Words(command) => {
+                let words = self.query(&command)?;
+                Ok(flags::Words::parse(&words).map(|w| w.to_status(ribbon)))
+            }
+        }
     }
 
-    /// The card counter, asked again (after dropping whatever is left on the
-    /// line) when the reply is not a number; `None` if it never is.
+    /// The panel counter, asked again (after dropping whatever is left on
+    /// the line) when the reply is not a number; `None` if it never is.
     fn counter(&mut self, phase: Phase) -> Result<Option<u64>, PrintError> {
         for _ in 0..COUNTER_ATTEMPTS {
-            let reply = self.query(cmd::CARDS_PRINTED).map_err(|e| lost(phase, e))?;
+            let reply = self.query(cmd::PANELS_PRINTED).map_err(|e| lost(phase, e))?;
             if let Ok(n) = reply.trim().parse() {
                 return Ok(Some(n));
             }
@@ -290,6 +324,7 @@ impl EvolisPrinter {
     fn conclude(
         &mut self,
         before: u64,
+        panels: u64,
         bytes_sent: usize,
         odd: Option<OddReply>,
     ) -> Result<PrintReport, PrintError> {
@@ -326,7 +361,7 @@ impl EvolisPrinter {
             .then_some(st.detail)
             .flatten();
         match (after, spoiling) {
-            (Some(n), _) if n == before + 1 => {
+            (Some(n), _) if n == before + panels => {
                 if let Some(o) = &odd {
                     warn!(command = %o.command, reply = %o.reply, counter = n, "odd reply, but the printer counted the card: printed");
                 }
@@ -335,46 +370,33 @@ impl EvolisPrinter {
                     counter: n,
                 })
             }
-            (Some(n), Some(cause)) if n == before => Err(PrintError::Spoiled {
+            (Some(n), Some(cause)) if (before..before + panels).contains(&n) => Err(PrintError::Spoiled {
                 cause,
-                message: format!("{what}printer reported {cause} and did not count the card"),
+                message: format!(
+                    "{what}printer reported {cause} and printed {} of the card's {panels} panels",
+                    n - before
+                ),
             }),
             (after, _) => Err(PrintError::MidCard {
                 cause: st.detail.or(hint).unwrap_or(Cause::CardJam),
                 message: match after {
                     Some(n) => format!(
-                        "{what}card counter went from {before} to {n}, printer {:?}",
+                        "{what}panel counter went from {before} to {n} ({panels} panels sent), printer {:?}",
                         st.state
                     ),
-                    None => format!("{what}card counter unreadable after the card"),
+                    None => format!("{what}panel counter unreadable after the card"),
                 },
             }),
         }
     }
 
     fn panels(&self, card: &PanelSet) -> Vec<Vec<u8>> {
-        let ribbon = self.settings.ribbon.to_ascii_lowercase();
-        let mut out = Vec::new();
-        for letter in ribbon.chars() {
-            let Some(kind) = PanelKind::from_letter(letter) else {
-                continue;
-            };
-            let bytes = match kind {
-                k if k.is_colour() => card
-                    .colour
-                    .as_ref()
-                    .map(|c| wire::colour_panel(k, c, self.settings.colour_levels)),
-                PanelKind::Black => card.black.as_ref().map(|m| wire::mono_panel(kind, m)),
-                _ => card.overlay.as_ref().map(|m| wire::mono_panel(kind, m)),
-            };
-            // A ribbon may carry a panel twice (YMCKOK); the card sends it once.
-            if let Some(b) = bytes {
-                if !out.contains(&b) {
-                    out.push(b);
-                }
-            }
-        }
-        out
+        wire::encode_panels(
+            card,
+            &self.settings.ribbon,
+            self.settings.colour_levels,
+            self.settings.download,
+        )
     }
 }
 
@@ -399,23 +421,6 @@ fn lost(phase: Phase, e: TransportError) -> PrintError {
         Phase::BeforeCard => PrintError::NotStarted(e),
         Phase::CardStarted => PrintError::LostMidCard(e),
     }
-}
-
-/// Error replies the vendor library knows (strings in `libevolis`).
-fn error_reply_cause(reply: &str) -> Option<Cause> {
-    const TABLE: &[(&str, Cause)] = &[
-        ("ERROR FEEDER", Cause::FeederEmpty),
-        ("ERROR MECHANICAL", Cause::CardJam),
-        ("ERROR MECA", Cause::CardJam),
-        ("ERROR CARD", Cause::CardJam),
-        ("ERROR RIBBON", Cause::RibbonEnded),
-        ("ERR RIB", Cause::NoRibbon),
-        ("ERROR COVER", Cause::CoverOpen),
-    ];
-    TABLE
-        .iter()
-        .find(|(prefix, _)| reply.starts_with(prefix))
-        .map(|(_, c)| *c)
 }
 
 impl Printer for EvolisPrinter {
@@ -452,8 +457,9 @@ impl Printer for EvolisPrinter {
         }
         let before = self
             .counter(Phase::BeforeCard)?
-            .ok_or_else(|| PrintError::Protocol("card counter unreadable".into()))?;
+            .ok_or_else(|| PrintError::Protocol("panel counter unreadable".into()))?;
         let panels = self.panels(card);
+        let count = panels.len() as u64;
         let ribbon = format!("Pr;{}", self.settings.ribbon);
         self.expect_ok(&wire::frame(&ribbon))?;
         self.expect_ok(&wire::frame(cmd::FROM_FEEDER))?;
@@ -474,10 +480,10 @@ impl Printer for EvolisPrinter {
                 warn!(%command, %reply, "unexpected reply mid-card; waiting for the printer to settle");
                 // Nothing more is sent: a half-sent card must not print.
                 self.drain();
-                return self.conclude(before, bytes_sent, Some(OddReply { command, reply }));
+                return self.conclude(before, count, bytes_sent, Some(OddReply { command, reply }));
             }
         }
-        self.conclude(before, bytes_sent, None)
+        self.conclude(before, count, bytes_sent, None)
     }
 }
 
@@ -561,7 +567,7 @@ mod tests {
                 (true, None) => "?#".into(),
                 (false, _) => Words::default().encode(),
             },
-            "Rrt;count" => "100".into(),
+            "Rco;l" => "100".into(),
             "Se" => {
                 printing = true;
                 se.clone()
@@ -576,6 +582,7 @@ mod tests {
         };
         let settings = EvolisSettings {
             ribbon: "k".into(),
+            status: StatusQuery::Words("Rst".into()),
             reply_timeout: Duration::from_millis(300),
             status_poll: Duration::from_millis(1),
             card_timeout: Duration::from_millis(100),

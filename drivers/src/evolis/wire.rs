@@ -13,8 +13,9 @@
 //! - A public CUPS filter for Evolis printers: 7-bit colour packed 8 pixels
 //!   to 7 bytes, most significant bit first.
 
-use crate::panels::{Mono, PanelKind};
-use image::{imageops, GrayImage, Luma, RgbImage};
+use super::dbc;
+use crate::panels::{Mono, PanelKind, PanelSet};
+use image::{GrayImage, Luma, RgbImage};
 
 pub const ESC: u8 = 0x1b;
 pub const CR: u8 = 0x0d;
@@ -92,39 +93,144 @@ fn expand(q: u8, levels: u32) -> u8 {
     ((u32::from(q) * 255 + (levels - 1) / 2) / (levels - 1)) as u8
 }
 
-/// Ink density of one colour panel: yellow absorbs blue, magenta green, cyan
-/// red. 0 = no dye.
-fn density(kind: PanelKind, rgb: [u8; 3]) -> u8 {
-    match kind {
-        PanelKind::Yellow => 255 - rgb[2],
-        PanelKind::Magenta => 255 - rgb[1],
-        PanelKind::Cyan => 255 - rgb[0],
-        _ => 0,
+/// How panels go on the wire: `Db` sends every pixel, `Dbc` compresses
+/// (guide A5013 rev. E p.5-6): K and O line by line, Y/M/C run-length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Download {
+    Raw,
+    Compressed,
+}
+
+impl Download {
+    fn command(self) -> &'static str {
+        match self {
+            Download::Raw => "Db",
+            Download::Compressed => "Dbc",
+        }
     }
 }
 
-/// The `Db` command for one colour panel separated from the card image.
-pub fn colour_panel(kind: PanelKind, card: &RgbImage, levels: u32) -> Vec<u8> {
-    let bits = bits_for_levels(levels).expect("colour levels are checked by the profile");
-    let rotated = imageops::rotate90(card);
-    let data = pack(
-        rotated
-            .pixels()
-            .map(|p| quantise(density(kind, p.0), levels)),
-        bits,
-    );
-    download(kind, levels, &data)
+/// The download commands of one card face, in the ribbon's panel order
+/// (`ymcko`: yellow first, overlay last). A ribbon that carries a panel
+/// twice (`ymckok`) sends it once; a panel the card has no image for is
+/// not sent.
+pub fn encode_panels(card: &PanelSet, ribbon: &str, levels: u32, how: Download) -> Vec<Vec<u8>> {
+    let mut colour: Option<[Vec<u8>; 3]> = None;
+    let mut sent = Vec::new();
+    let mut out = Vec::new();
+    for kind in ribbon.chars().filter_map(|c| PanelKind::from_letter(c.to_ascii_lowercase())) {
+        if sent.contains(&kind) {
+            continue;
+        }
+        let bytes = match kind {
+            PanelKind::Black | PanelKind::Overlay => {
+                let m = if kind == PanelKind::Black { &card.black } else { &card.overlay };
+                m.as_ref().map(|m| mono_panel(kind, m, how))
+            }
+            _ => card.colour.as_ref().map(|c| {
+                let planes = colour.get_or_insert_with(|| separate(c, levels));
+                let i = match kind {
+                    PanelKind::Yellow => 0,
+                    PanelKind::Magenta => 1,
+                    _ => 2,
+                };
+                colour_download(kind, &planes[i], levels, c.height() as usize, how)
+            }),
+        };
+        if let Some(b) = bytes {
+            sent.push(kind);
+            out.push(b);
+        }
+    }
+    out
 }
 
-/// The `Db` command for a one-bit panel.
-pub fn mono_panel(kind: PanelKind, panel: &Mono) -> Vec<u8> {
-    let rotated = imageops::rotate90(&panel.to_gray());
-    let data = pack(rotated.pixels().map(|p| u8::from(p.0[0] < 128)), 1);
-    download(kind, 2, &data)
+/// The Y, M and C planes of a card in wire order, quantised to `levels`:
+/// dye density (0 = none), yellow absorbing blue, magenta green, cyan red.
+///
+/// The card goes on the wire turned a quarter: wire line `x` is card
+/// column `x`, read from the bottom row up (guide p.14, "printing
+/// direction"; the vendor's captures decode upright this way).
+pub fn separate(card: &RgbImage, levels: u32) -> [Vec<u8>; 3] {
+    let (w, h) = (card.width() as usize, card.height() as usize);
+    let lut: Vec<u8> = (0..=255u8).map(|v| quantise(255 - v, levels)).collect();
+    let mut planes = [vec![0u8; w * h], vec![0u8; w * h], vec![0u8; w * h]];
+    let [y, m, c] = &mut planes;
+    for (row, pixels) in card.as_raw().chunks_exact(w * 3).enumerate() {
+        let along = h - 1 - row;
+        for (col, px) in pixels.chunks_exact(3).enumerate() {
+            let i = col * h + along;
+            c[i] = lut[usize::from(px[0])];
+            m[i] = lut[usize::from(px[1])];
+            y[i] = lut[usize::from(px[2])];
+        }
+    }
+    planes
 }
 
-fn download(kind: PanelKind, levels: u32, data: &[u8]) -> Vec<u8> {
-    let head = format!("Db;{};{};", kind.letter(), levels);
+/// One bit a pixel in wire order, packed a line at a time.
+fn mono_lines(panel: &Mono) -> (Vec<u8>, usize) {
+    let (w, h) = (panel.width() as usize, panel.height() as usize);
+    let line_bytes = h.div_ceil(8);
+    let mut out = vec![0u8; w * line_bytes];
+    for (row, bits) in panel.rows().enumerate() {
+        let along = h - 1 - row;
+        let (byte, bit) = (along / 8, 7 - (along % 8));
+        for (col, &on) in bits.iter().enumerate() {
+            if on {
+                out[col * line_bytes + byte] |= 1 << bit;
+            }
+        }
+    }
+    (out, line_bytes)
+}
+
+fn colour_download(kind: PanelKind, plane: &[u8], levels: u32, line: usize, how: Download) -> Vec<u8> {
+    let data = match how {
+        Download::Raw => {
+            pack(plane.iter().copied(), bits_for_levels(levels).expect("levels checked by the profile"))
+        }
+        Download::Compressed => {
+            dbc::encode_runs(plane, levels, line).expect("levels checked by the profile")
+        }
+    };
+    download(kind, levels, how, &data)
+}
+
+/// The download of a one-bit panel.
+pub fn mono_panel(kind: PanelKind, panel: &Mono, how: Download) -> Vec<u8> {
+    let (lines, line_bytes) = mono_lines(panel);
+    let data = match how {
+        // Lines of 648 pixels fill whole bytes: the raw stream is the lines
+        // one after the other.
+        Download::Raw => lines,
+        Download::Compressed => dbc::encode_lines(&lines, line_bytes),
+    };
+    download(kind, 2, how, &data)
+}
+
+/// The download of one colour panel separated from the card image.
+pub fn colour_panel(kind: PanelKind, card: &RgbImage, levels: u32, how: Download) -> Vec<u8> {
+    encode_panels(
+        &PanelSet {
+            colour: Some(card.clone()),
+            black: None,
+            overlay: None,
+        },
+        &kind.letter().to_string(),
+        levels,
+        how,
+    )
+    .remove(0)
+}
+
+fn download(kind: PanelKind, levels: u32, how: Download, data: &[u8]) -> Vec<u8> {
+    // `Dbc` carries its byte count (p.6): the data may hold CR and ESC.
+    let head = match how {
+        Download::Raw => format!("Db;{};{};", kind.letter(), levels),
+        Download::Compressed => format!("Dbc;{};{};{};", kind.letter(), levels, data.len()),
+    };
+    debug_assert!(head.starts_with(how.command()));
     let mut v = Vec::with_capacity(data.len() + head.len() + 2);
     v.push(ESC);
     v.extend_from_slice(head.as_bytes());
@@ -133,21 +239,58 @@ fn download(kind: PanelKind, levels: u32, data: &[u8]) -> Vec<u8> {
     v
 }
 
-/// Turns received panel data back into a card-oriented image of dye density
-/// (0 = none, 255 = full) for colour, or ink for one-bit panels.
-pub fn decode_panel(data: &[u8], levels: u32, width: u32, height: u32) -> GrayImage {
-    let bits = bits_for_levels(levels).unwrap_or(1);
-    let values = unpack(data, bits, (width * height) as usize);
-    // On the wire a row is a column of the card: height pixels wide.
-    let wire = GrayImage::from_fn(height, width, |x, y| {
-        let q = values.get((y * height + x) as usize).copied().unwrap_or(0);
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("{0} levels is no depth the printers take")]
+    Levels(u32),
+    #[error("raw panel of {got} bytes, {want} expected")]
+    Length { got: usize, want: usize },
+    #[error(transparent)]
+    Lines(#[from] dbc::DbcError),
+    #[error(transparent)]
+    Runs(#[from] dbc::RunError),
+}
+
+/// Turns a received panel back into a card-oriented image: dye density
+/// (0 = none, 255 = full) for colour, 255 where ink for one-bit panels.
+pub fn decode_panel(
+    data: &[u8],
+    levels: u32,
+    how: Download,
+    width: u32,
+    height: u32,
+) -> Result<GrayImage, DecodeError> {
+    let bits = bits_for_levels(levels).ok_or(DecodeError::Levels(levels))?;
+    let (w, h) = (width as usize, height as usize);
+    let values: Vec<u8> = match (how, levels) {
+        (Download::Raw, _) => {
+            let want = panel_bytes(w * h, levels).unwrap_or(0);
+            if data.len() != want {
+                return Err(DecodeError::Length {
+                    got: data.len(),
+                    want,
+                });
+            }
+            unpack(data, bits, w * h)
+        }
+        (Download::Compressed, 2) => {
+            let line_bytes = h.div_ceil(8);
+            let lines = dbc::decode_lines(data, w, line_bytes)?;
+            lines
+                .chunks_exact(line_bytes)
+                .flat_map(|l| (0..h).map(move |i| (l[i / 8] >> (7 - i % 8)) & 1))
+                .collect()
+        }
+        (Download::Compressed, _) => dbc::decode_runs(data, levels, w, h)?,
+    };
+    Ok(GrayImage::from_fn(width, height, |x, y| {
+        let q = values[x as usize * h + (h - 1 - y as usize)];
         Luma([if levels == 2 {
             q * 255
         } else {
             expand(q, levels)
         }])
-    });
-    imageops::rotate270(&wire)
+    }))
 }
 
 /// One thing the printer received.
@@ -157,14 +300,17 @@ pub enum Frame {
     Download {
         panel: char,
         levels: u32,
+        how: Download,
         data: Vec<u8>,
     },
     /// Bytes that are not a command (noise on the line, a broken frame).
     Garbage(Vec<u8>),
 }
 
-/// Splits a byte stream into frames. A download's data may contain any byte,
-/// so its length comes from the panel size, as on a real printer.
+/// Splits a byte stream into frames. A download's data may contain any
+/// byte, so its length comes from the panel size (`Db`) or from its header
+/// (`Dbc`), as on a real printer. NULs between commands are skipped: the
+/// vendor's driver pads with them (the captures in `fixtures/`).
 pub struct Parser {
     pixels: usize,
     buf: Vec<u8>,
@@ -172,6 +318,11 @@ pub struct Parser {
 
 /// Longest command that is not a download; a longer one is garbage.
 const MAX_COMMAND: usize = 256;
+
+/// A `Dbc` byte count above this is no panel (a raw 128-level panel is
+/// 576,072 bytes; the worst run-length coding of one is 658,368): the
+/// header is taken as garbage rather than waiting for megabytes.
+const MAX_COMPRESSED: usize = 1 << 20;
 
 impl Parser {
     pub fn new(width: u32, height: u32) -> Self {
@@ -187,6 +338,8 @@ impl Parser {
 
     /// The next complete frame, if the buffer holds one.
     pub fn next_frame(&mut self) -> Option<Frame> {
+        let nuls = self.buf.iter().take_while(|b| **b == 0).count();
+        self.buf.drain(..nuls);
         if self.buf.is_empty() {
             return None;
         }
@@ -194,70 +347,72 @@ impl Parser {
             let end = self
                 .buf
                 .iter()
-                .position(|b| *b == ESC)
+                .position(|b| *b == ESC || *b == 0)
                 .unwrap_or(self.buf.len());
             return Some(Frame::Garbage(self.buf.drain(..end).collect()));
         }
+        if self.buf.starts_with(b"\x1bDbc;") {
+            return self.next_download(Download::Compressed);
+        }
         if self.buf.starts_with(b"\x1bDb;") {
-            return self.next_download();
+            return self.next_download(Download::Raw);
         }
         match self.buf.iter().position(|b| *b == CR) {
-            Some(end) => {
+            Some(end) if end <= MAX_COMMAND => {
                 let cmd = String::from_utf8_lossy(&self.buf[1..end]).into_owned();
                 self.buf.drain(..=end);
                 Some(Frame::Command(cmd))
             }
-            None if self.buf.len() > MAX_COMMAND => {
-                let junk: Vec<u8> = self.buf.drain(..).collect();
-                Some(Frame::Garbage(junk))
-            }
-            None => None,
+            None if self.buf.len() <= MAX_COMMAND => None,
+            _ => Some(self.garbage()),
         }
     }
 
-    fn next_download(&mut self) -> Option<Frame> {
-        // ESC "Db;" p ";" levels ";" data CR
-        let head_end = self.buf.iter().skip(4).position(|b| *b == b';')? + 4;
-        let levels_end = self.buf[head_end + 1..]
-            .iter()
-            .take(4)
-            .position(|b| *b == b';')
-            .map(|p| p + head_end + 1);
-        let garbage = |buf: &mut Vec<u8>| {
-            let junk: Vec<u8> = buf.drain(..1).collect();
-            Some(Frame::Garbage(junk))
-        };
-        let Some(levels_end) = levels_end else {
-            return if self.buf.len() > head_end + 6 {
-                garbage(&mut self.buf)
-            } else {
-                None
+    /// The ESC of a frame that cannot be one: dropped, and what follows
+    /// is read afresh.
+    fn garbage(&mut self) -> Frame {
+        Frame::Garbage(self.buf.drain(..1).collect())
+    }
+
+    /// `ESC Db;p;levels;` + data + CR, or `ESC Dbc;p;levels;count;` + data +
+    /// CR (the three-parameter header of the guide's p.6 and the captures).
+    fn next_download(&mut self, how: Download) -> Option<Frame> {
+        let fields = if how == Download::Raw { 2 } else { 3 };
+        let start = 1 + how.command().len() + 1;
+        // The header: up to `fields` values, each ended by ';'.
+        let mut values = Vec::with_capacity(fields);
+        let mut at = start;
+        while values.len() < fields {
+            let end = match self.buf[at..].iter().take(9).position(|b| *b == b';') {
+                Some(p) => at + p,
+                None if self.buf.len() - at < 9 => return None,
+                None => return Some(self.garbage()),
             };
+            values.push(String::from_utf8_lossy(&self.buf[at..end]).into_owned());
+            at = end + 1;
+        }
+        let panel = values[0].chars().next().filter(|_| values[0].len() == 1);
+        let levels: Option<u32> = values[1].parse().ok();
+        let (Some(panel), Some(levels)) = (panel, levels) else {
+            return Some(self.garbage());
         };
-        let panel = String::from_utf8_lossy(&self.buf[4..head_end]).into_owned();
-        let levels: Option<u32> = std::str::from_utf8(&self.buf[head_end + 1..levels_end])
-            .ok()
-            .and_then(|s| s.parse().ok());
-        let (Some(panel), Some(levels), true) = (
-            panel.chars().next().filter(|_| panel.len() == 1),
-            levels,
-            true,
-        ) else {
-            return garbage(&mut self.buf);
+        let len = match how {
+            Download::Raw => panel_bytes(self.pixels, levels),
+            Download::Compressed => values[2].parse().ok().filter(|n| *n <= MAX_COMPRESSED),
         };
-        let Some(len) = panel_bytes(self.pixels, levels) else {
-            return garbage(&mut self.buf);
+        let Some(len) = len else {
+            return Some(self.garbage());
         };
-        let start = levels_end + 1;
-        if self.buf.len() < start + len + 1 {
+        if self.buf.len() < at + len + 1 {
             return None;
         }
-        let data = self.buf[start..start + len].to_vec();
-        let terminated = self.buf[start + len] == CR;
-        self.buf.drain(..start + len + usize::from(terminated));
+        let data = self.buf[at..at + len].to_vec();
+        let terminated = self.buf[at + len] == CR;
+        self.buf.drain(..at + len + usize::from(terminated));
         Some(Frame::Download {
             panel,
             levels,
+            how,
             data,
         })
     }
@@ -285,42 +440,156 @@ mod tests {
         let (w, h) = (1016, 648);
         let colour = RgbImage::from_pixel(w, h, image::Rgb([10, 200, 30]));
         let mono = Mono::new(w, h);
-        let c = colour_panel(PanelKind::Yellow, &colour, 128).len();
-        let k = mono_panel(PanelKind::Black, &mono).len();
+        let c = colour_panel(PanelKind::Yellow, &colour, 128, Download::Raw).len();
+        let k = mono_panel(PanelKind::Black, &mono, Download::Raw).len();
         assert_eq!((c, k), (576_083, 82_305));
         assert_eq!(3 * c + 2 * k, 1_892_859, "YMCKO");
         assert_eq!(2 * k, 164_610, "KO");
+        // Compressed, a flat colour line is three runs of two bytes
+        // (255 + 255 + 138 pixels at 128 levels) and a white K line one byte.
+        let c = colour_panel(PanelKind::Yellow, &colour, 128, Download::Compressed).len();
+        let k = mono_panel(PanelKind::Black, &mono, Download::Compressed).len();
+        assert_eq!((c, k), (1016 * 6 + 17, 1016 + 15));
+    }
+
+    /// A card with a bit of everything: a photo-like noisy patch, flat
+    /// areas, white, text-like resin and an overlay with a hole.
+    fn random_card(w: u32, h: u32, seed: u64) -> PanelSet {
+        let mut state = seed | 1;
+        let mut rnd = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let colour = RgbImage::from_fn(w, h, |x, y| {
+            if x < w / 3 && y < h / 2 {
+                let r = rnd();
+                image::Rgb([r as u8, (r >> 8) as u8, (r >> 16) as u8])
+            } else if x < w / 2 {
+                image::Rgb([200, 30, 90])
+            } else {
+                image::Rgb([255, 255, 255])
+            }
+        });
+        let black = Mono::from_bits(w, h, (0..w * h).map(|_| rnd() % 5 == 0).collect());
+        let mut overlay = Mono::filled(w, h);
+        for x in w / 2..w / 2 + w / 8 {
+            for y in h / 4..h / 2 {
+                overlay.set(x, y, false);
+            }
+        }
+        PanelSet {
+            colour: Some(colour),
+            black: Some(black),
+            overlay: Some(overlay),
+        }
     }
 
     #[test]
-    fn parser_splits_commands_downloads_and_garbage() {
+    fn every_panel_round_trips_through_the_parser_in_both_forms_at_every_depth() {
+        // The real geometry and a small one whose lines are not 648 pixels.
+        for (w, h) in [(1016, 648), (40, 24)] {
+            let card = random_card(w, h, u64::from(w));
+            for how in [Download::Raw, Download::Compressed] {
+                for levels in [32, 64, 128] {
+                    let sent = encode_panels(&card, "YMCKO", levels, how);
+                    assert_eq!(sent.len(), 5);
+                    let mut p = Parser::new(w, h);
+                    // Fed in awkward pieces, as a serial line delivers them.
+                    for chunk in sent.concat().chunks(4093) {
+                        p.push(chunk);
+                    }
+                    let colour = card.colour.as_ref().unwrap();
+                    for (i, letter) in "ymcko".chars().enumerate() {
+                        let Some(Frame::Download {
+                            panel,
+                            levels: l,
+                            how: got_how,
+                            data,
+                        }) = p.next_frame()
+                        else {
+                            panic!("{how:?} {levels}: no download {letter}")
+                        };
+                        assert_eq!((panel, got_how), (letter, how));
+                        let img = decode_panel(&data, l, how, w, h).unwrap();
+                        for (x, y, px) in img.enumerate_pixels() {
+                            let want = match i {
+                                0..=2 => expand(
+                                    quantise(255 - colour.get_pixel(x, y).0[2 - i], levels),
+                                    levels,
+                                ),
+                                3 => 255 * u8::from(card.black.as_ref().unwrap().get(x, y)),
+                                _ => 255 * u8::from(card.overlay.as_ref().unwrap().get(x, y)),
+                            };
+                            assert_eq!(px.0[0], want, "{how:?} {levels} {letter} at {x},{y}");
+                        }
+                    }
+                    assert_eq!(p.next_frame(), None);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_ribbon_sends_each_panel_once_and_only_panels_the_card_has() {
+        let card = random_card(40, 24, 7);
+        let letters = |ribbon: &str, card: &PanelSet| {
+            encode_panels(card, ribbon, 128, Download::Compressed)
+                .iter()
+                .map(|f| char::from(f[5]))
+                .collect::<String>()
+        };
+        assert_eq!(letters("ymckok", &card), "ymcko");
+        assert_eq!(letters("KO", &card), "ko");
+        let mut mono = card.clone();
+        mono.colour = None;
+        assert_eq!(letters("ymcko", &mono), "ko");
+    }
+
+    #[test]
+    fn parser_splits_commands_downloads_nuls_and_garbage() {
         let (w, h) = (16, 8);
         let mut panel = Mono::new(w, h);
         panel.set(3, 2, true);
         let mut bytes = frame("Ss");
+        bytes.extend([0u8; 7]);
         bytes.extend(b"noise");
-        let dl = mono_panel(PanelKind::Black, &panel);
-        bytes.extend(&dl);
-        bytes.extend(frame("Se"));
+        for how in [Download::Raw, Download::Compressed] {
+            bytes.extend(mono_panel(PanelKind::Black, &panel, how));
+        }
+        bytes.extend([0u8; 32]);
+        bytes.extend(frame("Se;1"));
+        // A header whose count is no panel, then a command that still reads.
+        bytes.extend(b"\x1bDbc;k;2;99999999;");
+        bytes.extend(frame("Rtp"));
         let mut p = Parser::new(w, h);
-        // Fed in awkward pieces, as a serial line delivers them.
         for chunk in bytes.chunks(5) {
             p.push(chunk);
         }
         assert_eq!(p.next_frame(), Some(Frame::Command("Ss".into())));
         assert_eq!(p.next_frame(), Some(Frame::Garbage(b"noise".to_vec())));
-        let Some(Frame::Download {
-            panel: 'k',
-            levels: 2,
-            data,
-        }) = p.next_frame()
-        else {
-            panic!("no download")
-        };
-        let img = decode_panel(&data, 2, w, h);
-        assert_eq!(img.get_pixel(3, 2).0[0], 255);
-        assert_eq!(img.pixels().filter(|p| p.0[0] > 0).count(), 1);
-        assert_eq!(p.next_frame(), Some(Frame::Command("Se".into())));
-        assert_eq!(p.next_frame(), None);
+        for want in [Download::Raw, Download::Compressed] {
+            let Some(Frame::Download {
+                panel: 'k',
+                levels: 2,
+                how,
+                data,
+            }) = p.next_frame()
+            else {
+                panic!("no download")
+            };
+            assert_eq!(how, want);
+            let img = decode_panel(&data, 2, how, w, h).unwrap();
+            assert_eq!(img.get_pixel(3, 2).0[0], 255);
+            assert_eq!(img.pixels().filter(|p| p.0[0] > 0).count(), 1);
+        }
+        assert_eq!(p.next_frame(), Some(Frame::Command("Se;1".into())));
+        assert!(matches!(p.next_frame(), Some(Frame::Garbage(g)) if g == [ESC]));
+        let mut rest = Vec::new();
+        while let Some(f) = p.next_frame() {
+            rest.push(f);
+        }
+        assert_eq!(rest.last(), Some(&Frame::Command("Rtp".into())));
     }
 }
