@@ -1,5 +1,6 @@
 //! Rendering, measured: one card into its panels, the wire encoding of those
-//! panels, a 30-card class, and, in the same run, Ghostscript rasterising the
+//! panels (`Dbc`, and `Db` for comparison), the whole way from a card's data
+//! to its bytes, a 30-card class, and, in the same run, Ghostscript rasterising the
 //! same card's PDF proof at 300 dpi (skipped when `gs` is not installed;
 //! `benches/run.sh` installs it). The printer needs 16-24 s a card: rendering
 //! must be a rounding error of that.
@@ -9,8 +10,7 @@ use legitka::card::message::{self, Inbound, TrustedKeys};
 use legitka::card::order::ValidOrder;
 use legitka::card::profile::Profiles;
 use legitka::card::render::Renderer;
-use legitka_drivers::evolis::wire;
-use legitka_drivers::PanelKind;
+use legitka_drivers::evolis::wire::{self, Download};
 use std::hint::black_box;
 use std::process::Command;
 
@@ -52,16 +52,36 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(r.render(&one.data, &one.photo).unwrap()))
     });
     let card = r.render(&one.data, &one.photo).unwrap();
+    let bytes = |how| {
+        wire::encode_panels(&card.panels, "YMCKO", 128, how)
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>()
+    };
+    eprintln!(
+        "one YMCKO card on the wire: {} bytes as Dbc, {} as Db",
+        bytes(Download::Compressed),
+        bytes(Download::Raw)
+    );
+    // What the driver does to a rendered card: separate the colour panels
+    // and encode all five for the wire, compressed as the station sends
+    // them; and uncompressed for comparison.
     c.bench_function("encode_panels_ymcko", |b| {
+        b.iter(|| black_box(bytes(Download::Compressed)))
+    });
+    c.bench_function("encode_panels_ymcko_raw", |b| {
+        b.iter(|| black_box(bytes(Download::Raw)))
+    });
+    // A card from its order's data to the bytes the printer receives.
+    c.bench_function("render_separate_encode_card", |b| {
         b.iter(|| {
-            let colour = card.panels.colour.as_ref().unwrap();
-            let mut n = 0;
-            for k in [PanelKind::Yellow, PanelKind::Magenta, PanelKind::Cyan] {
-                n += wire::colour_panel(k, colour, 128).len();
-            }
-            n += wire::mono_panel(PanelKind::Black, card.panels.black.as_ref().unwrap()).len();
-            n += wire::mono_panel(PanelKind::Overlay, card.panels.overlay.as_ref().unwrap()).len();
-            black_box(n)
+            let card = r.render(&one.data, &one.photo).unwrap();
+            black_box(wire::encode_panels(
+                &card.panels,
+                "YMCKO",
+                128,
+                Download::Compressed,
+            ))
         })
     });
     let class: Vec<ValidOrder> = (0..30).map(|i| order(&r, i)).collect();

@@ -178,6 +178,16 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
             gaps.len()
         );
     }
+    // Panel data received by the printer a card (the frames' headers are a
+    // few dozen bytes more): what the wire carries.
+    let mut bytes: Vec<usize> = sim.with(|p| p.printed().iter().map(|c| c.bytes).collect());
+    bytes.sort_unstable();
+    if let (Some(median), Some(max)) = (bytes.get(bytes.len() / 2), bytes.last()) {
+        println!(
+            "bytes on the wire a card: median {median}, largest {max} ({:.2} s at USB full speed's 1.2 MB/s)",
+            *median as f64 / 1.2e6
+        );
+    }
     println!(
         "total: {printed} of {} cards printed, {} rejected, {} held, {} in the simulator, in {:.1} s; see {}",
         a.cards,
