@@ -15,7 +15,7 @@ use printpdf::{
     PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Px, Rgb, TextItem, XObjectId,
     XObjectTransform,
 };
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const A4_W_MM: f32 = 210.0;
 pub const A4_H_MM: f32 = 297.0;
@@ -131,13 +131,53 @@ fn line(x1: f32, y1: f32, x2: f32, y2: f32) -> Op {
     }
 }
 
+/// The shipped font cut down to the characters a document prints: whole,
+/// DejaVu Sans is 760 KB, and printpdf subsets only with its own text layout
+/// engine, which we do not build. The cmap is kept, so text stays
+/// extractable.
+fn subset(font: &[u8], chars: &BTreeSet<char>) -> Result<Vec<u8>, String> {
+    use allsorts::binary::read::ReadScope;
+    use allsorts::font_data::FontData;
+    use allsorts::subset::{CmapTarget, SubsetProfile};
+    use skrifa::MetadataProvider;
+    let map = skrifa::FontRef::new(font)
+        .map_err(|e| format!("the card font: {e}"))?
+        .charmap();
+    // Glyph 0 (.notdef) first, no duplicates: allsorts requires both.
+    let mut gids: Vec<u16> = chars
+        .iter()
+        .filter_map(|c| map.map(*c))
+        .filter_map(|g| u16::try_from(g.to_u32()).ok())
+        .filter(|g| *g != 0)
+        .collect();
+    gids.sort_unstable();
+    gids.dedup();
+    gids.insert(0, 0);
+    let data = ReadScope::new(font)
+        .read::<FontData<'_>>()
+        .map_err(|e| format!("the card font: {e}"))?;
+    let provider = data
+        .table_provider(0)
+        .map_err(|e| format!("the card font: {e}"))?;
+    allsorts::subset::subset(&provider, &gids, &SubsetProfile::Minimal, CmapTarget::Unicode)
+        .map_err(|e| format!("subsetting the card font: {e}"))
+}
+
 impl Renderer {
-    fn shared(doc: &mut PdfDocument) -> Result<Shared, String> {
+    fn shared(doc: &mut PdfDocument, cards: &[RenderedCard]) -> Result<Shared, String> {
+        let used = |bold: bool| -> BTreeSet<char> {
+            cards
+                .iter()
+                .flat_map(|c| &c.layout.fields)
+                .filter(|f| f.bold == bold)
+                .flat_map(|f| f.lines.iter().flat_map(|l| l.chars()))
+                .collect()
+        };
         let mut w = Vec::new();
-        let regular = ParsedFont::from_bytes(FONT_REGULAR, 0, &mut w)
+        let regular = ParsedFont::from_bytes(&subset(FONT_REGULAR, &used(false))?, 0, &mut w)
             .ok_or("the regular font does not parse")?;
-        let bold =
-            ParsedFont::from_bytes(FONT_BOLD, 0, &mut w).ok_or("the bold font does not parse")?;
+        let bold = ParsedFont::from_bytes(&subset(FONT_BOLD, &used(true))?, 0, &mut w)
+            .ok_or("the bold font does not parse")?;
         Ok(Shared {
             fonts: Fonts {
                 regular: doc.add_font(&regular),
@@ -245,7 +285,7 @@ impl Renderer {
     /// The proof PDF for one rendered card: one ID-1 page.
     pub fn proof_pdf(&self, card: &RenderedCard, title: &str) -> Result<Vec<u8>, String> {
         let mut doc = PdfDocument::new(title);
-        let mut shared = Self::shared(&mut doc)?;
+        let mut shared = Self::shared(&mut doc, std::slice::from_ref(card))?;
         let ops = self.card_ops(&mut doc, &mut shared, card, 0.0, 0.0)?;
         Ok(Self::save(
             &mut doc,
@@ -272,7 +312,7 @@ impl Renderer {
     /// A class on A4 at true scale with crop marks at every card's corners.
     pub fn batch_proof_pdf(&self, cards: &[RenderedCard], title: &str) -> Result<Vec<u8>, String> {
         let mut doc = PdfDocument::new(title);
-        let mut shared = Self::shared(&mut doc)?;
+        let mut shared = Self::shared(&mut doc, cards)?;
         let slots = Self::a4_slots();
         let mut pages = Vec::new();
         for chunk in cards.chunks(slots.len()) {
