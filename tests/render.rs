@@ -362,14 +362,24 @@ fn a_long_school_name_and_address_fit_every_layout_inside_their_fields() {
     assert_eq!(ADDRESS_80.chars().count(), 80);
     for pattern in ["MEiN-I/1", "MEiN-I/3-N"] {
         for address in [ADDRESS_63, ADDRESS_80] {
-            let order = valid(&long_school_order(pattern, &long_school_name(), address), &r);
+            let order = valid(
+                &long_school_order(pattern, &long_school_name(), address),
+                &r,
+            );
             let layout = r.layout(&order.data).unwrap();
             let k = r.black_panel(&layout).unwrap();
-            for (field, value) in [("school_name", long_school_name()), ("school_address", address.to_string())] {
+            for (field, value) in [
+                ("school_name", long_school_name()),
+                ("school_address", address.to_string()),
+            ] {
                 let f = layout.fields.iter().find(|f| f.name == field).unwrap();
                 assert_eq!(f.lines.join(" "), value, "{pattern} {field}: text changed");
                 let size_pt = f.size_px / pt;
-                eprintln!("{pattern} {field} ({} chars): {} line(s) at {size_pt:.2} pt", value.chars().count(), f.lines.len());
+                eprintln!(
+                    "{pattern} {field} ({} chars): {} line(s) at {size_pt:.2} pt",
+                    value.chars().count(),
+                    f.lines.len()
+                );
                 assert!(size_pt >= 5.0 - 1e-3, "{pattern} {field} at {size_pt} pt");
                 // Each line left ink in its own band of the box.
                 let lh = f.size_px * 1.164;
@@ -377,11 +387,16 @@ fn a_long_school_name_and_address_fit_every_layout_inside_their_fields() {
                     let top = (base - f.size_px * 0.928).max(f.y_px) as u32;
                     let bottom = (base - f.size_px * 0.928 + lh).min(f.y_px + f.h_px) as u32;
                     let ink = (top..bottom)
-                        .flat_map(|y| (f.x_px as u32..(f.x_px + f.w_px) as u32).map(move |x| (x, y)))
+                        .flat_map(|y| {
+                            (f.x_px as u32..(f.x_px + f.w_px) as u32).map(move |x| (x, y))
+                        })
                         .filter(|&(x, y)| k.get(x, y))
                         .count();
                     let letters = f.lines[i].chars().filter(|c| c.is_alphanumeric()).count();
-                    assert!(ink > letters * 10, "{pattern} {field} line {i}: {ink} px of ink for {letters} letters");
+                    assert!(
+                        ink > letters * 10,
+                        "{pattern} {field} line {i}: {ink} px of ink for {letters} letters"
+                    );
                 }
             }
             // Every set pixel lies in some field's box: nothing crosses out,
@@ -402,7 +417,11 @@ fn a_long_school_name_and_address_fit_every_layout_inside_their_fields() {
             }
             if let Ok(dir) = std::env::var("LEGITKA_TEST_PNG") {
                 let card = r.render(&order.data, &order.photo).unwrap();
-                let file = format!("{dir}/long-school-{}-{}.png", pattern.replace('/', "-"), address.chars().count());
+                let file = format!(
+                    "{dir}/long-school-{}-{}.png",
+                    pattern.replace('/', "-"),
+                    address.chars().count()
+                );
                 r.preview(&card).unwrap().save(file).unwrap();
             }
         }
@@ -509,7 +528,12 @@ fn a_one_card_proof_is_small_with_the_photo_as_jpeg_and_its_text_extractable() {
     match pdftotext(&pdf) {
         None => eprintln!("pdftotext is not installed: poppler's reading not checked"),
         Some(text) => {
-            for s in ["Wiśniewska-Żółkiewska", "Zofia Maria", "Świętochłowice", "Księżnej"] {
+            for s in [
+                "Wiśniewska-Żółkiewska",
+                "Zofia Maria",
+                "Świętochłowice",
+                "Księżnej",
+            ] {
                 assert!(text.contains(s), "{s:?} not found by pdftotext: {text:?}");
             }
         }
@@ -527,11 +551,18 @@ fn a_class_proof_grows_by_a_photo_a_card_not_by_a_blank() {
         .collect();
     let one = r.batch_proof_pdf(&cards[..1], "one").unwrap().len();
     let class = r.batch_proof_pdf(&cards, "class").unwrap();
-    eprintln!("class proof: 1 card {one} bytes, 30 cards {} bytes", class.len());
+    eprintln!(
+        "class proof: 1 card {one} bytes, 30 cards {} bytes",
+        class.len()
+    );
     let doc = lopdf::Document::load_mem(&class).unwrap();
     let images = pdf_images(&doc);
     assert_eq!(images.iter().filter(|i| i.2 == "DCTDecode").count(), 30);
-    assert_eq!(images.iter().filter(|i| i.0 == 1011).count(), 1, "one blank for the class");
+    assert_eq!(
+        images.iter().filter(|i| i.0 == 1011).count(),
+        1,
+        "one blank for the class"
+    );
     // Each further card adds its photo and text: well under 100 KB.
     assert!(
         class.len() <= one + 29 * 100 * 1024,

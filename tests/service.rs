@@ -123,5 +123,8 @@ fn a_school_whose_address_cannot_fit_is_refused_at_start_naming_the_key() {
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
-    assert!(said.contains("school_card.address does not fit the MEiN-I/3-N layout"), "{said}");
+    assert!(
+        said.contains("school_card.address does not fit the MEiN-I/3-N layout"),
+        "{said}"
+    );
 }

@@ -43,8 +43,9 @@ fn key_of(contract_field: &str) -> &str {
 fn card(school: &SchoolCard, pattern: &str) -> Result<CardData, (String, String)> {
     let line = |key: &str, field: &str, value: &Option<String>, rep: Repertoire, stand_in: &str| {
         match value {
-            Some(v) => repertoire::normalise(field, v, rep)
-                .map_err(|r| (key.to_string(), r.message)),
+            Some(v) => {
+                repertoire::normalise(field, v, rep).map_err(|r| (key.to_string(), r.message))
+            }
             None => Ok(stand_in.to_string()),
         }
     };
@@ -149,7 +150,10 @@ mod tests {
             assert_eq!(m.key, "school_card.address");
             assert_eq!(m.pattern, pattern);
             let text = m.to_string();
-            assert!(text.starts_with("school_card.address does not fit the"), "{text}");
+            assert!(
+                text.starts_with("school_card.address does not fit the"),
+                "{text}"
+            );
         }
     }
 

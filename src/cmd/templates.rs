@@ -72,7 +72,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     misfits.len()
                 );
             }
-            println!("ok: the school's lines in {} fit every layout", config.display());
+            println!(
+                "ok: the school's lines in {} fit every layout",
+                config.display()
+            );
             Ok(())
         }
     }

@@ -80,7 +80,9 @@ fn start_simulator(settings: &Settings, profiles: &Profiles) -> Result<PrinterUr
 /// otherwise learn it from the refusal of every order.
 fn check_school_card(settings: &Settings, renderer: &Renderer) -> Result<(), StationError> {
     let Some(school) = &settings.school_card else {
-        info!("no [school_card] in the configuration: the school's lines are checked per order only");
+        info!(
+            "no [school_card] in the configuration: the school's lines are checked per order only"
+        );
         return Ok(());
     };
     let misfits = crate::card::school::check(renderer, school);

@@ -264,8 +264,8 @@ impl Renderer {
             let (x, y, w, h) = self.rect_px(&spec.rect());
             // Glyphs such as J reach left of their advance box: keep a margin
             // so ink never crosses the field.
-            let fitted = text::fit(spec, &choices, px_per_pt, w - 2.0 * inset, h)
-                .map_err(|mut r| {
+            let fitted =
+                text::fit(spec, &choices, px_per_pt, w - 2.0 * inset, h).map_err(|mut r| {
                     r.field = Some(contract_field(&spec.name).to_string());
                     r
                 })?;

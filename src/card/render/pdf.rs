@@ -4,8 +4,9 @@
 //! extractable, so Polish letters survive copy and search. Images are
 //! embedded at the pixels the printer prints (its dpi, not the source's):
 //! the photo as JPEG (DCT), the blank once per document, losslessly
-//! compressed (flat colour and captions, which JPEG would smear). Raw
-//! pixels made a one-card proof 2.5 MB.
+//! compressed (flat colour and captions, which JPEG would smear), and the
+//! font subset to the characters used. Raw pixels and the whole font made a
+//! one-card proof 2.5 MB.
 
 use super::{RenderedCard, Renderer, FONT_BOLD, FONT_REGULAR};
 use crate::card::geometry::{CARD_H_MM, CARD_W_MM, MM_PER_INCH};
@@ -56,7 +57,12 @@ const PHOTO_JPEG_QUALITY: u8 = 90;
 
 /// An RGB image XObject with `filter` over `content`; `compress` lets the
 /// writer deflate it (for raw pixels).
-fn image_xobject(img: &RgbImage, filter: Option<&str>, content: Vec<u8>, compress: bool) -> ExternalXObject {
+fn image_xobject(
+    img: &RgbImage,
+    filter: Option<&str>,
+    content: Vec<u8>,
+    compress: bool,
+) -> ExternalXObject {
     let name = |n: &str| DictItem::Name(n.as_bytes().to_vec());
     let mut dict = BTreeMap::from([
         ("Type".to_string(), name("XObject")),
@@ -159,8 +165,13 @@ fn subset(font: &[u8], chars: &BTreeSet<char>) -> Result<Vec<u8>, String> {
     let provider = data
         .table_provider(0)
         .map_err(|e| format!("the card font: {e}"))?;
-    allsorts::subset::subset(&provider, &gids, &SubsetProfile::Minimal, CmapTarget::Unicode)
-        .map_err(|e| format!("subsetting the card font: {e}"))
+    allsorts::subset::subset(
+        &provider,
+        &gids,
+        &SubsetProfile::Minimal,
+        CmapTarget::Unicode,
+    )
+    .map_err(|e| format!("subsetting the card font: {e}"))
 }
 
 impl Renderer {
@@ -232,7 +243,14 @@ impl Renderer {
                 id
             }
         };
-        let mut ops = vec![place_mm(blank, x0, y0, CARD_W_MM, CARD_H_MM, self.card_px())];
+        let mut ops = vec![place_mm(
+            blank,
+            x0,
+            y0,
+            CARD_W_MM,
+            CARD_H_MM,
+            self.card_px(),
+        )];
         // The photo field is exactly 19 x 26 mm, whatever its pixel count.
         let ph = &pattern.photo;
         ops.push(place(

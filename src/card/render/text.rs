@@ -143,13 +143,7 @@ pub fn wraps(text: &str, lines: u8, widths: &[f32]) -> Vec<Vec<String>> {
 /// The size `lines` of the given widths (at the reference size) take in a
 /// box: the preferred size, or less where the widest line or the lines'
 /// height demand it.
-pub fn size_for(
-    spec: &FieldSpec,
-    widths: &[f32],
-    px_per_pt: f32,
-    box_w: f32,
-    box_h: f32,
-) -> f32 {
+pub fn size_for(spec: &FieldSpec, widths: &[f32], px_per_pt: f32, box_w: f32, box_h: f32) -> f32 {
     let widest = widths.iter().copied().fold(0.0f32, f32::max);
     let by_width = if widest > 0.0 {
         box_w * REFERENCE_PX / widest
@@ -232,7 +226,10 @@ mod tests {
         let px_per_pt = 300.0 / 72.0;
         let s = spec(3);
         // One line would need 4 pt; two lines of half the width reach 7 pt.
-        let one = (vec!["x".to_string()], vec![REFERENCE_PX * 100.0 / (4.0 * px_per_pt)]);
+        let one = (
+            vec!["x".to_string()],
+            vec![REFERENCE_PX * 100.0 / (4.0 * px_per_pt)],
+        );
         let two = (
             vec!["a".to_string(), "b".to_string()],
             vec![REFERENCE_PX * 50.0 / (7.0 * px_per_pt); 2],
