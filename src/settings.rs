@@ -42,6 +42,21 @@ pub struct Settings {
     pub queue: QueueSettings,
     #[serde(default)]
     pub http: HttpSettings,
+    /// The school's lines as its cards print them, checked against every
+    /// layout at start-up. Orders still carry their own.
+    #[serde(default)]
+    pub school_card: Option<SchoolCard>,
+}
+
+/// What every card of the school prints about the school. The central
+/// system sends it in each order; written here too, a name or address that
+/// cannot fit a layout stops the station at start instead of refusing every
+/// order.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SchoolCard {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub headteacher: Option<String>,
 }
 
 /// The operator's web page and the JSON API.
@@ -291,6 +306,7 @@ impl Settings {
                 listen: String::new(),
                 ..HttpSettings::default()
             },
+            school_card: None,
         }
     }
 
@@ -312,6 +328,7 @@ const TOP_LEVEL: &[&str] = &[
     "blanks",
     "queue",
     "http",
+    "school_card",
 ];
 
 /// `LEGITKA_` variables that are not settings: logging, and (by prefix) the

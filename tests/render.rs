@@ -333,3 +333,240 @@ fn a_class_proof_puts_eight_cards_on_each_a4_page_at_true_scale() {
         );
     }
 }
+
+/// A real school's name, cut to the 120 characters a layout must take.
+fn long_school_name() -> String {
+    let s: String = "Zespół Szkół Ogólnokształcących i Technicznych nr 2 im. Księżnej Anny z Zamoyskich Sapieżyny w Świętochłowicach przy ul. Łódzkiej"
+        .chars()
+        .take(120)
+        .collect();
+    assert_eq!(s.chars().count(), 120);
+    s
+}
+const ADDRESS_63: &str = "ul. Księcia Józefa Poniatowskiego 123/45, 41-600 Świętochłowice";
+const ADDRESS_80: &str =
+    "ul. Księcia Józefa Poniatowskiego 123/45A, Osiedle Źródła, 41-600 Świętochłowice";
+
+fn long_school_order(pattern: &str, name: &str, address: &str) -> serde_json::Value {
+    let mut o = sample::order(0);
+    o["pattern"] = json!(pattern);
+    o["school"]["name"] = json!(name);
+    o["school"]["address"] = json!(address);
+    o
+}
+
+#[test]
+fn a_long_school_name_and_address_fit_every_layout_inside_their_fields() {
+    let r = renderer();
+    let pt = 300.0 / 72.0;
+    assert_eq!(ADDRESS_80.chars().count(), 80);
+    for pattern in ["MEiN-I/1", "MEiN-I/3-N"] {
+        for address in [ADDRESS_63, ADDRESS_80] {
+            let order = valid(
+                &long_school_order(pattern, &long_school_name(), address),
+                &r,
+            );
+            let layout = r.layout(&order.data).unwrap();
+            let k = r.black_panel(&layout).unwrap();
+            for (field, value) in [
+                ("school_name", long_school_name()),
+                ("school_address", address.to_string()),
+            ] {
+                let f = layout.fields.iter().find(|f| f.name == field).unwrap();
+                assert_eq!(f.lines.join(" "), value, "{pattern} {field}: text changed");
+                let size_pt = f.size_px / pt;
+                eprintln!(
+                    "{pattern} {field} ({} chars): {} line(s) at {size_pt:.2} pt",
+                    value.chars().count(),
+                    f.lines.len()
+                );
+                assert!(size_pt >= 5.0 - 1e-3, "{pattern} {field} at {size_pt} pt");
+                // Each line left ink in its own band of the box.
+                let lh = f.size_px * 1.164;
+                for (i, base) in f.baselines().iter().enumerate() {
+                    let top = (base - f.size_px * 0.928).max(f.y_px) as u32;
+                    let bottom = (base - f.size_px * 0.928 + lh).min(f.y_px + f.h_px) as u32;
+                    let ink = (top..bottom)
+                        .flat_map(|y| {
+                            (f.x_px as u32..(f.x_px + f.w_px) as u32).map(move |x| (x, y))
+                        })
+                        .filter(|&(x, y)| k.get(x, y))
+                        .count();
+                    let letters = f.lines[i].chars().filter(|c| c.is_alphanumeric()).count();
+                    assert!(
+                        ink > letters * 10,
+                        "{pattern} {field} line {i}: {ink} px of ink for {letters} letters"
+                    );
+                }
+            }
+            // Every set pixel lies in some field's box: nothing crosses out,
+            // nothing runs onto the blank's captions.
+            for y in 0..k.height() {
+                for x in 0..k.width() {
+                    if k.get(x, y) {
+                        let inside = layout.fields.iter().any(|g| {
+                            let (x, y) = (x as f32, y as f32);
+                            x >= g.x_px - 1.0
+                                && x <= g.x_px + g.w_px + 1.0
+                                && y >= g.y_px - 1.0
+                                && y <= g.y_px + g.h_px + 1.0
+                        });
+                        assert!(inside, "{pattern}: ink at ({x}, {y}) outside every field");
+                    }
+                }
+            }
+            if let Ok(dir) = std::env::var("LEGITKA_TEST_PNG") {
+                let card = r.render(&order.data, &order.photo).unwrap();
+                let file = format!(
+                    "{dir}/long-school-{}-{}.png",
+                    pattern.replace('/', "-"),
+                    address.chars().count()
+                );
+                r.preview(&card).unwrap().save(file).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_school_line_that_truly_cannot_fit_is_refused_naming_its_field() {
+    let r = renderer();
+    let long: String = long_school_name().repeat(2).chars().take(200).collect();
+    for pattern in ["MEiN-I/1", "MEiN-I/3-N"] {
+        for (name, address, field) in [
+            (long.as_str(), ADDRESS_80, "school.name"),
+            ("Szkoła Podstawowa nr 7", &long[..], "school.address"),
+        ] {
+            let o = long_school_order(pattern, name, address);
+            let Ok(Inbound::Order(m)) =
+                message::parse(o.to_string().as_bytes(), &TrustedKeys::default())
+            else {
+                panic!("the order parses")
+            };
+            let e = legitka::runtime::ingest::check(&m, &r, sample::SCHOOL_RSPO).unwrap_err();
+            assert_eq!(e.code.as_str(), "text_overflow", "{pattern} {field}: {e}");
+            assert_eq!(e.field.as_deref(), Some(field), "{pattern}: {e}");
+        }
+    }
+}
+
+/// Image streams of a PDF: (width, height, filter).
+fn pdf_images(doc: &lopdf::Document) -> Vec<(i64, i64, String)> {
+    let mut v: Vec<_> = doc
+        .objects
+        .values()
+        .filter_map(|o| o.as_stream().ok())
+        .filter(|s| {
+            s.dict.get(b"Subtype").and_then(|v| v.as_name()).ok() == Some(b"Image".as_slice())
+        })
+        .map(|s| {
+            let filter = match s.dict.get(b"Filter") {
+                Ok(lopdf::Object::Name(n)) => String::from_utf8_lossy(n).into_owned(),
+                Ok(lopdf::Object::Array(a)) => a
+                    .iter()
+                    .filter_map(|n| n.as_name().ok())
+                    .map(|n| String::from_utf8_lossy(n).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => String::new(),
+            };
+            (
+                s.dict.get(b"Width").unwrap().as_i64().unwrap(),
+                s.dict.get(b"Height").unwrap().as_i64().unwrap(),
+                filter,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `pdftotext` (poppler) on a PDF, or None where it is not installed.
+fn pdftotext(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("proof.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "pdftotext failed");
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn a_one_card_proof_is_small_with_the_photo_as_jpeg_and_its_text_extractable() {
+    let r = renderer();
+    let o = long_school_order("MEiN-I/1", &long_school_name(), ADDRESS_80);
+    let order = valid(&o, &r);
+    let card = r.render(&order.data, &order.photo).unwrap();
+    let pdf = r.proof_pdf(&card, "proof").unwrap();
+    eprintln!("one-card proof: {} bytes", pdf.len());
+    assert!(pdf.len() <= 300 * 1024, "{} bytes", pdf.len());
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    // The photo as DCT at the printer's pixels for 19 x 26 mm at 300 dpi;
+    // the blank at 300 dpi over the card, deflated.
+    assert_eq!(
+        pdf_images(&doc),
+        vec![
+            (224, 307, "DCTDecode".to_string()),
+            (1011, 638, "FlateDecode".to_string())
+        ]
+    );
+    let (_, page) = doc.get_pages().into_iter().next().unwrap();
+    let arr = doc
+        .get_dictionary(page)
+        .unwrap()
+        .get(b"MediaBox")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    let mm = |i: usize| arr[i].as_float().unwrap() * 25.4 / 72.0;
+    assert!((mm(2) - mm(0) - 85.6).abs() < 0.05 && (mm(3) - mm(1) - 53.98).abs() < 0.05);
+    match pdftotext(&pdf) {
+        None => eprintln!("pdftotext is not installed: poppler's reading not checked"),
+        Some(text) => {
+            for s in [
+                "Wiśniewska-Żółkiewska",
+                "Zofia Maria",
+                "Świętochłowice",
+                "Księżnej",
+            ] {
+                assert!(text.contains(s), "{s:?} not found by pdftotext: {text:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_class_proof_grows_by_a_photo_a_card_not_by_a_blank() {
+    let r = renderer();
+    let cards: Vec<_> = (0..30)
+        .map(|i| {
+            let o = valid(&sample::order(i), &r);
+            r.render(&o.data, &o.photo).unwrap()
+        })
+        .collect();
+    let one = r.batch_proof_pdf(&cards[..1], "one").unwrap().len();
+    let class = r.batch_proof_pdf(&cards, "class").unwrap();
+    eprintln!(
+        "class proof: 1 card {one} bytes, 30 cards {} bytes",
+        class.len()
+    );
+    let doc = lopdf::Document::load_mem(&class).unwrap();
+    let images = pdf_images(&doc);
+    assert_eq!(images.iter().filter(|i| i.2 == "DCTDecode").count(), 30);
+    assert_eq!(
+        images.iter().filter(|i| i.0 == 1011).count(),
+        1,
+        "one blank for the class"
+    );
+    // Each further card adds its photo and text: well under 100 KB.
+    assert!(
+        class.len() <= one + 29 * 100 * 1024,
+        "{} bytes for 30 cards, {one} for one",
+        class.len()
+    );
+}

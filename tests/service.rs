@@ -85,3 +85,46 @@ fn a_configuration_error_ends_the_daemon_with_ex_config() {
         "{err}"
     );
 }
+
+#[test]
+fn a_school_whose_address_cannot_fit_is_refused_at_start_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("legitka.toml");
+    let address = "ul. Księcia Józefa Poniatowskiego 123/45, 41-600 Świętochłowice ".repeat(3);
+    std::fs::write(
+        &config,
+        format!(
+            "school = \"12345\"\nstation = \"s1\"\ndata_dir = {:?}\n[mqtt]\nurl = \"mqtt://127.0.0.1:1\"\n[printer]\nuri = \"sim\"\n[school_card]\nname = \"Szkoła Podstawowa nr 7\"\naddress = \"{}\"\n",
+            dir.path().join("data"),
+            address.trim()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args(["daemon", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("school_card.address does not fit the MEiN-I/1 layout"),
+        "{err}"
+    );
+    // Refused before the first order: no database was made.
+    assert!(!dir.path().join("data/legitka.db").exists());
+    // `templates check --config` says the same.
+    let out = Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args(["templates", "check", "--profiles"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        said.contains("school_card.address does not fit the MEiN-I/3-N layout"),
+        "{said}"
+    );
+}

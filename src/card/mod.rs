@@ -2,7 +2,8 @@
 //! checks that turn one into a `ValidOrder` (`order`, `pesel`, `photo`,
 //! `repertoire`, and `reject` for the refusals), and how a card is laid out
 //! and drawn for a printer (`profile`, `template`, `render`). `sample` holds
-//! the demo's and tests' orders.
+//! the demo's and tests' orders; `school` checks the school's own lines
+//! against every layout before the first order.
 
 pub mod geometry;
 pub mod message;
@@ -14,4 +15,5 @@ pub mod reject;
 pub mod render;
 pub mod repertoire;
 pub mod sample;
+pub mod school;
 pub mod template;

@@ -13,6 +13,8 @@ pub const NS: &str = "https://legitka.invalid/template/1";
 /// The photo field of every pattern (contract: 19 x 26 mm).
 pub const PHOTO_W_MM: f32 = 19.0;
 pub const PHOTO_H_MM: f32 = 26.0;
+/// The most lines a field may wrap onto: a school's name takes three.
+pub const MAX_LINES: u8 = 4;
 /// Fonts shipped with legitka; a template may use only these.
 pub const FONTS: &[&str] = &["DejaVu Sans"];
 
@@ -238,8 +240,11 @@ pub fn parse(file: &str, text: &str) -> Result<Template, Vec<Problem>> {
             .attribute((NS, "lines"))
             .and_then(|v| v.parse().ok())
             .unwrap_or(1);
-        if !(1..=2).contains(&lines) {
-            problems.push(problem(Some(name), "legitka:lines is 1 or 2".into()));
+        if !(1..=MAX_LINES).contains(&lines) {
+            problems.push(problem(
+                Some(name),
+                format!("legitka:lines is 1 to {MAX_LINES}"),
+            ));
         }
         if min_size > size {
             problems.push(problem(

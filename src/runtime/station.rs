@@ -36,6 +36,10 @@ pub enum StationError {
     Keys(String),
     #[error("data_dir {0}: {1}")]
     DataDir(String, std::io::Error),
+    /// The configured school lines do not fit a layout: every order would
+    /// be refused.
+    #[error("{0}")]
+    SchoolCard(String),
 }
 
 impl StationError {
@@ -44,7 +48,10 @@ impl StationError {
     pub fn is_config(&self) -> bool {
         matches!(
             self,
-            StationError::Profile(_) | StationError::Mqtt(_) | StationError::Keys(_)
+            StationError::Profile(_)
+                | StationError::Mqtt(_)
+                | StationError::Keys(_)
+                | StationError::SchoolCard(_)
         ) || matches!(self, StationError::Printer(m) if m.contains("uri"))
     }
 }
@@ -68,6 +75,30 @@ fn start_simulator(settings: &Settings, profiles: &Profiles) -> Result<PrinterUr
     Ok(PrinterUri::Serial(path))
 }
 
+/// The school's configured lines against every layout, before the store,
+/// the broker or the printer: a school whose name cannot fit would
+/// otherwise learn it from the refusal of every order.
+fn check_school_card(settings: &Settings, renderer: &Renderer) -> Result<(), StationError> {
+    let Some(school) = &settings.school_card else {
+        info!(
+            "no [school_card] in the configuration: the school's lines are checked per order only"
+        );
+        return Ok(());
+    };
+    let misfits = crate::card::school::check(renderer, school);
+    if misfits.is_empty() {
+        info!("the school's lines fit every layout");
+        return Ok(());
+    }
+    Err(StationError::SchoolCard(
+        misfits
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join("; "),
+    ))
+}
+
 /// How often deleted personal data is pushed out of the write-ahead log.
 const PURGE_CHECKPOINT: Duration = Duration::from_secs(2);
 
@@ -79,6 +110,8 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         None => Profiles::builtin(),
     };
     let profile = profiles.printer(&settings.printer.profile)?.clone();
+    let renderer = Arc::new(Renderer::new(profiles.clone(), profile.clone()));
+    check_school_card(&settings, &renderer)?;
     let uri: PrinterUri = settings
         .printer
         .uri
@@ -99,7 +132,6 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
             "cards interrupted mid-print are held for an operator"
         );
     }
-    let renderer = Arc::new(Renderer::new(profiles, profile.clone()));
     let topics = Topics::new(
         &settings.mqtt.prefix,
         &settings.school,

@@ -125,6 +125,11 @@ impl Renderer {
         &self.printer
     }
 
+    /// Every layout this renderer can print, by pattern symbol.
+    pub fn patterns(&self) -> impl Iterator<Item = &Template> {
+        self.profiles.patterns.values()
+    }
+
     pub fn has_pattern(&self, symbol: &str) -> bool {
         self.profiles.patterns.contains_key(symbol)
     }
@@ -176,8 +181,12 @@ impl Renderer {
                 .cloned()
                 .collect()
         };
-        let fresh = text::measure(&self.fontdb, &unknown)
-            .map_err(|e| Rejection::new(Code::Schema, None, &format!("text layout failed: {e}")))?;
+        let fresh = if unknown.is_empty() {
+            Ok(Vec::new())
+        } else {
+            text::measure(&self.fontdb, &unknown)
+        }
+        .map_err(|e| Rejection::new(Code::Schema, None, &format!("text layout failed: {e}")))?;
         let found: std::collections::HashMap<&(String, bool), f32> =
             unknown.iter().zip(fresh.iter().copied()).collect();
         let mut cache = self.widths.lock().expect("width cache");
@@ -217,22 +226,46 @@ impl Renderer {
                 wanted.push((spec, t));
             }
         }
+        // First the whole texts (and the words of fields with several
+        // lines), in one shaping pass; then, in a second, the breaks worth
+        // trying for those a single line would shrink.
         let mut all = Vec::new();
         let mut ranges = Vec::new();
         for (spec, t) in &wanted {
-            let c = text::candidates(t, spec.lines);
+            let c = text::words_to_measure(t, spec.lines);
             ranges.push(all.len()..all.len() + c.len());
             all.extend(c.into_iter().map(|s| (s, spec.bold)));
         }
         let widths = self.measure(&all)?;
+        let inset = self.printer.mm(TEXT_INSET_MM);
+        let mut options = Vec::new();
+        let mut more = Vec::new();
+        for ((spec, t), range) in wanted.iter().zip(&ranges) {
+            let (_, _, w, h) = self.rect_px(&spec.rect());
+            let one = vec![(vec![t.clone()], vec![widths[range.start]])];
+            let shrunk = text::size_for(spec, &one[0].1, px_per_pt, w - 2.0 * inset, h)
+                < spec.size * px_per_pt;
+            let wraps = if shrunk {
+                text::wraps(t, spec.lines, &widths[range.clone()])
+            } else {
+                Vec::new()
+            };
+            more.extend(wraps.iter().flatten().map(|l| (l.clone(), spec.bold)));
+            options.push((one, wraps));
+        }
+        let more_widths = self.measure(&more)?;
+        let mut next = more_widths.into_iter();
         let mut fields = Vec::new();
-        for ((spec, t), range) in wanted.iter().zip(ranges) {
+        for ((spec, _), (mut choices, wraps)) in wanted.iter().zip(options) {
+            for lines in wraps {
+                let w = next.by_ref().take(lines.len()).collect();
+                choices.push((lines, w));
+            }
             let (x, y, w, h) = self.rect_px(&spec.rect());
             // Glyphs such as J reach left of their advance box: keep a margin
             // so ink never crosses the field.
-            let inset = self.printer.mm(TEXT_INSET_MM);
-            let fitted = text::fit(spec, t, &widths[range], px_per_pt, w - 2.0 * inset, h)
-                .map_err(|mut r| {
+            let fitted =
+                text::fit(spec, &choices, px_per_pt, w - 2.0 * inset, h).map_err(|mut r| {
                     r.field = Some(contract_field(&spec.name).to_string());
                     r
                 })?;
