@@ -180,6 +180,42 @@ pub struct SimPrinter {
     unplug_mid_job: Option<Duration>,
     /// Commands taken without meaning anything here, each logged once.
     ignored: HashSet<String>,
+    images: Option<ImageWriter>,
+}
+
+/// Writes printed cards' images on a thread of its own.
+struct ImageWriter {
+    tx: std::sync::mpsc::Sender<PrintedCard>,
+    sent: u64,
+    written: Arc<(Mutex<u64>, Condvar)>,
+}
+
+impl ImageWriter {
+    fn start(dir: PathBuf) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<PrintedCard>();
+        let written = Arc::new((Mutex::new(0u64), Condvar::new()));
+        let count = written.clone();
+        std::thread::spawn(move || {
+            for card in rx {
+                if let Err(e) = save(&dir, &card) {
+                    warn!(error = %e, "cannot write printed card");
+                }
+                *count.0.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                count.1.notify_all();
+            }
+        });
+        ImageWriter {
+            tx,
+            sent: 0,
+            written,
+        }
+    }
+
+    fn send(&mut self, card: PrintedCard) {
+        if self.tx.send(card).is_ok() {
+            self.sent += 1;
+        }
+    }
 }
 
 impl SimPrinter {
@@ -199,7 +235,14 @@ impl SimPrinter {
             unplugged_until: None,
             unplug_mid_job: None,
             ignored: HashSet::new(),
+            images: None,
         }
+    }
+
+    /// What waits for every printed card's image to be on disk: call it
+    /// without holding the simulator, then `wait()`.
+    pub fn images_pending(&self) -> Option<(u64, Arc<(Mutex<u64>, Condvar)>)> {
+        self.images.as_ref().map(|w| (w.sent, w.written.clone()))
     }
 
     /// Off the line: nothing is answered, input is lost.
@@ -306,9 +349,11 @@ impl SimPrinter {
         self.ribbon_left = self.ribbon_left.saturating_sub(1);
         let card = self.develop(job, from, until);
         if let Some(dir) = &self.cfg.out_dir {
-            if let Err(e) = save(dir, &card) {
-                warn!(error = %e, "cannot write printed card");
-            }
+            // Written aside: a printer does not stop to photograph its cards,
+            // and PNG encoding would stretch the time between them.
+            self.images
+                .get_or_insert_with(|| ImageWriter::start(dir.clone()))
+                .send(card.clone());
         }
         info!(
             card = card.number,
@@ -582,6 +627,19 @@ impl SimHandle {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+    }
+
+    /// Waits until every printed card's image is written (at most `timeout`).
+    pub fn wait_images_written(&self, timeout: Duration) -> bool {
+        let Some((sent, written)) = self.with(|p| p.images_pending()) else {
+            return true;
+        };
+        let guard = written.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (guard, _) = written
+            .1
+            .wait_timeout_while(guard, timeout, |n| *n < sent)
+            .unwrap_or_else(|e| e.into_inner());
+        *guard >= sent
     }
 
     pub fn printed_count(&self) -> usize {

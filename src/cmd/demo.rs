@@ -126,6 +126,9 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     }
     trigger.fire();
     station.await??;
+    if !sim.wait_images_written(Duration::from_secs(60)) {
+        bail!("the simulator did not write every card's image");
+    }
 
     let mut events = std::fs::File::create(a.out.join("events.jsonl"))?;
     for e in &central.seen {

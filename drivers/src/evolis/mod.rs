@@ -66,7 +66,7 @@ impl Default for EvolisSettings {
             download: wire::Download::Compressed,
             status: StatusQuery::Documented,
             reply_timeout: Duration::from_secs(5),
-            status_poll: Duration::from_millis(50),
+            status_poll: Duration::from_millis(10),
             card_timeout: Duration::from_secs(120),
         }
     }
@@ -293,6 +293,21 @@ impl EvolisPrinter {
         let mut busy = false;
         loop {
             std::thread::sleep(self.settings.status_poll);
+            // While the card is inside, one short question a poll (`Rlr;p`)
+            // rather than the whole status: polled often, the printer's idle
+            // time between cards stays short (issue 10).
+            if self.settings.status == StatusQuery::Documented {
+                let last = self
+                    .query(cmd::LAST_REPLY_PRINTING)
+                    .map_err(|e| lost(Phase::CardStarted, e))?;
+                if last == replies::CARD_INSIDE {
+                    busy = true;
+                    if Instant::now() > deadline {
+                        return Ok(Settled::StillBusy);
+                    }
+                    continue;
+                }
+            }
             match self
                 .read_status()
                 .map_err(|e| lost(Phase::CardStarted, e))?
