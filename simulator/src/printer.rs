@@ -1,9 +1,9 @@
 //! The simulated printer's state machine: what it answers, what it prints.
 
 use image::{Rgb, RgbImage};
-use legitka_drivers::evolis::{cmd, error_reply};
 use legitka_drivers::evolis::flags::{self, Words};
 use legitka_drivers::evolis::wire::{self, Frame};
+use legitka_drivers::evolis::{cmd, error_reply};
 use legitka_drivers::{Cause, Mono};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;

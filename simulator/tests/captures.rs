@@ -134,7 +134,11 @@ fn the_vendors_jobs_print_over_tcp_as_the_guide_decodes_them() {
             assert!(!matches!(f, wire::Frame::Garbage(_)), "{name}: {f:?}");
             commands += 1;
         }
-        assert_eq!(replies.matches("OK|").count(), commands, "{name}: {replies}");
+        assert_eq!(
+            replies.matches("OK|").count(),
+            commands,
+            "{name}: {replies}"
+        );
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         drop(tcp);
         server.join().unwrap().unwrap();
@@ -149,9 +153,8 @@ fn the_vendors_jobs_print_over_a_serial_line_as_the_guide_decodes_them() {
         let path = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false))).unwrap();
         let mut line = SerialTransport::open(&path).unwrap();
         line.write_all(&job).unwrap();
-        let replies = read_replies(&mut |b| {
-            line.read_some(b, Duration::from_millis(200)).unwrap_or(0)
-        });
+        let replies =
+            read_replies(&mut |b| line.read_some(b, Duration::from_millis(200)).unwrap_or(0));
         check_printed(&sim, &job, &replies, name);
     }
 }

@@ -122,7 +122,10 @@ fn the_status_words_when_a_profile_opts_in_read_the_same_states() {
     printer.print(&test_card()).unwrap();
     sim.with(|p| p.faults.active = Some(Cause::CoverOpen));
     let st = printer.status().unwrap();
-    assert_eq!((st.state, st.detail), (PrinterState::Error, Some(Cause::CoverOpen)));
+    assert_eq!(
+        (st.state, st.detail),
+        (PrinterState::Error, Some(Cause::CoverOpen))
+    );
 }
 
 #[test]
@@ -138,13 +141,19 @@ fn every_documented_state_reads_back_from_the_simulator() {
         assert_eq!(read(&mut printer), (PrinterState::Error, Some(cause)));
         // A job refused for it uses no blank.
         let err = printer.print(&test_card()).unwrap_err();
-        assert!(matches!(err, PrintError::NotReady(c) if c == cause), "{err:?}");
+        assert!(
+            matches!(err, PrintError::NotReady(c) if c == cause),
+            "{err:?}"
+        );
     }
     sim.with(|p| {
         p.faults.active = None;
         p.replace_ribbon(4);
     });
-    assert_eq!(read(&mut printer), (PrinterState::Warning, Some(Cause::RibbonLow)));
+    assert_eq!(
+        read(&mut printer),
+        (PrinterState::Warning, Some(Cause::RibbonLow))
+    );
     sim.with(|p| {
         p.replace_ribbon(300);
         p.refill_feeder(0);
@@ -152,7 +161,10 @@ fn every_documented_state_reads_back_from_the_simulator() {
     let before = sim.with(|p| p.jobs_started());
     sim.with(|p| p.take_all_blanks());
     let st = printer.status().unwrap();
-    assert_eq!((st.state, st.detail, st.feeder_empty), (PrinterState::Warning, Some(Cause::FeederEmpty), true));
+    assert_eq!(
+        (st.state, st.detail, st.feeder_empty),
+        (PrinterState::Warning, Some(Cause::FeederEmpty), true)
+    );
     assert!(!st.can_print());
     assert_eq!(sim.with(|p| p.jobs_started()), before);
 }

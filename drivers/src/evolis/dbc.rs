@@ -132,38 +132,42 @@ pub fn encode_runs(values: &[u8], levels: u32, line_pixels: usize) -> Result<Vec
 /// One line of [`encode_runs`], appended to `out`.
 pub fn encode_run_line(line: &[u8], levels: u32, out: &mut Vec<u8>) -> Result<(), RunError> {
     let (mask, longest) = depth(levels)?;
-    {
-        let mut x = 0;
-        while x < line.len() {
-            let v = line[x] & mask;
-            if line[x..].iter().all(|&p| p == 0) {
-                // The rest of the line is blank.
-                out.extend_from_slice(&[0x80, 0x00]);
+    // Past the last dot the line is blank: one mark says so.
+    let end = line
+        .iter()
+        .rposition(|&p| p & mask != 0)
+        .map_or(0, |i| i + 1);
+    let mut x = 0;
+    while x < end {
+        let v = line[x] & mask;
+        let mut run = 1 + line[x + 1..end]
+            .iter()
+            .take_while(|&&p| p & mask == v)
+            .count();
+        x += run;
+        while run > 0 {
+            if run == 1 {
+                out.push(v);
                 break;
             }
-            let mut run = line[x..].iter().take_while(|&&p| p & mask == v).count();
-            x += run;
-            while run > 0 {
-                if run == 1 {
-                    out.push(v);
-                    break;
-                }
-                let mut n = run.min(longest);
-                // A counter byte of 0 is read as "blank line" by some
-                // readings of the guide: never write one.
-                if n % 256 == 0 {
-                    n -= 1;
-                }
-                let (hi, lo) = (n / 256, (n % 256) as u8);
-                let extra = match hi {
-                    0 => 0,
-                    1 => 0x40,
-                    _ => 0x60,
-                };
-                out.extend_from_slice(&[0x80 | extra | v, lo]);
-                run -= n;
+            let mut n = run.min(longest);
+            // A counter byte of 0 is read as "blank line" by some
+            // readings of the guide: never write one.
+            if n % 256 == 0 {
+                n -= 1;
             }
+            let (hi, lo) = (n / 256, (n % 256) as u8);
+            let extra = match hi {
+                0 => 0,
+                1 => 0x40,
+                _ => 0x60,
+            };
+            out.extend_from_slice(&[0x80 | extra | v, lo]);
+            run -= n;
         }
+    }
+    if end < line.len() {
+        out.extend_from_slice(&[0x80, 0x00]);
     }
     Ok(())
 }
@@ -312,7 +316,10 @@ mod tests {
             decode_lines(&[0, 0], 1, LINE_BYTES),
             Err(DbcError::Trailing { extra: 1 })
         );
-        assert_eq!(decode_lines(&[0], 2, LINE_BYTES), Err(DbcError::Truncated { line: 1 }));
+        assert_eq!(
+            decode_lines(&[0], 2, LINE_BYTES),
+            Err(DbcError::Truncated { line: 1 })
+        );
     }
 
     #[test]
@@ -352,14 +359,26 @@ mod tests {
             [0x85, 0xff, 0x85, 0xff, 0x85, 0x8a]
         );
         // 32 levels: one run, both length bits set (256 + 256 + 136).
-        assert_eq!(encode_runs(&line(3), 32, LINE_PIXELS).unwrap(), [0xe3, 0x88]);
+        assert_eq!(
+            encode_runs(&line(3), 32, LINE_PIXELS).unwrap(),
+            [0xe3, 0x88]
+        );
         // 64 levels: 511 then 137.
-        assert_eq!(encode_runs(&line(7), 64, LINE_PIXELS).unwrap(), [0xc7, 0xff, 0x87, 0x89]);
+        assert_eq!(
+            encode_runs(&line(7), 64, LINE_PIXELS).unwrap(),
+            [0xc7, 0xff, 0x87, 0x89]
+        );
         // A blank line, and a dot then a blank rest.
-        assert_eq!(encode_runs(&line(0), 64, LINE_PIXELS).unwrap(), [0x80, 0x00]);
+        assert_eq!(
+            encode_runs(&line(0), 64, LINE_PIXELS).unwrap(),
+            [0x80, 0x00]
+        );
         let mut dot = line(0);
         dot[0] = 18;
-        assert_eq!(encode_runs(&dot, 128, LINE_PIXELS).unwrap(), [18, 0x80, 0x00]);
+        assert_eq!(
+            encode_runs(&dot, 128, LINE_PIXELS).unwrap(),
+            [18, 0x80, 0x00]
+        );
         // A run of exactly 256 is never written with a counter byte of 0.
         let mut v = line(0);
         v[..256].fill(9);

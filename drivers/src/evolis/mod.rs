@@ -276,7 +276,9 @@ impl EvolisPrinter {
     /// the line) when the reply is not a number; `None` if it never is.
     fn counter(&mut self, phase: Phase) -> Result<Option<u64>, PrintError> {
         for _ in 0..COUNTER_ATTEMPTS {
-            let reply = self.query(cmd::PANELS_PRINTED).map_err(|e| lost(phase, e))?;
+            let reply = self
+                .query(cmd::PANELS_PRINTED)
+                .map_err(|e| lost(phase, e))?;
             if let Ok(n) = reply.trim().parse() {
                 return Ok(Some(n));
             }

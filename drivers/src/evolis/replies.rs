@@ -87,7 +87,11 @@ pub fn documented_status(last: &str, cleaning: &str, ribbon: Option<u32>) -> Opt
 mod tests {
     use super::*;
 
-    fn read(last: &str, cleaning: &str, ribbon: Option<u32>) -> Option<(PrinterState, Option<Cause>)> {
+    fn read(
+        last: &str,
+        cleaning: &str,
+        ribbon: Option<u32>,
+    ) -> Option<(PrinterState, Option<Cause>)> {
         documented_status(last, cleaning, ribbon).map(|s| (s.state, s.detail))
     }
 
@@ -96,14 +100,39 @@ mod tests {
         use PrinterState::*;
         assert_eq!(read("OK", "OK", Some(200)), Some((Ready, None)));
         assert_eq!(read(CARD_INSIDE, "OK", Some(200)), Some((Printing, None)));
-        assert_eq!(read(NO_CARD, "OK", Some(200)), Some((Warning, Some(Cause::FeederEmpty))));
-        assert_eq!(read("OK", NEED_CLEANING, None), Some((Warning, Some(Cause::CleaningRequired))));
-        assert_eq!(read("OK", "OK", Some(3)), Some((Warning, Some(Cause::RibbonLow))));
-        assert_eq!(read("OK", "OK", Some(0)), Some((Warning, Some(Cause::RibbonEnded))));
+        assert_eq!(
+            read(NO_CARD, "OK", Some(200)),
+            Some((Warning, Some(Cause::FeederEmpty)))
+        );
+        assert_eq!(
+            read("OK", NEED_CLEANING, None),
+            Some((Warning, Some(Cause::CleaningRequired)))
+        );
+        assert_eq!(
+            read("OK", "OK", Some(3)),
+            Some((Warning, Some(Cause::RibbonLow)))
+        );
+        assert_eq!(
+            read("OK", "OK", Some(0)),
+            Some((Warning, Some(Cause::RibbonEnded)))
+        );
         // A card printing stays printing whatever it warns of.
-        assert_eq!(read(CARD_INSIDE, "OK", Some(3)), Some((Printing, Some(Cause::RibbonLow))));
-        for cause in [Cause::CardJam, Cause::CoverOpen, Cause::RibbonEnded, Cause::NoRibbon, Cause::HopperFull] {
-            assert_eq!(read(error_reply(cause), "OK", Some(200)), Some((Error, Some(cause))), "{cause}");
+        assert_eq!(
+            read(CARD_INSIDE, "OK", Some(3)),
+            Some((Printing, Some(Cause::RibbonLow)))
+        );
+        for cause in [
+            Cause::CardJam,
+            Cause::CoverOpen,
+            Cause::RibbonEnded,
+            Cause::NoRibbon,
+            Cause::HopperFull,
+        ] {
+            assert_eq!(
+                read(error_reply(cause), "OK", Some(200)),
+                Some((Error, Some(cause))),
+                "{cause}"
+            );
         }
         let s = documented_status(error_reply(Cause::FeederEmpty), "OK", None).unwrap();
         assert!(s.feeder_empty && !s.can_print());

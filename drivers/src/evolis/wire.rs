@@ -48,23 +48,54 @@ pub fn panel_bytes(pixels: usize, levels: u32) -> Option<usize> {
 
 /// Packs `bits`-wide values into a big-endian bit stream.
 pub fn pack(values: impl IntoIterator<Item = u8>, bits: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut acc: u32 = 0;
-    let mut filled = 0;
-    let mask = (1u32 << bits) - 1;
+    let mut p = Packer::new(bits);
     for v in values {
-        acc = (acc << bits) | (u32::from(v) & mask);
-        filled += bits;
-        while filled >= 8 {
-            filled -= 8;
-            out.push((acc >> filled) as u8);
+        p.push(v);
+    }
+    p.finish()
+}
+
+/// [`pack`], fed a piece at a time.
+struct Packer {
+    out: Vec<u8>,
+    acc: u32,
+    filled: u32,
+    bits: u32,
+}
+
+impl Packer {
+    fn new(bits: u32) -> Self {
+        Packer {
+            out: Vec::new(),
+            acc: 0,
+            filled: 0,
+            bits,
         }
-        acc &= (1 << filled) - 1;
     }
-    if filled > 0 {
-        out.push((acc << (8 - filled)) as u8);
+
+    fn push(&mut self, v: u8) {
+        let mask = (1u32 << self.bits) - 1;
+        self.acc = (self.acc << self.bits) | (u32::from(v) & mask);
+        self.filled += self.bits;
+        while self.filled >= 8 {
+            self.filled -= 8;
+            self.out.push((self.acc >> self.filled) as u8);
+        }
+        self.acc &= (1 << self.filled) - 1;
     }
-    out
+
+    fn extend(&mut self, values: &[u8]) {
+        for &v in values {
+            self.push(v);
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.filled > 0 {
+            self.out.push((self.acc << (8 - self.filled)) as u8);
+        }
+        self.out
+    }
 }
 
 /// The inverse of [`pack`]: `count` values of `bits` each.
@@ -115,98 +146,174 @@ impl Download {
 /// twice (`ymckok`) sends it once; a panel the card has no image for is
 /// not sent.
 pub fn encode_panels(card: &PanelSet, ribbon: &str, levels: u32, how: Download) -> Vec<Vec<u8>> {
-    let mut colour: Option<[Vec<u8>; 3]> = None;
-    let mut sent = Vec::new();
-    let mut out = Vec::new();
-    for kind in ribbon.chars().filter_map(|c| PanelKind::from_letter(c.to_ascii_lowercase())) {
-        if sent.contains(&kind) {
-            continue;
-        }
-        let bytes = match kind {
-            PanelKind::Black | PanelKind::Overlay => {
-                let m = if kind == PanelKind::Black { &card.black } else { &card.overlay };
-                m.as_ref().map(|m| mono_panel(kind, m, how))
-            }
-            _ => card.colour.as_ref().map(|c| {
-                let planes = colour.get_or_insert_with(|| separate(c, levels));
-                let i = match kind {
-                    PanelKind::Yellow => 0,
-                    PanelKind::Magenta => 1,
-                    _ => 2,
-                };
-                colour_download(kind, &planes[i], levels, c.height() as usize, how)
-            }),
+    let mut kinds: Vec<PanelKind> = Vec::new();
+    for kind in ribbon
+        .chars()
+        .filter_map(|c| PanelKind::from_letter(c.to_ascii_lowercase()))
+    {
+        let present = match kind {
+            PanelKind::Black => card.black.is_some(),
+            PanelKind::Overlay => card.overlay.is_some(),
+            _ => card.colour.is_some(),
         };
-        if let Some(b) = bytes {
-            sent.push(kind);
-            out.push(b);
+        if present && !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    let mut colour = card
+        .colour
+        .as_ref()
+        .filter(|_| kinds.iter().any(|k| k.is_colour()))
+        .map(|c| colour_data(c, levels, how).map(Some));
+    kinds
+        .into_iter()
+        .filter_map(|kind| {
+            let (data, levels) = match kind {
+                PanelKind::Black => (mono_data(card.black.as_ref()?, how), 2),
+                PanelKind::Overlay => (mono_data(card.overlay.as_ref()?, how), 2),
+                _ => {
+                    let i = match kind {
+                        PanelKind::Yellow => 0,
+                        PanelKind::Magenta => 1,
+                        _ => 2,
+                    };
+                    (colour.as_mut()?[i].take()?, levels)
+                }
+            };
+            Some(download(kind, levels, how, &data))
+        })
+        .collect()
+}
+
+/// Wire lines gathered a tile of card columns at a time: a wire line is a
+/// card column, and reading columns of a row-major image one by one misses
+/// the cache at every pixel.
+const TILE: usize = 16;
+
+/// The Y, M and C panels' data: dye density (0 = none; yellow absorbs
+/// blue, magenta green, cyan red) quantised to `levels`, in wire order.
+///
+/// The card goes on the wire turned a quarter: wire line `x` is card
+/// column `x`, read from the bottom row up (guide p.14, "printing
+/// direction"; the vendor's captured K panel decodes upright this way).
+fn colour_data(card: &RgbImage, levels: u32, how: Download) -> [Vec<u8>; 3] {
+    let (w, h) = (card.width() as usize, card.height() as usize);
+    let bits = bits_for_levels(levels).expect("levels checked by the profile");
+    let lut: Vec<u8> = (0..=255u8).map(|v| quantise(255 - v, levels)).collect();
+    let mut packers = [Packer::new(bits), Packer::new(bits), Packer::new(bits)];
+    let mut runs = [Vec::new(), Vec::new(), Vec::new()];
+    // [plane][column in the tile][pixel along the line]
+    let mut tile = vec![0u8; 3 * TILE * h];
+    let raw = card.as_raw();
+    // Most of a card has no colour (only the photo does): each row's span
+    // of colour is found once, rows outside it are skipped in every tile,
+    // and lines left untouched are blank.
+    let spans: Vec<Option<(usize, usize)>> = raw.chunks_exact(w * 3).map(colour_span).collect();
+    for x0 in (0..w).step_by(TILE) {
+        let n = TILE.min(w - x0);
+        tile.fill(0);
+        let mut touched = false;
+        for row in 0..h {
+            match spans[row] {
+                Some((first, last)) if first < x0 + n && last >= x0 => {}
+                _ => continue,
+            }
+            let pixels = &raw[(row * w + x0) * 3..(row * w + x0 + n) * 3];
+            touched = true;
+            let along = h - 1 - row;
+            for (i, px) in pixels.chunks_exact(3).enumerate() {
+                tile[i * h + along] = lut[usize::from(px[2])];
+                tile[(TILE + i) * h + along] = lut[usize::from(px[1])];
+                tile[(2 * TILE + i) * h + along] = lut[usize::from(px[0])];
+            }
+        }
+        for plane in 0..3 {
+            for i in 0..n {
+                let line = &tile[(plane * TILE + i) * h..][..h];
+                match how {
+                    Download::Raw => packers[plane].extend(line),
+                    Download::Compressed if !touched => {
+                        runs[plane].extend_from_slice(&[0x80, 0x00])
+                    }
+                    Download::Compressed => dbc::encode_run_line(line, levels, &mut runs[plane])
+                        .expect("levels checked by the profile"),
+                }
+            }
+        }
+    }
+    match how {
+        Download::Raw => packers.map(Packer::finish),
+        Download::Compressed => runs,
+    }
+}
+
+/// The first and last pixel of a row that is not white, compared sixteen
+/// bytes at a time (a white row is the common case).
+fn colour_span(row: &[u8]) -> Option<(usize, usize)> {
+    const WHITE: [u8; 16] = [255; 16];
+    let (chunks, rest) = row.as_chunks::<16>();
+    let inked = |b: &u8| *b != 255;
+    let first = match chunks.iter().position(|c| *c != WHITE) {
+        Some(i) => i * 16 + chunks[i].iter().position(inked)?,
+        None => chunks.len() * 16 + rest.iter().position(inked)?,
+    };
+    let last = match rest.iter().rposition(inked) {
+        Some(j) => chunks.len() * 16 + j,
+        None => {
+            let i = chunks.iter().rposition(|c| *c != WHITE)?;
+            i * 16 + chunks[i].iter().rposition(inked)?
+        }
+    };
+    Some((first / 3, last / 3))
+}
+
+/// A one-bit panel's data: a bit a pixel, wire lines packed whole bytes
+/// each, then line-compressed for `Dbc`.
+fn mono_data(panel: &Mono, how: Download) -> Vec<u8> {
+    const WIDE: usize = 64;
+    let (w, h) = (panel.width() as usize, panel.height() as usize);
+    let line_bytes = h.div_ceil(8);
+    let mut out = Vec::with_capacity(match how {
+        Download::Raw => w * line_bytes,
+        Download::Compressed => w * 8,
+    });
+    let mut tile = vec![0u8; WIDE * line_bytes];
+    let rows: Vec<&[bool]> = panel.rows().collect();
+    for x0 in (0..w).step_by(WIDE) {
+        let n = WIDE.min(w - x0);
+        // Eight rows make one byte of every line in the tile: gathered side
+        // by side (a loop the compiler vectorises), then stored once.
+        for byte in 0..line_bytes {
+            let mut acc = [0u8; WIDE];
+            for b in 0..8 {
+                let along = byte * 8 + b;
+                if along >= h {
+                    break;
+                }
+                let row = &rows[h - 1 - along][x0..x0 + n];
+                for (a, &on) in acc.iter_mut().zip(row) {
+                    *a |= u8::from(on) << (7 - b);
+                }
+            }
+            for (i, a) in acc.iter().take(n).enumerate() {
+                tile[i * line_bytes + byte] = *a;
+            }
+        }
+        for line in tile.chunks_exact(line_bytes).take(n) {
+            match how {
+                // Lines of 648 pixels fill whole bytes: the raw stream is
+                // the lines one after the other.
+                Download::Raw => out.extend_from_slice(line),
+                Download::Compressed => dbc::encode_line(line, line_bytes, &mut out),
+            }
         }
     }
     out
 }
 
-/// The Y, M and C planes of a card in wire order, quantised to `levels`:
-/// dye density (0 = none), yellow absorbing blue, magenta green, cyan red.
-///
-/// The card goes on the wire turned a quarter: wire line `x` is card
-/// column `x`, read from the bottom row up (guide p.14, "printing
-/// direction"; the vendor's captures decode upright this way).
-pub fn separate(card: &RgbImage, levels: u32) -> [Vec<u8>; 3] {
-    let (w, h) = (card.width() as usize, card.height() as usize);
-    let lut: Vec<u8> = (0..=255u8).map(|v| quantise(255 - v, levels)).collect();
-    let mut planes = [vec![0u8; w * h], vec![0u8; w * h], vec![0u8; w * h]];
-    let [y, m, c] = &mut planes;
-    for (row, pixels) in card.as_raw().chunks_exact(w * 3).enumerate() {
-        let along = h - 1 - row;
-        for (col, px) in pixels.chunks_exact(3).enumerate() {
-            let i = col * h + along;
-            c[i] = lut[usize::from(px[0])];
-            m[i] = lut[usize::from(px[1])];
-            y[i] = lut[usize::from(px[2])];
-        }
-    }
-    planes
-}
-
-/// One bit a pixel in wire order, packed a line at a time.
-fn mono_lines(panel: &Mono) -> (Vec<u8>, usize) {
-    let (w, h) = (panel.width() as usize, panel.height() as usize);
-    let line_bytes = h.div_ceil(8);
-    let mut out = vec![0u8; w * line_bytes];
-    for (row, bits) in panel.rows().enumerate() {
-        let along = h - 1 - row;
-        let (byte, bit) = (along / 8, 7 - (along % 8));
-        for (col, &on) in bits.iter().enumerate() {
-            if on {
-                out[col * line_bytes + byte] |= 1 << bit;
-            }
-        }
-    }
-    (out, line_bytes)
-}
-
-fn colour_download(kind: PanelKind, plane: &[u8], levels: u32, line: usize, how: Download) -> Vec<u8> {
-    let data = match how {
-        Download::Raw => {
-            pack(plane.iter().copied(), bits_for_levels(levels).expect("levels checked by the profile"))
-        }
-        Download::Compressed => {
-            dbc::encode_runs(plane, levels, line).expect("levels checked by the profile")
-        }
-    };
-    download(kind, levels, how, &data)
-}
-
 /// The download of a one-bit panel.
 pub fn mono_panel(kind: PanelKind, panel: &Mono, how: Download) -> Vec<u8> {
-    let (lines, line_bytes) = mono_lines(panel);
-    let data = match how {
-        // Lines of 648 pixels fill whole bytes: the raw stream is the lines
-        // one after the other.
-        Download::Raw => lines,
-        Download::Compressed => dbc::encode_lines(&lines, line_bytes),
-    };
-    download(kind, 2, how, &data)
+    download(kind, 2, how, &mono_data(panel, how))
 }
 
 /// The download of one colour panel separated from the card image.
