@@ -3,14 +3,31 @@
 use legitka::card::message::{self, Inbound, TrustedKeys};
 use legitka::card::order::ValidOrder;
 use legitka::card::profile::Profiles;
-use legitka::card::render::Renderer;
+use legitka::card::render::{Layout, Renderer};
 use legitka::card::sample;
 use serde_json::json;
 
 fn renderer() -> Renderer {
-    let p = Profiles::builtin();
-    let printer = p.printer("evolis-primacy-2").unwrap().clone();
-    Renderer::new(p, printer)
+    sample::renderer()
+}
+
+/// Every set pixel of the black panel lies in some field's box: nothing
+/// crosses out, nothing runs onto the blank's captions.
+fn assert_ink_inside_fields(k: &legitka_drivers::Mono, layout: &Layout, what: &str) {
+    for y in 0..k.height() {
+        for x in 0..k.width() {
+            if k.get(x, y) {
+                let inside = layout.fields.iter().any(|g| {
+                    let (x, y) = (x as f32, y as f32);
+                    x >= g.x_px - 1.0
+                        && x <= g.x_px + g.w_px + 1.0
+                        && y >= g.y_px - 1.0
+                        && y <= g.y_px + g.h_px + 1.0
+                });
+                assert!(inside, "{what}: ink at ({x}, {y}) outside every field");
+            }
+        }
+    }
 }
 
 fn valid(o: &serde_json::Value, r: &Renderer) -> ValidOrder {
@@ -262,23 +279,7 @@ fn hard_names_and_schools_fit_inside_their_fields_with_every_glyph() {
         let f = layout.fields.iter().find(|f| f.name == *field).unwrap();
         assert_eq!(f.lines.join(" "), *value, "{field}: text changed");
         // Every set pixel lies in some field's box: nothing crosses out.
-        for y in 0..k.height() {
-            for x in 0..k.width() {
-                if k.get(x, y) {
-                    let inside = layout.fields.iter().any(|g| {
-                        let (x, y) = (x as f32, y as f32);
-                        x >= g.x_px - 1.0
-                            && x <= g.x_px + g.w_px + 1.0
-                            && y >= g.y_px - 1.0
-                            && y <= g.y_px + g.h_px + 1.0
-                    });
-                    assert!(
-                        inside,
-                        "{field} = {value:?}: ink at ({x}, {y}) outside every field"
-                    );
-                }
-            }
-        }
+        assert_ink_inside_fields(&k, &layout, &format!("{field} = {value:?}"));
         // Every letter left ink: render each word alone and compare counts.
         let ink: usize = (f.y_px as u32..(f.y_px + f.h_px) as u32)
             .flat_map(|y| (f.x_px as u32..(f.x_px + f.w_px) as u32).map(move |x| (x, y)))
@@ -401,20 +402,7 @@ fn a_long_school_name_and_address_fit_every_layout_inside_their_fields() {
             }
             // Every set pixel lies in some field's box: nothing crosses out,
             // nothing runs onto the blank's captions.
-            for y in 0..k.height() {
-                for x in 0..k.width() {
-                    if k.get(x, y) {
-                        let inside = layout.fields.iter().any(|g| {
-                            let (x, y) = (x as f32, y as f32);
-                            x >= g.x_px - 1.0
-                                && x <= g.x_px + g.w_px + 1.0
-                                && y >= g.y_px - 1.0
-                                && y <= g.y_px + g.h_px + 1.0
-                        });
-                        assert!(inside, "{pattern}: ink at ({x}, {y}) outside every field");
-                    }
-                }
-            }
+            assert_ink_inside_fields(&k, &layout, pattern);
             if let Ok(dir) = std::env::var("LEGITKA_TEST_PNG") {
                 let card = r.render(&order.data, &order.photo).unwrap();
                 let file = format!(

@@ -183,17 +183,20 @@ pub struct SimPrinter {
     images: Option<ImageWriter>,
 }
 
+/// Images written so far, and the signal that one more is.
+type Written = Arc<(Mutex<u64>, Condvar)>;
+
 /// Writes printed cards' images on a thread of its own.
 struct ImageWriter {
     tx: std::sync::mpsc::Sender<PrintedCard>,
     sent: u64,
-    written: Arc<(Mutex<u64>, Condvar)>,
+    written: Written,
 }
 
 impl ImageWriter {
     fn start(dir: PathBuf) -> Self {
         let (tx, rx) = std::sync::mpsc::channel::<PrintedCard>();
-        let written = Arc::new((Mutex::new(0u64), Condvar::new()));
+        let written: Written = Arc::new((Mutex::new(0u64), Condvar::new()));
         let count = written.clone();
         std::thread::spawn(move || {
             for card in rx {
@@ -241,7 +244,7 @@ impl SimPrinter {
 
     /// What waits for every printed card's image to be on disk: call it
     /// without holding the simulator, then `wait()`.
-    pub fn images_pending(&self) -> Option<(u64, Arc<(Mutex<u64>, Condvar)>)> {
+    fn images_pending(&self) -> Option<(u64, Written)> {
         self.images.as_ref().map(|w| (w.sent, w.written.clone()))
     }
 

@@ -307,15 +307,12 @@ pub fn validate(msg: &OrderMsg, ctx: &Context) -> Result<ValidOrder, Rejection> 
 mod tests {
     use super::*;
     use crate::card::message::{self, Inbound, TrustedKeys};
-    use crate::card::profile::Profiles;
     use crate::card::render::Renderer;
     use crate::card::sample;
     use serde_json::{json, Value};
 
     fn renderer() -> Renderer {
-        let p = Profiles::builtin();
-        let printer = p.printer("evolis-primacy-2").unwrap().clone();
-        Renderer::new(p, printer)
+        crate::card::sample::renderer()
     }
 
     /// Validated and laid out, as ingest does before queueing.

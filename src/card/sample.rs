@@ -27,6 +27,16 @@ const STUDENTS: &[(&str, &str, bool)] = &[
 ];
 
 /// A valid PESEL for a birth date (2000-2099 births fold +20 into the month).
+/// The renderer a station with the built-in profiles and a Primacy 2 uses.
+pub fn renderer() -> crate::card::render::Renderer {
+    let p = crate::card::profile::Profiles::builtin();
+    let printer = p
+        .printer("evolis-primacy-2")
+        .expect("the built-in printer profile")
+        .clone();
+    crate::card::render::Renderer::new(p, printer)
+}
+
 pub fn pesel_for(date: NaiveDate, serial: u32, female: bool) -> String {
     let century = match date.year() {
         1800..=1899 => 80,

@@ -119,12 +119,9 @@ pub fn check(renderer: &Renderer, school: &SchoolCard) -> Vec<Misfit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::card::profile::Profiles;
 
     fn renderer() -> Renderer {
-        let p = Profiles::builtin();
-        let printer = p.printer("evolis-primacy-2").unwrap().clone();
-        Renderer::new(p, printer)
+        crate::card::sample::renderer()
     }
 
     fn school(name: &str, address: &str) -> SchoolCard {
