@@ -52,9 +52,11 @@ pub const RIBBON_LOW: u32 = 10;
 /// answers (line noise, a reply meant for another command): no reading.
 pub fn documented_status(last: &str, cleaning: &str, ribbon: Option<u32>) -> Option<Status> {
     let feeder_empty = last == NO_CARD || error_reply_cause(last) == Some(Cause::FeederEmpty);
+    // "NO CARD" is the feeder run out, a warning; an "ERROR FEEDER" standing
+    // is a feeder fault, an error like any other.
     let (state, detail) = if last == CARD_INSIDE {
         (PrinterState::Printing, None)
-    } else if feeder_empty {
+    } else if last == NO_CARD {
         (PrinterState::Warning, Some(Cause::FeederEmpty))
     } else if let Some(cause) = error_reply_cause(last) {
         (PrinterState::Error, Some(cause))
