@@ -29,6 +29,8 @@ pub struct PrintReport {
     pub bytes_sent: usize,
     /// The printer's own count of printed panels after this card (`Rco;p`).
     pub counter: u64,
+    /// Panels this card printed: the counter moved by this much.
+    pub panels: u64,
 }
 
 #[derive(Debug, Error)]

@@ -40,7 +40,7 @@ struct Args {
     /// Faults, repeatable: jam@N, cover@N, ribbon@N (the Nth card fails that
     /// way), unplug@N:SECONDS (off the line during the Nth card's job),
     /// reply@N:COMMAND[:TEXT] (during the Nth card's job, the first reply to
-    /// COMMAND, e.g. Se, Sr, Db, Rst, is line noise or TEXT; the printer goes
+    /// COMMAND, e.g. Se, Sr, Db, Rlr;p, is line noise or TEXT; the printer goes
     /// on as if it had answered normally).
     #[arg(long = "fault")]
     faults: Vec<String>,

@@ -74,7 +74,7 @@ pub const LINE_NOISE: &str = "~x#?%";
 
 /// During the Nth card's job (from its `Ss` until the next card's `Ss`), the
 /// first reply to `command` is `text` instead of the real answer. `command`
-/// is a command as sent (`Se`, `Sr`, `Rst`, `Rco;p`), `Db;k` for one panel's
+/// is a command as sent (`Se`, `Sr`, `Rlr;p`, `Rco;p`), `Db;k` for one panel's
 /// download or `Db` for any. A `text` holding CR is two lines on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OddReply {

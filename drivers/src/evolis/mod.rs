@@ -385,6 +385,7 @@ impl EvolisPrinter {
                 Ok(PrintReport {
                     bytes_sent,
                     counter: n,
+                    panels,
                 })
             }
             (Some(n), Some(cause)) if (before..before + panels).contains(&n) => Err(PrintError::Spoiled {
