@@ -59,6 +59,16 @@ pub struct SchoolCard {
     pub headteacher: Option<String>,
 }
 
+impl Settings {
+    /// The school's lines to check, if any is set: an empty `[school_card]`
+    /// (as shipped, every key commented) is nothing to check, not a pass.
+    pub fn school_card(&self) -> Option<&SchoolCard> {
+        self.school_card
+            .as_ref()
+            .filter(|s| s.name.is_some() || s.address.is_some() || s.headteacher.is_some())
+    }
+}
+
 /// The operator's web page and the JSON API.
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpSettings {
@@ -463,6 +473,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("mqtt.ur1"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_school_card_is_nothing_to_check() {
+        let empty = load_text(&format!("{MINIMAL}\n[school_card]\n")).unwrap();
+        assert!(empty.school_card.is_some() && empty.school_card().is_none());
+        let named = load_text(&format!("{MINIMAL}\n[school_card]\nname = \"SP 7\"\n")).unwrap();
+        assert_eq!(
+            named.school_card().and_then(|s| s.name.as_deref()),
+            Some("SP 7")
+        );
     }
 
     #[test]

@@ -11,6 +11,30 @@ fn renderer() -> Renderer {
     sample::renderer()
 }
 
+/// The sample orders 0..n, validated and rendered: a class.
+fn rendered(r: &Renderer, n: usize) -> Vec<legitka::card::render::RenderedCard> {
+    (0..n)
+        .map(|i| {
+            let o = valid(&sample::order(i), r);
+            r.render(&o.data, &o.photo).unwrap()
+        })
+        .collect()
+}
+
+/// A PDF page's width and height in mm, from its MediaBox.
+fn page_mm(doc: &lopdf::Document, page: lopdf::ObjectId) -> (f32, f32) {
+    let b = doc
+        .get_dictionary(page)
+        .unwrap()
+        .get(b"MediaBox")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    let pt = |i: usize| b[i].as_float().unwrap();
+    ((pt(2) - pt(0)) * 25.4 / 72.0, (pt(3) - pt(1)) * 25.4 / 72.0)
+}
+
 /// Every set pixel of the black panel lies in some field's box: nothing
 /// crosses out, nothing runs onto the blank's captions.
 fn assert_ink_inside_fields(k: &legitka_drivers::Mono, layout: &Layout, what: &str) {
@@ -296,30 +320,14 @@ fn hard_names_and_schools_fit_inside_their_fields_with_every_glyph() {
 #[test]
 fn a_class_proof_puts_eight_cards_on_each_a4_page_at_true_scale() {
     let r = renderer();
-    let cards: Vec<_> = (0..12)
-        .map(|i| {
-            let o = valid(&sample::order(i), &r);
-            r.render(&o.data, &o.photo).unwrap()
-        })
-        .collect();
+    let cards = rendered(&r, 12);
     let pdf = r.batch_proof_pdf(&cards, "class").unwrap();
     let doc = lopdf::Document::load_mem(&pdf).unwrap();
     let pages = doc.get_pages();
     assert_eq!(pages.len(), 2);
     for id in pages.values() {
-        let arr = doc
-            .get_dictionary(*id)
-            .unwrap()
-            .get(b"MediaBox")
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .clone();
-        let mm = |i: usize| arr[i].as_float().unwrap() * 25.4 / 72.0;
-        assert!(
-            (mm(2) - 210.0).abs() < 0.1 && (mm(3) - 297.0).abs() < 0.1,
-            "A4"
-        );
+        let (w, h) = page_mm(&doc, *id);
+        assert!((w - 210.0).abs() < 0.1 && (h - 297.0).abs() < 0.1, "A4");
     }
     let first = doc.extract_text(&[1]).unwrap();
     let second = doc.extract_text(&[2]).unwrap();
@@ -503,16 +511,8 @@ fn a_one_card_proof_is_small_with_the_photo_as_jpeg_and_its_text_extractable() {
         ]
     );
     let (_, page) = doc.get_pages().into_iter().next().unwrap();
-    let arr = doc
-        .get_dictionary(page)
-        .unwrap()
-        .get(b"MediaBox")
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone();
-    let mm = |i: usize| arr[i].as_float().unwrap() * 25.4 / 72.0;
-    assert!((mm(2) - mm(0) - 85.6).abs() < 0.05 && (mm(3) - mm(1) - 53.98).abs() < 0.05);
+    let (w, h) = page_mm(&doc, page);
+    assert!((w - 85.6).abs() < 0.05 && (h - 53.98).abs() < 0.05);
     match pdftotext(&pdf) {
         None => eprintln!("pdftotext is not installed: poppler's reading not checked"),
         Some(text) => {
@@ -531,12 +531,7 @@ fn a_one_card_proof_is_small_with_the_photo_as_jpeg_and_its_text_extractable() {
 #[test]
 fn a_class_proof_grows_by_a_photo_a_card_not_by_a_blank() {
     let r = renderer();
-    let cards: Vec<_> = (0..30)
-        .map(|i| {
-            let o = valid(&sample::order(i), &r);
-            r.render(&o.data, &o.photo).unwrap()
-        })
-        .collect();
+    let cards = rendered(&r, 30);
     let one = r.batch_proof_pdf(&cards[..1], "one").unwrap().len();
     let class = r.batch_proof_pdf(&cards, "class").unwrap();
     eprintln!(

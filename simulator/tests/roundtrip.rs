@@ -156,16 +156,21 @@ fn every_documented_state_reads_back_from_the_simulator() {
     );
     sim.with(|p| {
         p.replace_ribbon(300);
-        p.refill_feeder(0);
+        p.take_all_blanks();
     });
-    let before = sim.with(|p| p.jobs_started());
-    sim.with(|p| p.take_all_blanks());
     let st = printer.status().unwrap();
     assert_eq!(
         (st.state, st.detail, st.feeder_empty),
         (PrinterState::Warning, Some(Cause::FeederEmpty), true)
     );
     assert!(!st.can_print());
+    // A card asked for with the feeder empty is refused before any job.
+    let before = sim.with(|p| p.jobs_started());
+    let err = printer.print(&test_card()).unwrap_err();
+    assert!(
+        matches!(err, PrintError::NotReady(Cause::FeederEmpty)),
+        "{err:?}"
+    );
     assert_eq!(sim.with(|p| p.jobs_started()), before);
 }
 

@@ -55,7 +55,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 return Ok(());
             };
             let settings = Settings::load(Some(&config))?;
-            let Some(school) = &settings.school_card else {
+            let Some(school) = settings.school_card() else {
                 println!("{}: no [school_card] to check", config.display());
                 return Ok(());
             };

@@ -79,7 +79,7 @@ fn start_simulator(settings: &Settings, profiles: &Profiles) -> Result<PrinterUr
 /// the broker or the printer: a school whose name cannot fit would
 /// otherwise learn it from the refusal of every order.
 fn check_school_card(settings: &Settings, renderer: &Renderer) -> Result<(), StationError> {
-    let Some(school) = &settings.school_card else {
+    let Some(school) = settings.school_card() else {
         info!(
             "no [school_card] in the configuration: the school's lines are checked per order only"
         );
