@@ -199,21 +199,10 @@ fn the_proof_is_true_scale_with_the_photo_at_19_by_26_mm_and_extractable_polish_
         );
     }
     // The photo is embedded at its own pixels, not re-encoded smaller.
-    let images: Vec<_> = doc
-        .objects
-        .values()
-        .filter_map(|o| o.as_stream().ok())
-        .filter(|s| {
-            s.dict.get(b"Subtype").and_then(|v| v.as_name()).ok() == Some(b"Image".as_slice())
-        })
-        .map(|s| {
-            (
-                s.dict.get(b"Width").unwrap().as_i64().unwrap(),
-                s.dict.get(b"Height").unwrap().as_i64().unwrap(),
-            )
-        })
+    let mut images: Vec<(i64, i64)> = pdf_images(&doc)
+        .into_iter()
+        .map(|(w, h, _)| (w, h))
         .collect();
-    let mut images = images;
     images.sort();
     // The photo at its 224 x 307 pixels; the blank at 300 dpi over the card.
     assert_eq!(images, vec![(224, 307), (1011, 638)]);

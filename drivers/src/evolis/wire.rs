@@ -301,12 +301,19 @@ fn mono_data(panel: &Mono, how: Download) -> Vec<u8> {
         }
         for line in tile.chunks_exact(line_bytes).take(n) {
             match how {
-                // Lines of 648 pixels fill whole bytes: the raw stream is
-                // the lines one after the other.
                 Download::Raw => out.extend_from_slice(line),
                 Download::Compressed => dbc::encode_line(line, line_bytes, &mut out),
             }
         }
+    }
+    if how == Download::Raw && h % 8 != 0 {
+        // `Db` concatenates so that every bit is useful (p.14): lines that
+        // do not fill whole bytes (648 pixels do) run on without padding.
+        return pack(
+            out.chunks_exact(line_bytes)
+                .flat_map(|l| (0..h).map(move |i| (l[i / 8] >> (7 - i % 8)) & 1)),
+            1,
+        );
     }
     out
 }
@@ -595,8 +602,9 @@ mod tests {
 
     #[test]
     fn every_panel_round_trips_through_the_parser_in_both_forms_at_every_depth() {
-        // The real geometry and a small one whose lines are not 648 pixels.
-        for (w, h) in [(1016, 648), (40, 24)] {
+        // The real geometry, a small one, and one whose lines are not
+        // whole bytes.
+        for (w, h) in [(1016, 648), (40, 24), (40, 20)] {
             let card = random_card(w, h, u64::from(w));
             for how in [Download::Raw, Download::Compressed] {
                 for levels in [32, 64, 128] {
