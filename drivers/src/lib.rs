@@ -7,6 +7,7 @@
 pub mod evolis;
 pub mod panels;
 pub mod printer;
+pub mod serial;
 pub mod status;
 pub mod transport;
 

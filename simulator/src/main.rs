@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter, TcpListenerLink};
+use legitka_sim::{spawn_pty, SimConfig, SimHandle, SimPrinter, Stack, TcpListenerLink};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -28,9 +28,22 @@ struct Args {
     width: u32,
     #[arg(long, default_value_t = 648)]
     height: u32,
-    /// Cards in the feeder.
-    #[arg(long, default_value_t = 100)]
-    feeder: u32,
+    /// Plain white cards in the feeder (100 unless --blanks is given).
+    #[arg(long)]
+    feeder: Option<u32>,
+    /// A stack of numbered blanks in the feeder, PATTERN:FIRST:COUNT (e.g.
+    /// MEiN-I/1:000101:20); repeatable, fed in the order given, after the
+    /// plain cards. Every card taken is written to OUT/feeder.jsonl.
+    #[arg(long = "blanks")]
+    blanks: Vec<Stack>,
+    /// Take the technician's commands (load, unload, fault, clear, status)
+    /// as lines on this TCP address, e.g. 127.0.0.1:9101.
+    #[arg(long)]
+    control: Option<String>,
+    /// Seconds a started job may go without a word before its card is
+    /// pushed out unfinished.
+    #[arg(long, default_value_t = 30.0)]
+    job_timeout: f64,
     /// Panels left on the ribbon.
     #[arg(long, default_value_t = 300)]
     ribbon: u32,
@@ -64,7 +77,11 @@ fn main() -> anyhow::Result<()> {
         width: args.width,
         height: args.height,
         ribbon_capacity: args.ribbon,
-        feeder_cards: args.feeder,
+        feeder_cards: args
+            .feeder
+            .unwrap_or(if args.blanks.is_empty() { 100 } else { 0 }),
+        blanks: args.blanks.clone(),
+        job_timeout: Duration::from_secs_f64(args.job_timeout.max(0.1)),
         card_time: Duration::from_secs_f64(args.card_seconds.max(0.0)),
         panel_time: Duration::from_secs_f64(args.panel_seconds.max(0.0)),
         out_dir: Some(args.out.clone()),
@@ -76,6 +93,11 @@ fn main() -> anyhow::Result<()> {
     printer.faults.garbage_every = args.garbage_every;
     printer.faults.reply_delay = Duration::from_millis(args.reply_delay_ms);
     let sim = SimHandle::new(printer);
+    if let Some(addr) = &args.control {
+        let bound = legitka_sim::control::listen(addr, sim.clone())
+            .with_context(|| format!("binding the control port {addr}"))?;
+        eprintln!("control: {bound} (load PATTERN FIRST COUNT, unload, fault KIND, clear, status)");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     match args.tcp {
         Some(addr) => {

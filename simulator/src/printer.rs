@@ -1,5 +1,6 @@
 //! The simulated printer's state machine: what it answers, what it prints.
 
+use crate::feeder::{Blank, Feeder, Outcome, Stack};
 use image::{Rgb, RgbImage};
 use legitka_drivers::evolis::flags::{self, Words};
 use legitka_drivers::evolis::wire::{self, Frame};
@@ -20,7 +21,13 @@ pub struct SimConfig {
     pub firmware: String,
     pub ribbon: String,
     pub ribbon_capacity: u32,
+    /// Plain white cards in the feeder, taken before the numbered stacks.
     pub feeder_cards: u32,
+    /// Stacks of numbered blanks behind them, in this order.
+    pub blanks: Vec<Stack>,
+    /// A job that started (`Ss`) and then hears nothing for this long is
+    /// abandoned and its card pushed out, as a printer's job timeout does.
+    pub job_timeout: Duration,
     /// How long a card takes from `Se` to ejection, plus `panel_time` for
     /// each panel it prints. Zero in tests; a desktop YMCKO printer takes
     /// 16-24 s a card.
@@ -41,6 +48,8 @@ impl Default for SimConfig {
             ribbon: "YMCKO".into(),
             ribbon_capacity: 300,
             feeder_cards: 100,
+            blanks: Vec::new(),
+            job_timeout: Duration::from_secs(30),
             card_time: Duration::ZERO,
             panel_time: Duration::ZERO,
             out_dir: None,
@@ -149,8 +158,12 @@ pub struct PrintedCard {
 }
 
 struct Job {
+    /// The nth card taken from the feeder, and what it was.
     number: u64,
+    blank: Blank,
     started: Instant,
+    /// When the last frame of this job came.
+    heard: Instant,
     /// Each panel as received, decoded: dye density or ink, card-oriented.
     panels: HashMap<char, image::GrayImage>,
     bytes: usize,
@@ -170,7 +183,7 @@ pub struct SimPrinter {
     panels_printed: u64,
     cards_inserted: u64,
     ribbon_left: u32,
-    feeder_left: u32,
+    feeder: Feeder,
     job: Option<Job>,
     printing: Option<Printing>,
     printed: Vec<PrintedCard>,
@@ -223,9 +236,15 @@ impl ImageWriter {
 
 impl SimPrinter {
     pub fn new(cfg: SimConfig) -> Self {
+        let mut feeder = Feeder::new(cfg.feeder_cards, &cfg.blanks);
+        if let Some(dir) = &cfg.out_dir {
+            if let Err(e) = feeder.log_to(dir) {
+                warn!(error = %e, dir = %dir.display(), "cannot open feeder.jsonl");
+            }
+        }
         SimPrinter {
             ribbon_left: cfg.ribbon_capacity,
-            feeder_left: cfg.feeder_cards,
+            feeder,
             cfg,
             faults: Faults::default(),
             panels_printed: 0,
@@ -266,13 +285,59 @@ impl SimPrinter {
         self.jobs_started
     }
 
+    /// Plain white cards put in the feeder.
     pub fn refill_feeder(&mut self, cards: u32) {
-        self.feeder_left += cards;
+        self.feeder.add_plain(cards);
     }
 
-    /// The feeder emptied by hand.
-    pub fn take_all_blanks(&mut self) {
-        self.feeder_left = 0;
+    /// A stack of numbered blanks put in behind what is in the feeder.
+    pub fn load_blanks(&mut self, stack: &Stack) {
+        self.feeder.load(stack);
+    }
+
+    /// The feeder emptied by hand: what was in it, first to last.
+    pub fn take_all_blanks(&mut self) -> Vec<Blank> {
+        self.feeder.unload()
+    }
+
+    /// The feeder, and the account of every card taken from it.
+    pub fn feeder(&self) -> &Feeder {
+        &self.feeder
+    }
+
+    /// Whether a job has started and not yet been sent to print (a card is
+    /// inside, waiting for its panels).
+    pub fn job_open(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// The next card started fails this way (`jam`, `cover`, `ribbon`,
+    /// `unplug:SECONDS`, `reply:COMMAND[:TEXT]`: the kinds of `--fault`).
+    pub fn fail_next(&mut self, kind: &str) -> Result<(), String> {
+        let (what, extra) = kind
+            .split_once(':')
+            .map_or((kind, None), |(w, e)| (w, Some(e)));
+        let next = self.jobs_started + 1;
+        let spec = match extra {
+            Some(e) => format!("{what}@{next}:{e}"),
+            None => format!("{what}@{next}"),
+        };
+        self.faults.add(&spec)
+    }
+
+    /// A card taken in whose job will not finish: pushed out unfinished.
+    fn eject(&mut self, job: Job, why: &str) {
+        warn!(card = job.number, blank = %job.blank.label(), why, "card ejected unfinished");
+        self.feeder.record(
+            job.number,
+            &job.blank,
+            Outcome::Ejected,
+            Some(why.to_string()),
+        );
+    }
+
+    pub fn ribbon_left(&self) -> u32 {
+        self.ribbon_left
     }
 
     pub fn replace_ribbon(&mut self, panels: u32) {
@@ -316,7 +381,7 @@ impl SimPrinter {
             return flags::raise(cause, true);
         }
         let mut w = Words::default();
-        if self.feeder_left == 0 {
+        if self.feeder.is_empty() {
             w.war |= flags::WAR_FEEDER_EMPTY;
         }
         if self.ribbon_left == 0 {
@@ -332,6 +397,15 @@ impl SimPrinter {
 
     /// Lets time pass: a card whose printing time is over leaves the printer.
     pub fn tick(&mut self) -> Option<u64> {
+        let stale = self
+            .job
+            .as_ref()
+            .is_some_and(|j| j.heard.elapsed() >= self.cfg.job_timeout);
+        if stale {
+            if let Some(job) = self.job.take() {
+                self.eject(job, "job timed out");
+            }
+        }
         let done = self
             .printing
             .as_ref()
@@ -345,12 +419,21 @@ impl SimPrinter {
                 // The blank is stuck or ruined: it is not counted as printed.
                 self.faults.active = Some(cause);
                 warn!(card = n, %cause, "simulated failure mid-card");
+                self.feeder.record(
+                    job.number,
+                    &job.blank,
+                    Outcome::Spoiled,
+                    Some(cause.as_str().to_string()),
+                );
                 return None;
             }
         }
         self.panels_printed += job.panels.len() as u64;
         self.ribbon_left = self.ribbon_left.saturating_sub(1);
+        let blank = job.blank.clone();
         let card = self.develop(job, from, until);
+        self.feeder
+            .record(card.number, &blank, Outcome::Printed, None);
         if let Some(dir) = &self.cfg.out_dir {
             // Written aside: a printer does not stop to photograph its cards,
             // and PNG encoding would stretch the time between them.
@@ -361,8 +444,9 @@ impl SimPrinter {
         info!(
             card = card.number,
             bytes = card.bytes,
+            blank = %blank.label(),
             ribbon_left = self.ribbon_left,
-            feeder_left = self.feeder_left,
+            feeder_left = self.feeder.len(),
             "card printed"
         );
         self.printed.push(card);
@@ -393,7 +477,7 @@ impl SimPrinter {
         let mut panels: Vec<char> = job.panels.keys().copied().collect();
         panels.sort();
         PrintedCard {
-            number: self.printed.len() as u64 + 1,
+            number: job.number,
             started: job.started,
             printing_from: from,
             finished: until,
@@ -414,6 +498,10 @@ impl SimPrinter {
             Frame::Download { panel, .. } => format!("Db;{panel}"),
             Frame::Garbage(_) => String::new(),
         };
+        if let Some(job) = self.job.as_mut() {
+            // A job that is being talked to is alive.
+            job.heard = Instant::now();
+        }
         let reply = self.answer(frame)?;
         let odd = self.faults.odd_reply.as_ref().is_some_and(|o| {
             o.card == self.jobs_started
@@ -442,7 +530,9 @@ impl SimPrinter {
                 if let Some(off) = self.unplug_mid_job.take() {
                     warn!(?off, "simulated printer unplugged mid-job");
                     self.unplugged_until = Some(Instant::now() + off);
-                    self.job = None;
+                    if let Some(job) = self.job.take() {
+                        self.eject(job, "unplugged mid-job");
+                    }
                     return None;
                 }
                 let Some(job) = self.job.as_mut() else {
@@ -493,16 +583,21 @@ impl SimPrinter {
                 if self.printing.is_some() {
                     return "ERROR BUSY".into();
                 }
-                if self.feeder_left == 0 {
+                if self.feeder.is_empty() {
                     return error_reply(Cause::FeederEmpty).into();
                 }
                 if self.ribbon_left == 0 {
                     return error_reply(Cause::RibbonEnded).into();
                 }
-                self.jobs_started += 1;
+                if let Some(old) = self.job.take() {
+                    self.eject(old, "a new job started before its panels were printed");
+                }
                 // The blank leaves the feeder now: the last one raises "feeder
                 // empty" while its own card is still printing.
-                self.feeder_left -= 1;
+                let Some((number, blank)) = self.feeder.take() else {
+                    return error_reply(Cause::FeederEmpty).into();
+                };
+                self.jobs_started += 1;
                 self.cards_inserted += 1;
                 if let Some((n, off)) = self.faults.unplug_card {
                     if n == self.jobs_started {
@@ -512,9 +607,12 @@ impl SimPrinter {
                         self.faults.unplug_card = None;
                     }
                 }
+                info!(card = number, blank = %blank.label(), "card taken from the feeder");
                 self.job = Some(Job {
-                    number: self.jobs_started,
+                    number,
+                    blank,
                     started: Instant::now(),
+                    heard: Instant::now(),
                     panels: HashMap::new(),
                     bytes: 0,
                 });
@@ -561,11 +659,16 @@ impl SimPrinter {
         if self.printing.is_some() {
             return "ERR CARD".into();
         }
-        if self.feeder_left == 0 {
+        if self.feeder.is_empty() {
             return "NO CARD".into();
         }
         "OK".into()
     }
+}
+
+/// At most `n` characters of `s`, for a log line.
+pub fn clip(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
 }
 
 fn mono_from_ink(g: &image::GrayImage) -> Mono {
