@@ -73,7 +73,10 @@ async fn orders_wait_for_a_batch_and_each_card_names_its_batch_operator_and_blan
         ],
     );
     let second = second.trim().to_string();
-    ok(&config, &["batch", "pause", &second]);
+    ok(
+        &config,
+        &["batch", "pause", &second, "--operator", "Bogdan Nowak"],
+    );
     let third = ok(
         &config,
         &[
@@ -87,14 +90,30 @@ async fn orders_wait_for_a_batch_and_each_card_names_its_batch_operator_and_blan
             &ids[4],
         ],
     );
-    ok(&config, &["batch", "cancel", third.trim()]);
+    // Cancelled: its own stack (000105, behind the others) comes out.
+    let cancelled = ok(
+        &config,
+        &[
+            "batch",
+            "cancel",
+            third.trim(),
+            "--operator",
+            "Bogdan Nowak",
+        ],
+    );
+    assert!(
+        cancelled.contains("take blanks 000105 out of the feeder"),
+        "{cancelled}"
+    );
+    // A stack that neither starts the feeder's nor follows it is not
+    // what the records say is there.
     let (success, _, err) = legitka(
         &config,
         &[
             "batch",
             "start",
             "--first-blank",
-            "000102",
+            "000108",
             "--operator",
             "X Y",
             "--order",
@@ -102,7 +121,7 @@ async fn orders_wait_for_a_batch_and_each_card_names_its_batch_operator_and_blan
         ],
     );
     assert!(
-        !success && err.contains("blank MEiN-I/1 000102 is already loaded"),
+        !success && err.contains("are recorded in the printer's feeder"),
         "{err}"
     );
 
@@ -127,7 +146,10 @@ async fn orders_wait_for_a_batch_and_each_card_names_its_batch_operator_and_blan
         "{list}"
     );
 
-    ok(&config, &["batch", "resume", &second]);
+    ok(
+        &config,
+        &["batch", "resume", &second, "--operator", "Bogdan Nowak"],
+    );
     let ev = h.wait_for(&ids[3], "card.printed").await;
     assert_eq!(ev["batch_id"], second.as_str());
     assert_eq!(ev["operator"], "Bogdan Nowak");

@@ -28,7 +28,7 @@ async fn each_card_and_each_spoiled_blank_records_the_serial_it_used() {
         "--operator",
         OPERATOR,
     ];
-    assert!(ok(&config, &receive).contains("000101 to 000106"));
+    assert!(ok(&config, &receive).contains("000101 – 000106"));
     refused(
         &config,
         &receive,
@@ -141,7 +141,7 @@ async fn each_card_and_each_spoiled_blank_records_the_serial_it_used() {
         stock
             .lines()
             .any(|l| l.split_whitespace().collect::<Vec<_>>()
-                == ["MEiN-I/1", "6", "1", "0", "3", "1", "1", "0"]),
+                == ["MEiN-I/1", "6", "1", "0", "3", "1", "1", "0", "0"]),
         "{stock}"
     );
     assert!(

@@ -225,8 +225,7 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
         h.wait_for(id, "order.accepted").await;
     }
     common::cli::receive_blanks(&config, "000101", 20, "Anna Kowalska");
-    let year =
-        legitka::records::hologram::SchoolYear::of(chrono::Local::now().date_naive()).to_string();
+    let year = legitka::records::hologram::SchoolYear::current().to_string();
     common::cli::ok(
         &config,
         &[

@@ -3,11 +3,24 @@
 use legitka::card::message::{self, Inbound, TrustedKeys};
 use legitka::card::profile::Profiles;
 use legitka::card::render::Renderer;
-use legitka::records::store::{Offer, Store, StoreError};
+use legitka::records::actor::{Actor, Via};
+use legitka::records::store::{Offer, Start, Store, StoreError};
+
+fn anna() -> Actor {
+    Actor::named("Anna Kowalska", Via::Cli)
+}
+
+fn renderer() -> Renderer {
+    let p = Profiles::builtin();
+    Renderer::new(p.clone(), p.printer("evolis-primacy-2").unwrap().clone())
+}
+
+fn mein() -> legitka::card::template::KnownPattern {
+    renderer().known_pattern("MEiN-I/1").unwrap()
+}
 
 fn valid(i: usize) -> legitka::card::order::ValidOrder {
-    let p = Profiles::builtin();
-    let r = Renderer::new(p.clone(), p.printer("evolis-primacy-2").unwrap().clone());
+    let r = renderer();
     let raw = legitka::card::sample::order(i).to_string();
     let Ok(Inbound::Order(m)) = message::parse(raw.as_bytes(), &TrustedKeys::default()) else {
         panic!("sample parses")
@@ -24,10 +37,13 @@ async fn an_interrupted_card_that_came_out_whole_is_confirmed_not_reprinted() {
     {
         let store = Store::open(&db, "s1").await.unwrap();
         assert_eq!(store.offer(&order).await.unwrap(), Offer::Accepted);
-        assert!(store
-            .mark_printing(&id, "Evolis Primacy 2", "PR2-0042")
-            .await
-            .unwrap());
+        assert_eq!(
+            store
+                .mark_printing(&id, "Evolis Primacy 2", "PR2-0042")
+                .await
+                .unwrap(),
+            Start::Started
+        );
         // The process dies here; the file is all that is left.
     }
     let store = Store::open(&db, "s1").await.unwrap();
@@ -41,18 +57,18 @@ async fn an_interrupted_card_that_came_out_whole_is_confirmed_not_reprinted() {
         store.cancel(&id).await.unwrap(),
         legitka::records::store::CancelOutcome::Printing
     );
-    store.confirm_printed(&id, "Anna Kowalska").await.unwrap();
+    store.confirm_printed(&id, &anna(), None).await.unwrap();
     let reg = store.register().await.unwrap();
     assert_eq!(reg.len(), 1);
     assert_eq!(reg[0].operator.as_deref(), Some("Anna Kowalska"));
     assert_eq!(reg[0].printer_serial, "PR2-0042");
     // Confirmed once: neither a second confirm nor a release can print it.
     assert!(matches!(
-        store.confirm_printed(&id, "x").await,
+        store.confirm_printed(&id, &anna(), None).await,
         Err(StoreError::NotHeld { .. })
     ));
     assert!(matches!(
-        store.release(&id, "x", false).await,
+        store.release(&id, &anna(), false, None).await,
         Err(StoreError::NotHeld { .. })
     ));
     let events: Vec<String> = store
@@ -110,7 +126,10 @@ async fn a_revocation_keeps_a_hold_for_checking_and_spares_a_newer_photo() {
     let (checked, waiting) = (valid(0), valid(2));
     let id = checked.data.order_id.clone();
     store.offer(&checked).await.unwrap();
-    assert!(store.mark_printing(&id, "m", "s").await.unwrap());
+    assert_eq!(
+        store.mark_printing(&id, "m", "s").await.unwrap(),
+        Start::Started
+    );
     store.hold_interrupted().await.unwrap();
     // An old revocation (before the photo was accepted) deletes nothing.
     let held = store
@@ -152,7 +171,7 @@ async fn a_revocation_keeps_a_hold_for_checking_and_spares_a_newer_photo() {
     );
     // It did not come out: released, it cannot print without a photo.
     assert_eq!(
-        store.release(&id, "Anna", true).await.unwrap(),
+        store.release(&id, &anna(), true, None).await.unwrap(),
         legitka::records::store::Released::HeldRevoked
     );
     assert_eq!(store.spoiled_count().await.unwrap(), 1);
@@ -241,6 +260,7 @@ async fn a_purged_photo_and_pesel_leave_no_bytes_in_the_database_files() {
                 printer_serial: "s".into(),
                 batch_id: None,
                 operator: None,
+                blank_pattern: None,
                 blank_serial: None,
             },
         )
@@ -270,14 +290,17 @@ async fn cards_on_numbered_blanks_wait_while_a_held_card_has_its_blank_reserved(
     store.offer(&first).await.unwrap();
     store.offer(&second).await.unwrap();
     store
-        .receive_blanks("MEiN-I/1", "000101", 5, "Anna")
+        .receive_blanks(&mein(), "000101", 5, false, &anna())
         .await
         .unwrap();
     store
-        .load_blanks("MEiN-I/1", "000101", 5, "Anna")
+        .load_blanks("MEiN-I/1", "000101", 5, &anna())
         .await
         .unwrap();
-    assert!(store.mark_printing(&a, "m", "s").await.unwrap());
+    assert_eq!(
+        store.mark_printing(&a, "m", "s").await.unwrap(),
+        Start::Started
+    );
     // A crash: the first card may or may not have taken blank 000101.
     assert_eq!(store.hold_interrupted().await.unwrap(), vec![a.clone()]);
     assert!(
@@ -285,24 +308,31 @@ async fn cards_on_numbered_blanks_wait_while_a_held_card_has_its_blank_reserved(
         "the next card waits for the operator's word on blank 000101"
     );
     // It never left the feeder: released without spoiling, 000101 is free.
-    store.release(&a, "Anna", false).await.unwrap();
+    store.release(&a, &anna(), false, None).await.unwrap();
     let next = store
         .next_queued()
         .await
         .unwrap()
         .expect("the queue goes on");
     assert_eq!(next.data.order_id, a);
-    assert!(store.mark_printing(&a, "m", "s").await.unwrap());
+    assert_eq!(
+        store.mark_printing(&a, "m", "s").await.unwrap(),
+        Start::Started
+    );
     let fields = legitka::records::event::PrintedFields {
         card_number: first.data.card_number.clone(),
         printer_model: "m".into(),
         printer_serial: "s".into(),
         batch_id: None,
         operator: None,
+        blank_pattern: None,
         blank_serial: None,
     };
     store.mark_printed(&a, &fields).await.unwrap();
-    assert!(store.mark_printing(&b, "m", "s").await.unwrap());
+    assert_eq!(
+        store.mark_printing(&b, "m", "s").await.unwrap(),
+        Start::Started
+    );
     store
         .mark_printed(
             &b,
@@ -350,18 +380,21 @@ async fn a_school_sized_batch_takes_every_waiting_order_and_its_blanks_in_order(
         "nothing prints without a batch"
     );
     store
-        .receive_blanks("MEiN-I/1", "000001", 2500, "Anna")
+        .receive_blanks(&mein(), "000001", 2500, true, &anna())
         .await
         .unwrap();
-    let (id, n) = store
-        .start_batch(&legitka::records::store::BatchRequest {
-            operator: "Anna".into(),
-            first_blank: "000001".into(),
-            ..Default::default()
-        })
+    let started_batch = store
+        .start_batch(
+            &legitka::records::store::BatchRequest {
+                first_blank: "000001".into(),
+                ..Default::default()
+            },
+            &anna(),
+        )
         .await
         .unwrap();
-    assert_eq!(n, SCHOOL);
+    let id = started_batch.id;
+    assert_eq!(started_batch.cards, SCHOOL);
     let stock = store.blank_stock().await.unwrap();
     assert_eq!((stock[0].loaded, stock[0].in_stock), (SCHOOL as i64, 500));
     let b = store.batch(&id).await.unwrap();

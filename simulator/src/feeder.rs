@@ -157,6 +157,17 @@ impl Feeder {
         self.cards.drain(..).collect()
     }
 
+    /// Named blanks pulled out of the stack by hand, wherever they are in
+    /// it; the ones found, in feeder order.
+    pub fn take_out(&mut self, serials: &[String]) -> Vec<Blank> {
+        let (out, stay): (Vec<Blank>, Vec<Blank>) = self
+            .cards
+            .drain(..)
+            .partition(|b| b.serial.as_ref().is_some_and(|s| serials.contains(s)));
+        self.cards = stay.into();
+        out
+    }
+
     /// The printer picks the next card: its number (the nth taken) and what it is.
     pub fn take(&mut self) -> Option<(u64, Blank)> {
         let b = self.cards.pop_front()?;

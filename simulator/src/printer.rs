@@ -300,6 +300,11 @@ impl SimPrinter {
         self.feeder.unload()
     }
 
+    /// Named blanks pulled out of the feeder by hand.
+    pub fn take_out(&mut self, serials: &[String]) -> Vec<Blank> {
+        self.feeder.take_out(serials)
+    }
+
     /// The feeder, and the account of every card taken from it.
     pub fn feeder(&self) -> &Feeder {
         &self.feeder
@@ -498,8 +503,14 @@ impl SimPrinter {
             Frame::Download { panel, .. } => format!("Db;{panel}"),
             Frame::Garbage(_) => String::new(),
         };
-        if let Some(job) = self.job.as_mut() {
-            // A job that is being talked to is alive.
+        // A job is alive while its data comes; status questions (`R...`)
+        // from a driver that knows nothing of it do not keep it.
+        let of_job = match &frame {
+            Frame::Download { .. } => true,
+            Frame::Command(c) => !c.starts_with('R'),
+            Frame::Garbage(_) => false,
+        };
+        if let (true, Some(job)) = (of_job, self.job.as_mut()) {
             job.heard = Instant::now();
         }
         let reply = self.answer(frame)?;

@@ -81,6 +81,32 @@ pub struct Template {
     pub blank_svg: String,
 }
 
+/// A blank pattern the station has a card layout for: the only thing a
+/// delivery of numbered blanks may be recorded under. A typo (`MEIN-I/1`)
+/// would account blanks that no card can be printed on, and every card
+/// would then print without a serial. Made by [`Template::known`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownPattern(String);
+
+impl KnownPattern {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for KnownPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Template {
+    /// This template's pattern, as the blanks register may record it.
+    pub fn known(&self) -> KnownPattern {
+        KnownPattern(self.pattern.clone())
+    }
+}
+
 /// One thing wrong with a template, with the file and element.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {

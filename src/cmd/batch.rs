@@ -1,7 +1,7 @@
 //! `legitka batch`: the operator starts a batch of waiting orders on a stack
 //! of numbered blanks, pauses, resumes or cancels it, and reads it back.
 
-use legitka::records::store::BatchRequest;
+use legitka::records::store::{span, BatchRequest};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -35,20 +35,25 @@ enum BatchCommand {
     /// Stop taking this batch's cards after the one in the printer.
     Pause {
         id: String,
+        #[arg(long)]
+        operator: String,
     },
     Resume {
         id: String,
+        #[arg(long)]
+        operator: String,
     },
-    /// Send the batch's unprinted orders back to waiting.
+    /// Send the batch's unprinted orders back to waiting, and its unused
+    /// blanks back to stock (take them out of the feeder).
     Cancel {
         id: String,
+        #[arg(long)]
+        operator: String,
     },
     /// Every batch with its progress.
     List,
     /// One batch: its cards and blank serials, spoiled blanks, what is left.
-    Show {
-        id: String,
-    },
+    Show { id: String },
 }
 
 pub async fn run(a: BatchArgs) -> anyhow::Result<()> {
@@ -61,39 +66,57 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<()> {
             orders,
             limit,
         } => {
-            let who = super::operator(&store, &operator).await?;
-            let detail = format!("druki od nr {first_blank}");
-            let (id, n) = store
-                .start_batch(&BatchRequest {
-                    operator: who,
-                    first_blank,
-                    class,
-                    orders,
-                    limit,
-                })
+            let actor = super::actor(&store, &operator).await?;
+            let b = store
+                .start_batch(
+                    &BatchRequest {
+                        first_blank,
+                        class,
+                        orders,
+                        limit,
+                    },
+                    &actor,
+                )
                 .await?;
-            super::audit(
-                &store,
-                &operator,
-                "batch.start",
-                &id,
-                Some(&format!("{n} kart, {detail}")),
-            )
-            .await?;
-            println!("{id}");
-            eprintln!("batch {id}: {n} cards, printing in turn");
+            println!("{}", b.id);
+            if !b.kept.is_empty() {
+                eprintln!(
+                    "blanks {} were loaded already: the batch prints on them first",
+                    span(&b.kept)
+                );
+            }
+            if !b.loaded.is_empty() {
+                eprintln!("loaded for the batch: {}", span(&b.loaded));
+            }
+            eprintln!("batch {}: {} cards, printing in turn", b.id, b.cards);
         }
-        BatchCommand::Pause { id } => {
-            store.set_batch_status(&id, "paused").await?;
+        BatchCommand::Pause { id, operator } => {
+            let actor = super::actor(&store, &operator).await?;
+            store.set_batch_status(&id, "paused", &actor).await?;
             println!("batch {id} paused");
         }
-        BatchCommand::Resume { id } => {
-            store.set_batch_status(&id, "running").await?;
+        BatchCommand::Resume { id, operator } => {
+            let actor = super::actor(&store, &operator).await?;
+            store.set_batch_status(&id, "running", &actor).await?;
             println!("batch {id} running");
         }
-        BatchCommand::Cancel { id } => {
-            store.set_batch_status(&id, "cancelled").await?;
+        BatchCommand::Cancel { id, operator } => {
+            let actor = super::actor(&store, &operator).await?;
+            let unloaded = store.set_batch_status(&id, "cancelled", &actor).await?;
             println!("batch {id} cancelled; its unprinted orders wait again");
+            if let Some(u) = unloaded {
+                if !u.serials.is_empty() {
+                    println!(
+                        "take blanks {} out of the feeder: they are back in stock",
+                        span(&u.serials)
+                    );
+                }
+                for (serial, order) in &u.reserved {
+                    println!(
+                        "blank {serial} stays with the card of order {order} until it is settled"
+                    );
+                }
+            }
         }
         BatchCommand::List => {
             println!(
@@ -116,9 +139,14 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<()> {
         BatchCommand::Show { id } => {
             let b = store.batch(&id).await?;
             println!(
-                "batch {} ({}), operator {}, class {}, blanks {} from {}",
+                "batch {} ({}{}), operator {}, class {}, blanks {} from {}",
                 b.id,
                 b.status,
+                if b.paused_reason.is_some() {
+                    ": no blank loaded for its next card; load blanks and resume it"
+                } else {
+                    ""
+                },
                 b.operator,
                 b.class.as_deref().unwrap_or("-"),
                 b.pattern,

@@ -1,8 +1,9 @@
 //! `legitka blanks`: numbered card blanks received, loaded in the printer,
-//! destroyed or returned, and the stock per pattern.
+//! unloaded, destroyed or returned, a range recorded in error voided, and
+//! the stock per pattern.
 
 use anyhow::Context;
-use legitka::records::store::Store;
+use legitka::records::store::{span, Store};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -17,7 +18,7 @@ pub struct BlanksArgs {
 enum BlanksCommand {
     /// Record a delivery of numbered blanks.
     Receive {
-        /// The blank's pattern as the orders name it, e.g. MEiN-I/1.
+        /// The blank's pattern, as the card layouts name it (MEiN-I/1).
         #[arg(long)]
         pattern: String,
         /// The first blank's serial, e.g. 000101.
@@ -27,6 +28,9 @@ enum BlanksCommand {
         count: u32,
         #[arg(long)]
         operator: String,
+        /// A delivery of more than 1,000 blanks: the count was checked.
+        #[arg(long)]
+        confirm_large: bool,
     },
     /// A stack put in the printer's feeder: the queue uses them in turn.
     Load {
@@ -40,10 +44,30 @@ enum BlanksCommand {
         #[arg(long)]
         operator: String,
     },
+    /// The blanks taken out of the printer's feeder: back in stock.
+    Unload {
+        #[arg(long)]
+        pattern: String,
+        #[arg(long)]
+        operator: String,
+    },
     /// A blank destroyed before printing (damaged, lost), with the reason.
     Destroy(Disposal),
     /// A blank returned to the supplier, with the reason.
     Return(Disposal),
+    /// A range recorded in error (a mistyped delivery): kept, marked void.
+    Void {
+        #[arg(long)]
+        pattern: String,
+        #[arg(long)]
+        first: String,
+        #[arg(long)]
+        count: u32,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        operator: String,
+    },
     /// Blanks per pattern and what became of them (the default).
     Stock,
 }
@@ -68,16 +92,20 @@ pub async fn run(a: BlanksArgs) -> anyhow::Result<()> {
             first,
             count,
             operator,
+            confirm_large,
         } => {
-            let operator = super::operator(&store, &operator).await?;
+            let pattern = super::renderer(&settings)?
+                .known_pattern(&pattern)
+                .map_err(anyhow::Error::msg)?;
+            let actor = super::actor(&store, &operator).await?;
             let s = store
-                .receive_blanks(&pattern, &first, count, &operator)
+                .receive_blanks(&pattern, &first, count, confirm_large, &actor)
                 .await?;
             println!(
-                "received {} blanks {pattern}: {} to {} (by {operator})",
+                "received {} blanks {pattern}: {} (by {})",
                 s.len(),
-                s[0],
-                s[s.len() - 1]
+                span(&s),
+                actor.name
             );
         }
         BlanksCommand::Load {
@@ -92,22 +120,52 @@ pub async fn run(a: BlanksArgs) -> anyhow::Result<()> {
                     format!("no single pattern has blank {first} in stock: give --pattern")
                 })?,
             };
-            let operator = super::operator(&store, &operator).await?;
-            let s = store
-                .load_blanks(&pattern, &first, count, &operator)
-                .await?;
+            let actor = super::actor(&store, &operator).await?;
+            let s = store.load_blanks(&pattern, &first, count, &actor).await?;
             println!(
-                "loaded {} blanks {pattern}: {} to {}; the printer takes them in this order",
+                "loaded {} blanks {pattern}: {}; the printer takes them in this order",
                 s.len(),
-                s[0],
-                s[s.len() - 1]
+                span(&s)
             );
+        }
+        BlanksCommand::Unload { pattern, operator } => {
+            let actor = super::actor(&store, &operator).await?;
+            let u = store.unload_blanks(&pattern, &actor).await?;
+            if !u.serials.is_empty() {
+                println!(
+                    "unloaded {} blanks {pattern}: {} (back in stock)",
+                    u.serials.len(),
+                    span(&u.serials)
+                );
+            }
+            for (serial, order) in &u.reserved {
+                println!(
+                    "blank {pattern} {serial} stays with the card of order {order} (in the printer or held for checking): it is settled with that card"
+                );
+            }
         }
         BlanksCommand::Destroy(d) => dispose(&store, d, "destroyed").await?,
         BlanksCommand::Return(d) => dispose(&store, d, "returned").await?,
+        BlanksCommand::Void {
+            pattern,
+            first,
+            count,
+            reason,
+            operator,
+        } => {
+            let actor = super::actor(&store, &operator).await?;
+            let s = store
+                .void_blanks(&pattern, &first, count, &reason, &actor)
+                .await?;
+            println!(
+                "voided {} blanks {pattern}: {} ({reason}); they are kept in the records, never counted as received",
+                s.len(),
+                span(&s)
+            );
+        }
         BlanksCommand::Stock => {
             println!(
-                "{:<12} {:>9} {:>9} {:>7} {:>8} {:>8} {:>10} {:>9}",
+                "{:<12} {:>9} {:>9} {:>7} {:>8} {:>8} {:>10} {:>9} {:>7}",
                 "pattern",
                 "received",
                 "in stock",
@@ -115,11 +173,12 @@ pub async fn run(a: BlanksArgs) -> anyhow::Result<()> {
                 "printed",
                 "spoiled",
                 "destroyed",
-                "returned"
+                "returned",
+                "voided"
             );
             for b in store.blank_stock().await? {
                 println!(
-                    "{:<12} {:>9} {:>9} {:>7} {:>8} {:>8} {:>10} {:>9}",
+                    "{:<12} {:>9} {:>9} {:>7} {:>8} {:>8} {:>10} {:>9} {:>7}",
                     b.pattern,
                     b.received,
                     b.in_stock,
@@ -127,8 +186,15 @@ pub async fn run(a: BlanksArgs) -> anyhow::Result<()> {
                     b.printed,
                     b.spoiled,
                     b.destroyed,
-                    b.returned
+                    b.returned,
+                    b.voided
                 );
+                if b.cards_without_serial + b.spoiled_without_serial > 0 {
+                    println!(
+                        "note: {} cards and {} spoiled blanks {} were recorded without a serial: account for them by hand",
+                        b.cards_without_serial, b.spoiled_without_serial, b.pattern
+                    );
+                }
                 if b.in_stock + b.loaded < settings.blanks.warn_below {
                     println!(
                         "warning: only {} blanks {} left (warn_below = {}): order more",
@@ -144,18 +210,13 @@ pub async fn run(a: BlanksArgs) -> anyhow::Result<()> {
 }
 
 async fn dispose(store: &Store, d: Disposal, how: &str) -> anyhow::Result<()> {
+    let actor = super::actor(store, &d.operator).await?;
     store
-        .dispose_blank(
-            &d.pattern,
-            &d.serial,
-            how,
-            &d.reason,
-            &super::operator(store, &d.operator).await?,
-        )
+        .dispose_blank(&d.pattern, &d.serial, how, &d.reason, &actor)
         .await?;
     println!(
         "blank {} {} recorded as {how}: {} (by {})",
-        d.pattern, d.serial, d.reason, d.operator
+        d.pattern, d.serial, d.reason, actor.name
     );
     Ok(())
 }

@@ -11,6 +11,9 @@ pub mod templates;
 pub mod user;
 
 use anyhow::Context;
+use legitka::card::profile::Profiles;
+use legitka::card::render::Renderer;
+use legitka::records::actor::{Actor, Via};
 use legitka::records::store::Store;
 use legitka::settings::Settings;
 
@@ -24,29 +27,27 @@ pub async fn open_store(config: Option<&std::path::Path>) -> anyhow::Result<(Set
     Ok((s, store))
 }
 
-/// Who an operator command records: where `--operator` is an account's
-/// login, that account ("Anna Kowalska (anna)", as the web page records
-/// it); otherwise the name as typed.
-pub async fn operator(store: &Store, given: &str) -> anyhow::Result<String> {
-    Ok(match store.user(given.trim()).await? {
-        Some(u) if !u.disabled => format!("{} ({})", u.name, u.login),
-        _ => given.to_string(),
+/// Who an operator command acts as: where `--operator` is an account's
+/// login, that account ("Anna Kowalska (anna)" in the forms, `anna` in the
+/// audit log, as the web page records it); otherwise the name as typed.
+pub async fn actor(store: &Store, given: &str) -> anyhow::Result<Actor> {
+    let given = given.trim();
+    anyhow::ensure!(!given.is_empty(), "--operator: say who you are");
+    Ok(match store.user(given).await? {
+        Some(u) if !u.disabled => Actor::account(&u, Via::Cli),
+        _ => Actor::named(given, Via::Cli),
     })
 }
 
-/// Records a done operator command in the audit log, under the login
-/// `--operator` names (or the name as typed).
-pub async fn audit(
-    store: &Store,
-    given: &str,
-    action: &str,
-    target: &str,
-    detail: Option<&str>,
-) -> anyhow::Result<()> {
-    store
-        .audit(given.trim(), "cli", action, Some(target), detail)
-        .await?;
-    Ok(())
+/// The card layouts this configuration prints: what a delivery of blanks
+/// may be recorded under.
+pub fn renderer(settings: &Settings) -> anyhow::Result<Renderer> {
+    let profiles = match &settings.profiles_dir {
+        Some(d) => Profiles::load_dir(d)?,
+        None => Profiles::builtin(),
+    };
+    let printer = profiles.printer(&settings.printer.profile)?.clone();
+    Ok(Renderer::new(profiles, printer))
 }
 
 /// Logs to stderr; `LEGITKA_LOG` sets the filter, `LEGITKA_LOG_JSON=1` makes

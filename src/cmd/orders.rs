@@ -25,6 +25,10 @@ pub struct ReleaseArgs {
     /// The interrupted blank is spoiled: record it in the register.
     #[arg(long)]
     spoiled: bool,
+    /// With --spoiled, for a card that reserved no blank when it started:
+    /// the serial read off the ruined blank.
+    #[arg(long, requires = "spoiled")]
+    blank: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -35,6 +39,10 @@ pub struct ConfirmArgs {
     order_id: String,
     #[arg(long)]
     operator: String,
+    /// For a card that reserved no blank when it started: the serial read
+    /// off the card (else it is registered without one).
+    #[arg(long)]
+    blank: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -77,14 +85,10 @@ pub async fn list(a: ListArgs) -> anyhow::Result<()> {
 
 pub async fn release(a: ReleaseArgs) -> anyhow::Result<()> {
     let store = open(a.config.as_deref()).await?;
-    let who = super::operator(&store, &a.operator).await?;
-    let released = store.release(&a.order_id, &who, a.spoiled).await?;
-    let action = if a.spoiled {
-        "hold.zepsuty"
-    } else {
-        "hold.ponow"
-    };
-    super::audit(&store, &a.operator, action, &a.order_id, None).await?;
+    let actor = super::actor(&store, &a.operator).await?;
+    let released = store
+        .release(&a.order_id, &actor, a.spoiled, a.blank.as_deref())
+        .await?;
     match released {
         legitka::records::store::Released::Queued => {
             println!("order {} queued again on {}'s word", a.order_id, a.operator)
@@ -100,9 +104,10 @@ pub async fn release(a: ReleaseArgs) -> anyhow::Result<()> {
 
 pub async fn confirm(a: ConfirmArgs) -> anyhow::Result<()> {
     let store = open(a.config.as_deref()).await?;
-    let who = super::operator(&store, &a.operator).await?;
-    store.confirm_printed(&a.order_id, &who).await?;
-    super::audit(&store, &a.operator, "hold.potwierdz", &a.order_id, None).await?;
+    let actor = super::actor(&store, &a.operator).await?;
+    store
+        .confirm_printed(&a.order_id, &actor, a.blank.as_deref())
+        .await?;
     println!(
         "order {} registered as issued on {}'s word",
         a.order_id, a.operator

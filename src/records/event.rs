@@ -99,6 +99,7 @@ impl Event {
                 "printer_serial": p.printer_serial,
                 "batch_id": p.batch_id,
                 "operator": p.operator,
+                "blank_pattern": p.blank_pattern,
                 "blank_serial": p.blank_serial,
             }),
         )
@@ -112,16 +113,58 @@ impl Event {
         )
     }
 
+    /// `blank_pattern` is beside the contract's `blank_serial`: a serial
+    /// names a blank only with its pattern.
     pub fn spoiled(
         order_id: &str,
         card_number: &str,
+        blank_pattern: Option<&str>,
         blank_serial: Option<&str>,
         cause: &str,
     ) -> Self {
         Self::new(
             "card.spoiled",
             Some(order_id),
-            json!({ "card_number": card_number, "blank_serial": blank_serial, "cause": cause }),
+            json!({ "card_number": card_number, "blank_pattern": blank_pattern,
+                    "blank_serial": blank_serial, "cause": cause }),
+        )
+    }
+
+    /// Not in the contract's table (see README): a hologram sticker was
+    /// spoiled, on a card (`card_number`, `slot`) or before it reached one.
+    pub fn hologram_spoiled(
+        order_id: Option<&str>,
+        card_number: Option<&str>,
+        school_year: &str,
+        serial: &str,
+        slot: Option<i64>,
+        reason: &str,
+    ) -> Self {
+        Self::new(
+            "hologram.spoiled",
+            order_id,
+            json!({
+                "card_number": card_number,
+                "school_year": school_year,
+                "hologram_serial": serial,
+                "slot": slot,
+                "reason": reason,
+            }),
+        )
+    }
+
+    /// Not in the contract's table (see README): a card was handed back to
+    /// the school; it stays in the register, marked, and is no longer valid.
+    pub fn card_returned(
+        order_id: &str,
+        card_number: &str,
+        blank_serial: Option<&str>,
+        reason: &str,
+    ) -> Self {
+        Self::new(
+            "card.returned",
+            Some(order_id),
+            json!({ "card_number": card_number, "blank_serial": blank_serial, "reason": reason }),
         )
     }
 
@@ -171,5 +214,7 @@ pub struct PrintedFields {
     pub printer_serial: String,
     pub batch_id: Option<String>,
     pub operator: Option<String>,
+    /// The blank the card is on: its pattern and serial, or neither.
+    pub blank_pattern: Option<String>,
     pub blank_serial: Option<String>,
 }

@@ -31,6 +31,44 @@ impl SchoolYear {
         SchoolYear { first }
     }
 
+    /// The school year today is in, in Poland.
+    pub fn current() -> Self {
+        Self::of(crate::records::clock::today())
+    }
+
+    /// Its first and last day: 1 September to 31 August.
+    pub fn days(self) -> (NaiveDate, NaiveDate) {
+        (
+            NaiveDate::from_ymd_opt(self.first, 9, 1).expect("1 September exists"),
+            NaiveDate::from_ymd_opt(self.first + 1, 8, 31).expect("31 August exists"),
+        )
+    }
+
+    pub fn previous(self) -> Self {
+        SchoolYear {
+            first: self.first - 1,
+        }
+    }
+
+    pub fn next(self) -> Self {
+        SchoolYear {
+            first: self.first + 1,
+        }
+    }
+
+    /// The school years a hologram may be applied for on `day`: the one it
+    /// is in, and from 1 June also the next (cards are validated before
+    /// the holidays). Never an earlier one: it has expired.
+    pub fn open_on(day: NaiveDate) -> Vec<SchoolYear> {
+        use chrono::Datelike;
+        let now = Self::of(day);
+        if (6..=8).contains(&day.month()) {
+            vec![now, now.next()]
+        } else {
+            vec![now]
+        }
+    }
+
     /// The last day a hologram of this year validates the card: 30 September
     /// of the year's second calendar year (a card stays valid while the next
     /// year's holograms are being applied).
@@ -64,10 +102,29 @@ impl FromStr for SchoolYear {
 pub enum HologramError {
     #[error("{0:?} is not a school year: write it as 2025/2026")]
     SchoolYear(String),
+    #[error("holograms for {year} cannot be applied today: only for {open}")]
+    YearNotOpen { year: String, open: String },
+    #[error("holograms for {year} have expired: a delivery is for {open}")]
+    YearOver { year: String, open: String },
+    #[error("card {card} was issued on {issued}, in {its_year}: it takes no hologram for the earlier {year}")]
+    BeforeIssue {
+        card: String,
+        issued: String,
+        its_year: String,
+        year: String,
+    },
+    #[error("hologram {serial} is on card {on}, not on {card}: name the card it is on")]
+    OnAnotherCard {
+        serial: String,
+        on: String,
+        card: String,
+    },
+    #[error("hologram {0} is on a card: name the card (--card) so the register shows which field is spoiled")]
+    CardNeeded(String),
+    #[error("a delivery of {count} holograms is more than {max}: check the count on the delivery note, then confirm it (--confirm-large)")]
+    LargeDelivery { count: u32, max: u32 },
     #[error(transparent)]
     Serial(#[from] crate::records::serial::SerialError),
-    #[error("card {0} is not in this station's register")]
-    NotInRegister(String),
     #[error("card {card} was superseded by card {by} issued to the same pupil; validate that one")]
     Superseded { card: String, by: String },
     #[error("card {card} already carries the hologram for {year} (serial {serial})")]
@@ -82,8 +139,6 @@ pub enum HologramError {
         on: String,
         reason: String,
     },
-    #[error("card {0} was already returned")]
-    AlreadyReturned(String),
     #[error("card {0} has all 8 hologram fields used: the pupil needs a new card (a duplicate)")]
     FieldsFull(String),
     #[error(
@@ -104,8 +159,10 @@ pub enum HologramError {
     },
     #[error("hologram {0} was already received (in a delivery for {1})")]
     AlreadyReceived(String, String),
-    #[error("class {0} has no current card in the register")]
-    EmptyClass(String),
+    #[error("class {0} has no current card issued in {1} without this year's hologram")]
+    EmptyClass(String, String),
+    #[error("no cards were named")]
+    NoCards,
     #[error(
         "only {have} holograms for {year} in stock from {first} on, and class {class} needs {need}"
     )]
@@ -133,5 +190,22 @@ mod tests {
         for bad in ["2025/2027", "2025", "2025-2026", "abcd/abce", "2026/2025"] {
             assert!(bad.parse::<SchoolYear>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_hologram_year_opens_in_its_september_and_the_next_one_in_june() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let y = |s: &str| s.parse::<SchoolYear>().unwrap();
+        assert_eq!(SchoolYear::open_on(d("2026-11-29")), [y("2026/2027")]);
+        assert_eq!(SchoolYear::open_on(d("2027-05-31")), [y("2026/2027")]);
+        assert_eq!(
+            SchoolYear::open_on(d("2027-06-01")),
+            [y("2026/2027"), y("2027/2028")]
+        );
+        assert_eq!(
+            SchoolYear::open_on(d("2027-08-31")),
+            [y("2026/2027"), y("2027/2028")]
+        );
+        assert_eq!(SchoolYear::open_on(d("2027-09-01")), [y("2027/2028")]);
     }
 }

@@ -4,6 +4,8 @@
 //! on paper (`report`).
 
 pub mod account;
+pub mod actor;
+pub mod clock;
 pub mod event;
 pub mod hologram;
 pub mod report;

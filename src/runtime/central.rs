@@ -127,6 +127,15 @@ impl Central {
             .await;
     }
 
+    /// The school approved deleting a student's photo.
+    pub async fn send_revoke(&self, student_id: &str) {
+        let msg = serde_json::json!({
+            "type": "photo.revoke", "student_id": student_id, "created_at": crate::records::event::now(),
+        });
+        self.publish(&self.topics.revocations, msg.to_string().into_bytes())
+            .await;
+    }
+
     /// Events of one type for one order.
     pub fn events_for<'a>(
         &'a self,

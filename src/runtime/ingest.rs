@@ -364,15 +364,8 @@ async fn apply(store: &Store, tx: &mut WriteTx, item: &Checked) -> Result<Outcom
                     );
                     reject(store, tx, Some(order_id), &r).await
                 }
-                Offer::NumberTaken(other) => {
-                    let r = Rejection::new(
-                        Code::Conflict,
-                        Some("card.number"),
-                        &format!(
-                            "card number {} is already used by order {other}",
-                            order.data.card_number
-                        ),
-                    );
+                Offer::NumberRefused(why) => {
+                    let r = Rejection::new(Code::Conflict, Some("card.number"), &why);
                     reject(store, tx, Some(order_id), &r).await
                 }
             }

@@ -7,6 +7,7 @@
 pub mod broker;
 pub mod central;
 pub mod ingest;
+pub mod lock;
 pub mod mqtt;
 pub mod notify;
 pub mod queue;

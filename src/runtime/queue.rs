@@ -6,7 +6,7 @@
 use crate::card::profile::{DownloadForm, PrinterProfile};
 use crate::card::render::{RenderError, Renderer};
 use crate::records::event::{Event, PrintedFields};
-use crate::records::store::Store;
+use crate::records::store::{Start, Store};
 use crate::runtime::notify::Heartbeat;
 use crate::runtime::shutdown::Shutdown;
 use crate::runtime::state::{PrinterView, StateReport};
@@ -25,7 +25,6 @@ pub struct Queue {
     pub uri: PrinterUri,
     pub profile: PrinterProfile,
     pub station: String,
-    pub batch_id: String,
     pub operator: Option<String>,
     pub state: watch::Sender<Vec<u8>>,
     pub queue_ready: Arc<Notify>,
@@ -292,8 +291,14 @@ impl Queue {
         }
         let (model, serial) = (l.identity().model.clone(), l.identity().serial.clone());
         match self.store.mark_printing(&id, &model, &serial).await {
-            Ok(true) => {}
-            Ok(false) => return (Some(l), None), // cancelled or revoked meanwhile
+            Ok(Start::Started) => {}
+            Ok(Start::Gone) => return (Some(l), None), // cancelled or revoked meanwhile
+            Ok(Start::NoBlank) => {
+                // The stack ran out (or was unloaded) since the card was
+                // chosen: it waits for blanks, and a batch pauses.
+                warn!(order_id = %id, "no blank loaded for the card; it waits");
+                return (Some(l), None);
+            }
             Err(e) => {
                 error!(error = %e, "cannot record printing; card not started");
                 return (Some(l), None);
@@ -320,8 +325,11 @@ impl Queue {
                     card_number: card.data.card_number.clone(),
                     printer_model: l.identity().model.clone(),
                     printer_serial: l.identity().serial.clone(),
-                    batch_id: Some(self.batch_id.clone()),
+                    // A card outside batches has none; a batch's card is
+                    // given its batch (and operator) by the store.
+                    batch_id: None,
                     operator: self.operator.clone(),
+                    blank_pattern: None,
                     blank_serial: None,
                 };
                 info!(order_id = %id, card = %card.data.card_number, bytes = report.bytes_sent, "card printed");

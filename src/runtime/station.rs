@@ -40,6 +40,8 @@ pub enum StationError {
     /// be refused.
     #[error("{0}")]
     SchoolCard(String),
+    #[error(transparent)]
+    Locked(#[from] crate::runtime::lock::LockError),
 }
 
 impl StationError {
@@ -52,6 +54,7 @@ impl StationError {
                 | StationError::Mqtt(_)
                 | StationError::Keys(_)
                 | StationError::SchoolCard(_)
+                | StationError::Locked(_)
         ) || matches!(self, StationError::Printer(m) if m.contains("uri"))
     }
 }
@@ -105,6 +108,9 @@ const PURGE_CHECKPOINT: Duration = Duration::from_secs(2);
 pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), StationError> {
     std::fs::create_dir_all(&settings.data_dir)
         .map_err(|e| StationError::DataDir(settings.data_dir.display().to_string(), e))?;
+    // Before the database is touched: a second daemon must not hold the
+    // first one's card in the printer as interrupted.
+    let _lock = crate::runtime::lock::DaemonLock::take(&settings.data_dir)?;
     let profiles = match &settings.profiles_dir {
         Some(d) => Profiles::load_dir(d)?,
         None => Profiles::builtin(),
@@ -227,11 +233,6 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         uri,
         profile,
         station: settings.station.clone(),
-        batch_id: format!(
-            "{}-{}",
-            settings.station,
-            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-        ),
         operator: settings.printer.operator.clone(),
         state: state_tx,
         queue_ready,

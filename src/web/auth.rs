@@ -54,14 +54,10 @@ impl Page {
         self.user.role.may_change()
     }
 
-    /// The name the records show for this person's actions.
-    pub fn operator(&self) -> String {
-        operator_name(&self.user)
+    /// This person, as the records' changes and audit lines name them.
+    pub fn actor(&self) -> crate::records::actor::Actor {
+        crate::records::actor::Actor::account(&self.user, crate::records::actor::Via::Web)
     }
-}
-
-pub fn operator_name(u: &User) -> String {
-    format!("{} ({})", u.name, u.login)
 }
 
 fn idle_secs(app: &App) -> i64 {

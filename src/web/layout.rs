@@ -97,6 +97,7 @@ const MENU: &[(&str, &str, bool)] = &[
     ("/sprawdzenie", "Do sprawdzenia", false),
     ("/rejestr", "Rejestr", false),
     ("/hologramy", "Hologramy", false),
+    ("/druki", "Druki", false),
     ("/raporty", "Raporty", false),
     ("/drukarka", "Drukarka", true),
     ("/konta", "Konta", true),

@@ -3,7 +3,7 @@
 
 use crate::records::account::AccountError;
 use crate::records::hologram::HologramError;
-use crate::records::store::{BatchError, BlankError, StoreError};
+use crate::records::store::{BatchError, BlankError, CardError, StoreError};
 
 /// `2025-09-01T10:15:00Z` as `01.09.2025 12:15` (local time); a date alone
 /// as `01.09.2025`.
@@ -117,6 +117,24 @@ pub fn store_error(e: &StoreError) -> String {
             }
             BlankError::Serial(s) => format!("Numer druku jest nieprawidłowy: {s}"),
             BlankError::Disposal(_) => "Nieznany sposób rozchodu druku.".into(),
+            BlankError::Reserved { pattern, serial, .. } => format!(
+                "Druk {pattern} nr {serial} jest zarezerwowany przez kartę, która jest w drukarce albo czeka na sprawdzenie. Najpierw rozstrzygnij tę kartę (Do sprawdzenia)."
+            ),
+            BlankError::LargeDelivery { count } => format!(
+                "Dostawa {count} druków to więcej niż {}. Sprawdź liczbę na dokumencie dostawy i potwierdź ją.",
+                crate::records::store::LARGE_DELIVERY
+            ),
+            BlankError::TooLarge { count } => format!(
+                "Dostawa {count} druków to więcej, niż szkoła kiedykolwiek otrzymuje. Sprawdź liczbę."
+            ),
+            BlankError::NotItsBlank { reserved, typed, .. } => format!(
+                "Karta zaczęła się drukować na druku nr {reserved}, nie {typed}. Sprawdź numer na karcie."
+            ),
+            BlankError::NeverStarted { .. } => "Ta karta nie trafiła do drukarki: żaden druk nie został zużyty. Wybierz „Drukuj ponownie”.".into(),
+            BlankError::NoneLoaded(p) => format!("W drukarce nie ma załadowanych druków {p}."),
+            BlankError::Voided { pattern, serial, .. } => format!(
+                "Druk {pattern} nr {serial} został anulowany jako zapisany błędnie."
+            ),
         },
         StoreError::Batch(b) => match b {
             BatchError::NothingWaiting(_) => "Nie ma oczekujących zamówień do tej partii.".into(),
@@ -125,7 +143,11 @@ pub fn store_error(e: &StoreError) -> String {
             ),
             BatchError::NoSuchBatch(id) => format!("Nie ma partii {id}."),
             BatchError::Finished { id, status } => format!("Partia {id} jest już {status}."),
+            BatchError::OtherStackLoaded { pattern, loaded, first_loaded } => format!(
+                "W podajniku są zapisane druki {pattern} {loaded}. Uruchom partię od nr {first_loaded} albo wyjmij je i zapisz to (Druki → Wyjmij z drukarki)."
+            ),
         },
+        StoreError::Card(c) => card(c),
         StoreError::NotHeld { order_id, status } => {
             format!("Zamówienie {order_id} nie jest wstrzymane ({status}).")
         }
@@ -147,13 +169,32 @@ pub fn store_error(e: &StoreError) -> String {
     }
 }
 
+pub fn card(c: &CardError) -> String {
+    match c {
+        CardError::NotInRegister(c) => {
+            format!("Legitymacji {c} nie ma w rejestrze tej stacji. Sprawdź numer.")
+        }
+        CardError::AlreadyReturned(c) => format!("Legitymacja {c} jest już zwrócona."),
+        CardError::Ambiguous { card, rows } => format!(
+            "Pod numerem {card} w rejestrze jest {} legitymacji: {}. Podaj numer druku z legitymacji, którą masz w ręku.",
+            rows.len(),
+            rows.iter()
+                .map(|r| format!(
+                    "druk {} z {}{}",
+                    r.blank_serial.as_deref().unwrap_or("bez numeru"),
+                    day(&r.issue_date),
+                    if r.superseded { " (zastąpiona)" } else { "" }
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    }
+}
+
 pub fn hologram(h: &HologramError) -> String {
     match h {
         HologramError::SchoolYear(y) => format!("{y} to nie rok szkolny. Wpisz go jako 2025/2026."),
         HologramError::Serial(s) => format!("Numer hologramu jest nieprawidłowy: {s}"),
-        HologramError::NotInRegister(c) => {
-            format!("Legitymacji nr {c} nie ma w rejestrze tej stacji. Sprawdź numer.")
-        }
         HologramError::Superseded { card, by } => format!(
             "Legitymacja nr {card} została zastąpiona legitymacją nr {by} tego ucznia. Naklej hologram na nową."
         ),
@@ -164,7 +205,6 @@ pub fn hologram(h: &HologramError) -> String {
             "Legitymacja nr {card} została zwrócona {}; nie przyjmuje hologramów.",
             day(on)
         ),
-        HologramError::AlreadyReturned(c) => format!("Legitymacja nr {c} jest już zwrócona."),
         HologramError::FieldsFull(c) => format!(
             "Legitymacja nr {c} ma zajęte wszystkie 8 pól. Uczeń potrzebuje duplikatu."
         ),
@@ -178,9 +218,28 @@ pub fn hologram(h: &HologramError) -> String {
             "Hologram nr {serial} jest na rok {its_year}, nie na {year}."
         ),
         HologramError::AlreadyReceived(s, y) => format!("Hologram nr {s} był już przyjęty (rok {y})."),
-        HologramError::EmptyClass(c) => {
-            format!("Klasa {c} nie ma w rejestrze żadnej ważnej legitymacji.")
-        }
+        HologramError::EmptyClass(c, y) => format!(
+            "Klasa {c} nie ma legitymacji wydanych w roku szkolnym {y}, które czekają na ten hologram."
+        ),
+        HologramError::NoCards => "Nie podano żadnej legitymacji.".into(),
+        HologramError::YearNotOpen { year, open } => format!(
+            "Hologramów na rok {year} nie można dziś naklejać; można na {}.",
+            open.replace(" or ", " albo ")
+        ),
+        HologramError::YearOver { year, .. } => format!("Rok szkolny {year} już minął."),
+        HologramError::BeforeIssue { card, issued, year, .. } => format!(
+            "Legitymacja nr {card} została wydana {}; nie przyjmuje hologramu na wcześniejszy rok {year}.",
+            day(issued)
+        ),
+        HologramError::OnAnotherCard { serial, on, .. } => format!(
+            "Hologram nr {serial} jest naklejony na legitymację nr {on}. Podaj tę legitymację."
+        ),
+        HologramError::CardNeeded(s) => format!(
+            "Hologram nr {s} jest naklejony na legitymację: podaj jej numer."
+        ),
+        HologramError::LargeDelivery { count, max } => format!(
+            "Dostawa {count} hologramów to więcej niż {max}. Sprawdź liczbę i potwierdź ją."
+        ),
         HologramError::NotEnough { class, year, have, need, .. } => format!(
             "Klasa {class} potrzebuje {need} hologramów na rok {year}, a od podanego numeru w magazynie jest {have}."
         ),

@@ -6,13 +6,25 @@ use std::process::Command;
 
 /// Runs `legitka <args> --config <config>`: (success, stdout, stderr).
 pub fn legitka(config: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_legitka"))
-        .args(args)
+    run(config, args, None)
+}
+
+/// The same on another day (`2025-10-01`): the school year's rules as they
+/// stand then (`LEGITKA_TEST_TODAY`, read by debug builds only).
+pub fn legitka_on(today: &str, config: &Path, args: &[&str]) -> (bool, String, String) {
+    run(config, args, Some(today))
+}
+
+fn run(config: &Path, args: &[&str], today: Option<&str>) -> (bool, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_legitka"));
+    cmd.args(args)
         .arg("--config")
         .arg(config)
-        .env("LEGITKA_LOG", "warn")
-        .output()
-        .unwrap();
+        .env("LEGITKA_LOG", "warn");
+    if let Some(d) = today {
+        cmd.env("LEGITKA_TEST_TODAY", d);
+    }
+    let out = cmd.output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -22,14 +34,30 @@ pub fn legitka(config: &Path, args: &[&str]) -> (bool, String, String) {
 
 /// The command succeeds; its standard output.
 pub fn ok(config: &Path, args: &[&str]) -> String {
-    let (success, out, err) = legitka(config, args);
+    succeeded(args, legitka(config, args))
+}
+
+/// The command succeeds on `today`; its standard output.
+pub fn ok_on(today: &str, config: &Path, args: &[&str]) -> String {
+    succeeded(args, legitka_on(today, config, args))
+}
+
+fn succeeded(args: &[&str], (success, out, err): (bool, String, String)) -> String {
     assert!(success, "legitka {args:?} failed: {err}");
     out
 }
 
 /// The command is refused, with a non-zero exit and `why` in its message.
 pub fn refused(config: &Path, args: &[&str], why: &str) {
-    let (success, out, err) = legitka(config, args);
+    was_refused(args, legitka(config, args), why)
+}
+
+/// The command is refused on `today`.
+pub fn refused_on(today: &str, config: &Path, args: &[&str], why: &str) {
+    was_refused(args, legitka_on(today, config, args), why)
+}
+
+fn was_refused(args: &[&str], (success, out, err): (bool, String, String), why: &str) {
     assert!(!success, "legitka {args:?} should be refused; said {out}");
     assert!(err.contains(why), "legitka {args:?}: {err:?} lacks {why:?}");
 }

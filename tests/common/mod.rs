@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod mosquitto;
+pub mod records;
 pub mod web;
 
 use legitka::runtime::central::Central;

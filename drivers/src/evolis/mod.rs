@@ -481,7 +481,19 @@ impl Printer for EvolisPrinter {
         let ribbon = format!("Pr;{}", self.settings.ribbon);
         self.expect_ok(&wire::frame(&ribbon))?;
         self.expect_ok(&wire::frame(cmd::FROM_FEEDER))?;
-        self.expect_ok(&wire::frame(cmd::START_SEQUENCE))?;
+        // `Ss` takes a blank from the feeder. A refusal (`ERROR ...`) took
+        // none; but a reply that never came may mean it took one: the card
+        // is then uncertain, never "not started" (a blank would be recorded
+        // one off in the register).
+        let reply = self
+            .send(&wire::frame(cmd::START_SEQUENCE))
+            .map_err(|e| lost(Phase::CardStarted, e))?;
+        if reply != "OK" {
+            return Err(match error_reply_cause(&reply) {
+                Some(cause) => PrintError::NotReady(cause),
+                None => PrintError::Protocol(format!("Ss answered {reply:?}")),
+            });
+        }
         // From here a blank may be in the printer, and from `Se` on a card
         // may be printing: no reply, whatever it says, spoils the blank by
         // itself (issue 7). Only the printer's counter and status, once it

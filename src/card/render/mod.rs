@@ -134,6 +134,27 @@ impl Renderer {
         self.profiles.patterns.contains_key(symbol)
     }
 
+    /// A pattern typed by an operator (a delivery of blanks), checked
+    /// against the layouts; the error names the ones there are.
+    pub fn known_pattern(
+        &self,
+        symbol: &str,
+    ) -> Result<crate::card::template::KnownPattern, String> {
+        match self.profiles.patterns.get(symbol.trim()) {
+            Some(t) => Ok(t.known()),
+            None => {
+                let mut known: Vec<&str> =
+                    self.profiles.patterns.keys().map(String::as_str).collect();
+                known.sort();
+                Err(format!(
+                    "no card layout for pattern {:?}: this station prints {}",
+                    crate::card::reject::clip(symbol, 40),
+                    known.join(", ")
+                ))
+            }
+        }
+    }
+
     pub fn pattern(&self, symbol: &str) -> Result<&Template, Rejection> {
         self.profiles.patterns.get(symbol).ok_or_else(|| {
             Rejection::new(

@@ -56,6 +56,7 @@ fn status_pl(s: &str) -> &str {
         "spoiled" => "zepsuty",
         "destroyed" => "zniszczony",
         "returned" => "zwrócony",
+        "voided" => "anulowany (zapisany błędnie)",
         other => other,
     }
 }
@@ -87,6 +88,15 @@ fn ranges(rows: Vec<(String, Vec<String>)>) -> Vec<Vec<String>> {
             [vec![serials, n.to_string()], rest].concat()
         })
         .collect()
+}
+
+/// Serials as runs of consecutive ones: `000101 – 000103, 000105`.
+pub fn runs(serials: &[String]) -> String {
+    ranges(serials.iter().map(|s| (s.clone(), Vec::new())).collect())
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn reason_pl(r: &str) -> &str {
@@ -126,6 +136,7 @@ pub async fn build(store: &Store, rspo: &str, which: &Report) -> Result<Table, R
     let school = school_line(rspo, store.school_name().await?);
     match which.clone() {
         Report::Register { year } => {
+            let today = crate::records::clock::today();
             let entries = store
                 .register_entries(&RegisterFilter {
                     year,
@@ -152,6 +163,7 @@ pub async fn build(store: &Store, rspo: &str, which: &Report) -> Result<Table, R
                     ("Hologramy", 46.0),
                     ("Stan", 18.0),
                     ("Wydał(a)", 37.0),
+                    ("Wzór druku", 0.0),
                     ("Id ucznia", 0.0),
                     ("Drukarka", 0.0),
                     ("Partia", 0.0),
@@ -171,13 +183,9 @@ pub async fn build(store: &Store, rspo: &str, which: &Report) -> Result<Table, R
                             reason_pl(&e.reason).to_string(),
                             e.blank_serial.clone().unwrap_or_default(),
                             e.holograms.join(", "),
-                            match (&e.returned, e.superseded) {
-                                (Some(_), _) => "zwrócona",
-                                (None, true) => "zastąpiona",
-                                (None, false) => "ważna",
-                            }
-                            .into(),
+                            e.standing(today).to_string(),
                             e.operator.clone().unwrap_or_default(),
+                            e.blank_pattern.clone().unwrap_or_default(),
                             e.student_id.clone(),
                             e.printer.clone(),
                             e.batch_id.clone().unwrap_or_default(),
@@ -202,14 +210,9 @@ pub async fn build(store: &Store, rspo: &str, which: &Report) -> Result<Table, R
                 .collect();
             printers.sort();
             printers.dedup();
-            // The blanks the batch used, cards and spoiled alike.
-            let mut used: Vec<String> = b
-                .printed_cards
-                .iter()
-                .filter_map(|(_, _, s)| s.clone())
-                .chain(b.spoiled.iter().filter_map(|(_, s, _)| s.clone()))
-                .collect();
-            used.sort_by_key(|s| (s.len(), s.clone()));
+            // The blanks the batch used, cards and spoiled alike: what
+            // left the feeder, not what was typed when it started.
+            let used = runs(&b.blanks_used());
             let mut rows: Vec<Vec<String>> = b
                 .printed_cards
                 .iter()
@@ -242,11 +245,10 @@ pub async fn build(store: &Store, rspo: &str, which: &Report) -> Result<Table, R
                         b.operator,
                         b.class.as_deref().unwrap_or("—"),
                         b.pattern,
-                        match used.last() {
-                            Some(last) if *last != b.first_blank => {
-                                format!("{} – {last}", b.first_blank)
-                            }
-                            _ => b.first_blank.clone(),
+                        if used.is_empty() {
+                            "—".to_string()
+                        } else {
+                            used
                         },
                         date_pl(&b.created_at[..10.min(b.created_at.len())])
                     ),
@@ -373,6 +375,18 @@ pub async fn build(store: &Store, rspo: &str, which: &Report) -> Result<Table, R
                     "{}: otrzymano {} = wydrukowano {} + zepsuto {} + zniszczono {} + zwrócono {} + w drukarce {} + w magazynie {}.",
                     b.pattern, b.received, b.printed, b.spoiled, b.destroyed, b.returned, b.loaded, b.in_stock
                 ));
+                if b.voided > 0 {
+                    after.push(format!(
+                        "{}: {} numerów zapisanych błędnie anulowano (nie są liczone jako otrzymane).",
+                        b.pattern, b.voided
+                    ));
+                }
+                if b.cards_without_serial + b.spoiled_without_serial > 0 {
+                    after.push(format!(
+                        "{}: bez numeru druku zapisano {} legitymacji i {} zepsutych druków — do rozliczenia ręcznie.",
+                        b.pattern, b.cards_without_serial, b.spoiled_without_serial
+                    ));
+                }
             }
             let t = Table {
                 title: "Rozliczenie druków legitymacji szkolnych".into(),
@@ -486,6 +500,16 @@ mod tests {
             first,
             [("H08", "1"), ("H09", "1"), ("H10 – H12", "3"), ("H14", "1")]
         );
+    }
+
+    #[test]
+    fn serials_read_as_runs() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            super::runs(&s(&["000101", "000102", "000103", "000105"])),
+            "000101 – 000103, 000105"
+        );
+        assert_eq!(super::runs(&[]), "");
     }
 
     #[test]

@@ -264,6 +264,18 @@ impl Store {
         Ok(())
     }
 
+    /// The audit line of one change, `actor`'s, in the change's transaction.
+    pub async fn audit_as(
+        &self,
+        actor: &crate::records::actor::Actor,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        self.audit(&actor.login, actor.via.as_str(), action, target, detail)
+            .await
+    }
+
     /// The newest entries first, `limit` of them, optionally one person's.
     pub async fn audit_entries(&self, login: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
@@ -287,4 +299,27 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// Writes the audit line of a change inside the change's own transaction:
+/// both commit, or neither.
+pub(crate) async fn audit_in(
+    tx: &mut super::WriteTx,
+    actor: &crate::records::actor::Actor,
+    action: &str,
+    target: Option<&str>,
+    detail: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit (at, login, via, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event::now())
+    .bind(&actor.login)
+    .bind(actor.via.as_str())
+    .bind(action)
+    .bind(target)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -2,7 +2,9 @@
 //! stack of blanks whose first serial they typed. A batch is rows, so it
 //! survives a crash: the rest of it waits, and the next blank is known.
 
-use super::{Result, Store, StoreError};
+use super::blanks::{load_in, unload_in, BlankError, Unload, Unloaded};
+use super::{audit_in, Result, Store, StoreError, WriteTx};
+use crate::records::actor::Actor;
 use crate::records::event;
 use serde::Deserialize;
 use sqlx::Row;
@@ -29,12 +31,20 @@ pub enum BatchError {
     NoSuchBatch(String),
     #[error("batch {id} is {status}")]
     Finished { id: String, status: String },
+    #[error("blanks {pattern} {loaded} are recorded in the printer's feeder: start the batch from {first_loaded} (the stack there), or from the blank after the last of them (a stack put in behind), or take them out and record it first (legitka blanks unload --pattern {pattern})")]
+    OtherStackLoaded {
+        pattern: String,
+        loaded: String,
+        first_loaded: String,
+    },
 }
+
+/// Why a batch paused by itself.
+pub const NO_BLANKS: &str = "no_blanks";
 
 /// What `batch start` takes.
 #[derive(Debug, Clone, Default)]
 pub struct BatchRequest {
-    pub operator: String,
     pub first_blank: String,
     pub class: Option<String>,
     pub orders: Vec<String>,
@@ -50,6 +60,8 @@ pub struct BatchView {
     pub pattern: String,
     pub first_blank: String,
     pub status: String,
+    /// Why it paused by itself (`no_blanks`), if it did.
+    pub paused_reason: Option<String>,
     pub created_at: String,
     pub cards: i64,
     pub waiting: i64,
@@ -59,10 +71,37 @@ pub struct BatchView {
     pub spoiled: Vec<(String, Option<String>, String)>,
 }
 
+impl BatchView {
+    /// The blanks the batch used, printed on and spoiled, in serial order.
+    pub fn blanks_used(&self) -> Vec<String> {
+        let mut used: Vec<String> = self
+            .printed_cards
+            .iter()
+            .filter_map(|(_, _, s)| s.clone())
+            .chain(self.spoiled.iter().filter_map(|(_, s, _)| s.clone()))
+            .collect();
+        used.sort_by_key(|s| (s.len(), s.clone()));
+        used
+    }
+}
+
+/// What a started batch loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    pub id: String,
+    pub cards: usize,
+    /// Blanks of the stack already in the feeder that the batch goes on with.
+    pub kept: Vec<String>,
+    /// Blanks loaded for it now, behind those.
+    pub loaded: Vec<String>,
+}
+
 impl Store {
-    /// Puts waiting orders in a new batch, in arrival order, and loads the
-    /// blanks from `first_blank` on, one per card (each must be in stock).
-    pub async fn start_batch(&self, r: &BatchRequest) -> Result<(String, usize)> {
+    /// Puts waiting orders in a new batch, in arrival order, on the stack
+    /// whose first blank is `first_blank`: one blank per card, each in
+    /// stock, or already loaded if the stack in the feeder starts there.
+    /// One transaction: a batch exists with its blanks loaded, or neither.
+    pub async fn start_batch(&self, r: &BatchRequest, actor: &Actor) -> Result<Started> {
         let mut tx = self.write_tx().await?;
         let mut rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT order_id, pattern FROM orders
@@ -95,15 +134,74 @@ impl Store {
             return Err(BatchError::MixedPatterns(patterns.join(", ")).into());
         }
         let pattern = patterns[0].to_string();
-        tx.commit().await?;
-        // The blanks first: a serial not received or used refuses the batch.
-        self.load_blanks(&pattern, &r.first_blank, rows.len() as u32, &r.operator)
-            .await?;
-        let mut tx = self.write_tx().await?;
+        let first = r.first_blank.trim();
+        // The feeder as recorded: a stack left from before (a batch that
+        // ended with blanks to spare) is what the printer feeds first.
+        let free: Vec<String> = self
+            .loaded_blanks_in(&mut tx, &pattern)
+            .await?
+            .into_iter()
+            .filter_map(|(s, reserved)| reserved.is_none().then_some(s))
+            .collect();
         let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM batches")
             .fetch_one(&mut *tx)
             .await?;
-        let id = format!("{}-B{seq:04}", chrono::Utc::now().format("%Y%m%d"));
+        let id = format!(
+            "{}-B{seq:04}",
+            crate::records::clock::today().format("%Y%m%d")
+        );
+        let n = rows.len() as u32;
+        let next_after = |s: &str| -> Result<String> {
+            Ok(crate::records::serial::range(s, 2)
+                .map_err(BlankError::from)?
+                .remove(1))
+        };
+        let (kept, loaded) = match (free.first(), free.last()) {
+            (None, _) | (_, None) => (
+                Vec::new(),
+                load_in(&mut tx, &pattern, first, n, &actor.name, Some(&id)).await?,
+            ),
+            // The stack in the feeder starts here: the batch goes on with
+            // it, topped up behind with the serials that follow.
+            (Some(head), Some(last)) if head == first => {
+                sqlx::query(
+                    "UPDATE blanks SET batch_id = ? WHERE pattern = ? AND status = 'loaded' AND order_id IS NULL",
+                )
+                .bind(&id)
+                .bind(&pattern)
+                .execute(&mut *tx)
+                .await?;
+                let need = n.saturating_sub(free.len() as u32);
+                let more = if need == 0 {
+                    Vec::new()
+                } else {
+                    load_in(
+                        &mut tx,
+                        &pattern,
+                        &next_after(last)?,
+                        need,
+                        &actor.name,
+                        Some(&id),
+                    )
+                    .await?
+                };
+                (free.clone(), more)
+            }
+            // A stack put in behind the one there: the printer feeds those
+            // first, so the batch's cards come after them.
+            (Some(_), Some(last)) if next_after(last)? == first => (
+                free.clone(),
+                load_in(&mut tx, &pattern, first, n, &actor.name, Some(&id)).await?,
+            ),
+            (Some(head), _) => {
+                return Err(BatchError::OtherStackLoaded {
+                    loaded: super::span(&free),
+                    first_loaded: head.clone(),
+                    pattern,
+                }
+                .into())
+            }
+        };
         let now = event::now();
         sqlx::query(
             "INSERT INTO batches (id, seq, operator, class, pattern, first_blank, cards, status, created_at, updated_at)
@@ -111,10 +209,10 @@ impl Store {
         )
         .bind(&id)
         .bind(seq)
-        .bind(&r.operator)
+        .bind(&actor.name)
         .bind(&r.class)
         .bind(&pattern)
-        .bind(&r.first_blank)
+        .bind(first)
         .bind(rows.len() as i64)
         .bind(&now)
         .bind(&now)
@@ -127,19 +225,41 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        audit_in(
+            &mut tx,
+            actor,
+            "batch.start",
+            Some(&id),
+            Some(&format!("{} kart, druki od nr {first}", rows.len())),
+        )
+        .await?;
         tx.commit().await?;
-        Ok((id, rows.len()))
+        Ok(Started {
+            id,
+            cards: rows.len(),
+            kept,
+            loaded,
+        })
     }
 
     /// `running` -> `paused` and back; `cancelled` sends the batch's
-    /// unprinted orders back to waiting.
-    pub async fn set_batch_status(&self, id: &str, to: &str) -> Result<()> {
+    /// unprinted orders back to waiting and unloads its unused blanks (the
+    /// operator takes them out). A card in the printer or held for
+    /// checking stays the batch's until it is settled: if it printed, it
+    /// printed in this batch.
+    pub async fn set_batch_status(
+        &self,
+        id: &str,
+        to: &str,
+        actor: &Actor,
+    ) -> Result<Option<Unloaded>> {
         let mut tx = self.write_tx().await?;
-        let status: Option<(String,)> = sqlx::query_as("SELECT status FROM batches WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((status,)) = status else {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT status, pattern FROM batches WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((status, pattern)) = row else {
             return Err(BatchError::NoSuchBatch(id.to_string()).into());
         };
         if status == "cancelled" {
@@ -149,23 +269,92 @@ impl Store {
             }
             .into());
         }
-        sqlx::query("UPDATE batches SET status = ?, updated_at = ? WHERE id = ?")
-            .bind(to)
-            .bind(event::now())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE batches SET status = ?, paused_reason = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(to)
+        .bind(event::now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let mut unloaded = None;
         if to == "cancelled" {
             sqlx::query(
                 "DELETE FROM batch_orders WHERE batch_id = ?
-                 AND order_id IN (SELECT order_id FROM orders WHERE status = 'queued')",
+                 AND order_id IN (SELECT order_id FROM orders
+                                  WHERE status = 'queued'
+                                     OR (status = 'held' AND IFNULL(hold_code, '') != 'needs_check'))",
             )
             .bind(id)
             .execute(&mut *tx)
             .await?;
+            unloaded = Some(unload_in(&mut tx, &pattern, Unload::LeftBy(id)).await?);
+        }
+        let action = match to {
+            "paused" => "batch.pause",
+            "running" => "batch.resume",
+            _ => "batch.cancel",
+        };
+        let detail = unloaded
+            .as_ref()
+            .filter(|u| !u.serials.is_empty())
+            .map(|u| format!("wyjęte druki {pattern} {}", super::span(&u.serials)));
+        audit_in(&mut tx, actor, action, Some(id), detail.as_deref()).await?;
+        tx.commit().await?;
+        Ok(unloaded)
+    }
+
+    /// The batch's next card found no blank loaded: the batch waits for the
+    /// operator instead of printing one without a serial.
+    pub(super) async fn pause_for_blanks(&self, batch: &str, pattern: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query(
+            "UPDATE batches SET status = 'paused', paused_reason = ?, updated_at = ?
+             WHERE id = ? AND status = 'running'",
+        )
+        .bind(NO_BLANKS)
+        .bind(event::now())
+        .bind(batch)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done == 1 {
+            tracing::warn!(%batch, %pattern, "batch paused: no blank loaded for its next card");
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// An order back in the queue leaves a batch that was cancelled while
+    /// it was in the printer or held: it waits like any other, free to join
+    /// another batch.
+    pub(super) async fn leave_cancelled_batch(
+        &self,
+        tx: &mut WriteTx,
+        order_id: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM batch_orders WHERE order_id = ?
+             AND batch_id IN (SELECT id FROM batches WHERE status = 'cancelled')",
+        )
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn loaded_blanks_in(
+        &self,
+        tx: &mut WriteTx,
+        pattern: &str,
+    ) -> Result<Vec<(String, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT serial, order_id FROM blanks WHERE pattern = ? AND status = 'loaded'
+             ORDER BY load_seq",
+        )
+        .bind(pattern)
+        .fetch_all(&mut **tx)
+        .await?)
     }
 
     pub async fn batches(&self) -> Result<Vec<BatchView>> {
@@ -181,7 +370,8 @@ impl Store {
 
     pub async fn batch(&self, id: &str) -> Result<BatchView> {
         let row = sqlx::query(
-            "SELECT id, operator, class, pattern, first_blank, status, created_at, cards FROM batches WHERE id = ?",
+            "SELECT id, operator, class, pattern, first_blank, status, paused_reason, created_at, cards
+             FROM batches WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -217,6 +407,7 @@ impl Store {
             pattern: row.get("pattern"),
             first_blank: row.get("first_blank"),
             status: row.get("status"),
+            paused_reason: row.get("paused_reason"),
             created_at: row.get("created_at"),
             cards: row.get("cards"),
             waiting,
@@ -228,7 +419,7 @@ impl Store {
     /// The batch and its operator for an order in one, if any.
     pub(super) async fn batch_of(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut WriteTx,
         order_id: &str,
     ) -> Result<Option<(String, String)>> {
         Ok(sqlx::query_as(

@@ -1,12 +1,25 @@
 //! The blanks register: deliveries of numbered blanks, the stack loaded in
-//! the printer, and what became of every serial. The queue takes the loaded
-//! blanks in turn: the card printed records the serial it used, and so does
-//! a blank the printer spoiled.
+//! the printer, and what became of every serial.
+//!
+//! The records follow the feeder: a card reserves the first loaded blank
+//! when it starts (the printer feeds the first card of its stack), and is
+//! recorded on that blank and no other. A card that reserved none is
+//! recorded without a serial, unless the operator types the one it used.
+//! Blanks taken out of the feeder are unloaded (back to stock), never
+//! "returned" (that is to the supplier).
 
-use super::{Result, Store, WriteTx};
+use super::{audit_in, Result, Store, WriteTx};
+use crate::card::template::KnownPattern;
+use crate::records::actor::Actor;
 use crate::records::event;
 use sqlx::Row;
 use thiserror::Error;
+
+/// Above this many blanks a delivery must be confirmed: a typo in the count
+/// would create blanks that do not exist.
+pub const LARGE_DELIVERY: u32 = 1000;
+/// No delivery is larger.
+pub const MAX_DELIVERY: u32 = 100_000;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum BlankError {
@@ -22,14 +35,41 @@ pub enum BlankError {
         serial: String,
         status: String,
     },
+    #[error("blank {pattern} {serial} is reserved by the card of order {order_id}, which is in the printer or held for checking: settle that card first")]
+    Reserved {
+        pattern: String,
+        serial: String,
+        order_id: String,
+    },
     #[error("{0:?} is neither destroyed nor returned")]
     Disposal(String),
+    #[error("a delivery of {count} blanks is more than {LARGE_DELIVERY}: check the count on the delivery note, then confirm it (--confirm-large)")]
+    LargeDelivery { count: u32 },
+    #[error("a delivery of {count} blanks is more than {MAX_DELIVERY}, more than any school receives: check the count")]
+    TooLarge { count: u32 },
+    #[error("the card of order {order_id} reserved blank {reserved} when it started; it was printed on that one, not {typed}")]
+    NotItsBlank {
+        order_id: String,
+        reserved: String,
+        typed: String,
+    },
+    #[error("order {order_id}'s card never reached the printer ({code}): no blank was used, so none can be spoiled; release it without --spoiled")]
+    NeverStarted { order_id: String, code: String },
+    #[error("no blanks {0} are loaded")]
+    NoneLoaded(String),
+    #[error("blank {pattern} {serial} was voided on {on}: it was recorded in error")]
+    Voided {
+        pattern: String,
+        serial: String,
+        on: String,
+    },
 }
 
 /// Blanks of one pattern by what became of them.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BlankStock {
     pub pattern: String,
+    /// Blanks that exist: every serial received, less those voided.
     pub received: i64,
     pub in_stock: i64,
     pub loaded: i64,
@@ -37,18 +77,44 @@ pub struct BlankStock {
     pub spoiled: i64,
     pub destroyed: i64,
     pub returned: i64,
+    /// Serials recorded in error and voided (not counted as received).
+    pub voided: i64,
+    /// Cards and spoiled blanks of this pattern recorded without a serial:
+    /// the operator must account for them by hand.
+    pub cards_without_serial: i64,
+    pub spoiled_without_serial: i64,
+}
+
+/// What `unload` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unloaded {
+    /// Back in stock, in feeder order.
+    pub serials: Vec<String>,
+    /// Reserved by a card in the printer or held for checking: it stays
+    /// that card's until the card is settled; if that card never took it,
+    /// it goes back to stock then.
+    pub reserved: Vec<(String, String)>,
 }
 
 impl Store {
     /// Records a delivery. A serial received before refuses the whole
-    /// delivery: a typo must not create blanks that do not exist.
+    /// delivery: a typo must not create blanks that do not exist; so does a
+    /// count over [`LARGE_DELIVERY`] not confirmed.
     pub async fn receive_blanks(
         &self,
-        pattern: &str,
+        pattern: &KnownPattern,
         first: &str,
         count: u32,
-        operator: &str,
+        confirmed_large: bool,
+        actor: &Actor,
     ) -> Result<Vec<String>> {
+        if count > MAX_DELIVERY {
+            return Err(BlankError::TooLarge { count }.into());
+        }
+        if count > LARGE_DELIVERY && !confirmed_large {
+            return Err(BlankError::LargeDelivery { count }.into());
+        }
+        let pattern = pattern.as_str();
         let serials = crate::records::serial::range(first, count).map_err(BlankError::from)?;
         let mut tx = self.write_tx().await?;
         for s in &serials {
@@ -73,7 +139,7 @@ impl Store {
         .bind(pattern)
         .bind(first)
         .bind(i64::from(count))
-        .bind(operator)
+        .bind(&actor.name)
         .bind(event::now())
         .execute(&mut *tx)
         .await?
@@ -88,6 +154,15 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        let range = span(&serials);
+        audit_in(
+            &mut tx,
+            actor,
+            "blanks.receive",
+            Some(&range),
+            Some(&format!("{pattern}: {count}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(serials)
     }
@@ -99,48 +174,61 @@ impl Store {
         pattern: &str,
         first: &str,
         count: u32,
-        operator: &str,
+        actor: &Actor,
     ) -> Result<Vec<String>> {
-        let serials = crate::records::serial::range(first, count).map_err(BlankError::from)?;
         let mut tx = self.write_tx().await?;
-        let (mut seq,): (i64,) =
-            sqlx::query_as("SELECT COALESCE(MAX(load_seq), 0) FROM blanks WHERE pattern = ?")
-                .bind(pattern)
-                .fetch_one(&mut *tx)
-                .await?;
-        for s in &serials {
-            in_stock(&mut tx, pattern, s).await?;
-            seq += 1;
-            sqlx::query(
-                "UPDATE blanks SET status = 'loaded', load_seq = ?, loaded_by = ? WHERE pattern = ? AND serial = ?",
-            )
-            .bind(seq)
-            .bind(operator)
-            .bind(pattern)
-            .bind(s)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let serials = load_in(&mut tx, pattern, first, count, &actor.name, None).await?;
+        audit_in(
+            &mut tx,
+            actor,
+            "blanks.load",
+            Some(&span(&serials)),
+            Some(pattern),
+        )
+        .await?;
         tx.commit().await?;
         Ok(serials)
     }
 
+    /// The operator took the stack out of the feeder: every loaded blank of
+    /// `pattern` goes back to stock. One reserved by a card that is in the
+    /// printer or held for checking stays with that card (see [`Unloaded`]).
+    pub async fn unload_blanks(&self, pattern: &str, actor: &Actor) -> Result<Unloaded> {
+        let mut tx = self.write_tx().await?;
+        let u = unload_in(&mut tx, pattern, Unload::All).await?;
+        if u.serials.is_empty() && u.reserved.is_empty() {
+            return Err(BlankError::NoneLoaded(pattern.to_string()).into());
+        }
+        audit_in(
+            &mut tx,
+            actor,
+            "blanks.unload",
+            Some(&span(&u.serials)),
+            Some(pattern),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
     /// A blank that never reached the printer, destroyed or returned to the
-    /// supplier, with the reason and who did it.
+    /// supplier, with the reason and who did it. One reserved by a card
+    /// (in the printer, or held for checking) is refused: only that card's
+    /// settling says what became of it.
     pub async fn dispose_blank(
         &self,
         pattern: &str,
         serial: &str,
         how: &str,
         reason: &str,
-        operator: &str,
+        actor: &Actor,
     ) -> Result<()> {
         if how != "destroyed" && how != "returned" {
             return Err(BlankError::Disposal(how.to_string()).into());
         }
         let mut tx = self.write_tx().await?;
-        let status: Option<(String,)> =
-            sqlx::query_as("SELECT status FROM blanks WHERE pattern = ? AND serial = ?")
+        let status: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT status, order_id FROM blanks WHERE pattern = ? AND serial = ?")
                 .bind(pattern)
                 .bind(serial)
                 .fetch_optional(&mut *tx)
@@ -153,7 +241,15 @@ impl Store {
                 }
                 .into())
             }
-            Some((s,)) if s != "stock" && s != "loaded" => {
+            Some((s, Some(order_id))) if s == "loaded" => {
+                return Err(BlankError::Reserved {
+                    pattern: pattern.into(),
+                    serial: serial.into(),
+                    order_id,
+                }
+                .into())
+            }
+            Some((s, _)) if s != "stock" && s != "loaded" => {
                 return Err(BlankError::Used {
                     pattern: pattern.into(),
                     serial: serial.into(),
@@ -170,13 +266,67 @@ impl Store {
         .bind(how)
         .bind(reason)
         .bind(event::now())
-        .bind(operator)
+        .bind(&actor.name)
         .bind(pattern)
         .bind(serial)
         .execute(&mut *tx)
         .await?;
+        let action = if how == "destroyed" {
+            "blanks.destroy"
+        } else {
+            "blanks.return"
+        };
+        audit_in(
+            &mut tx,
+            actor,
+            action,
+            Some(&format!("{pattern} {serial}")),
+            Some(reason),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A range recorded in error (a mistyped delivery): the serials were
+    /// never in the cupboard. Every one must be in stock (never loaded,
+    /// printed or disposed of); they are kept, `voided`, with the reason.
+    pub async fn void_blanks(
+        &self,
+        pattern: &str,
+        first: &str,
+        count: u32,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<Vec<String>> {
+        let serials = crate::records::serial::range(first, count).map_err(BlankError::from)?;
+        let mut tx = self.write_tx().await?;
+        for s in &serials {
+            in_stock(&mut tx, pattern, s).await?;
+        }
+        for s in &serials {
+            sqlx::query(
+                "UPDATE blanks SET status = 'voided', cause = ?, used_at = ?, used_by = ?
+                 WHERE pattern = ? AND serial = ?",
+            )
+            .bind(reason)
+            .bind(event::now())
+            .bind(&actor.name)
+            .bind(pattern)
+            .bind(s)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit_in(
+            &mut tx,
+            actor,
+            "blanks.void",
+            Some(&format!("{pattern} {}", span(&serials))),
+            Some(reason),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(serials)
     }
 
     /// The pattern of the blank in stock with this serial, when only one
@@ -194,15 +344,24 @@ impl Store {
         })
     }
 
-    /// Blanks per pattern: received, in stock, loaded, and what became of
-    /// the others.
+    /// Blanks per pattern: received, in stock, loaded, what became of the
+    /// others, and the cards and spoils recorded without a serial.
     pub async fn blank_stock(&self) -> Result<Vec<BlankStock>> {
         let rows = sqlx::query(
-            "SELECT pattern, COUNT(*) AS received,
+            "WITH unnumbered AS (
+                 SELECT o.pattern, 'card' AS what FROM cards c JOIN orders o ON o.order_id = c.order_id
+                  WHERE c.blank_serial IS NULL
+                 UNION ALL
+                 SELECT o.pattern, 'spoil' FROM spoiled s JOIN orders o ON o.order_id = s.order_id
+                  WHERE s.blank_serial IS NULL)
+             SELECT b.pattern, SUM(status != 'voided') AS received,
                     SUM(status = 'stock') AS in_stock, SUM(status = 'loaded') AS loaded,
                     SUM(status = 'printed') AS printed, SUM(status = 'spoiled') AS spoiled,
-                    SUM(status = 'destroyed') AS destroyed, SUM(status = 'returned') AS returned
-             FROM blanks GROUP BY pattern ORDER BY pattern",
+                    SUM(status = 'destroyed') AS destroyed, SUM(status = 'returned') AS returned,
+                    SUM(status = 'voided') AS voided,
+                    (SELECT COUNT(*) FROM unnumbered u WHERE u.pattern = b.pattern AND what = 'card') AS cards_without_serial,
+                    (SELECT COUNT(*) FROM unnumbered u WHERE u.pattern = b.pattern AND what = 'spoil') AS spoiled_without_serial
+             FROM blanks b GROUP BY b.pattern ORDER BY b.pattern",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -217,21 +376,63 @@ impl Store {
                 spoiled: r.get("spoiled"),
                 destroyed: r.get("destroyed"),
                 returned: r.get("returned"),
+                voided: r.get("voided"),
+                cards_without_serial: r.get("cards_without_serial"),
+                spoiled_without_serial: r.get("spoiled_without_serial"),
             })
             .collect())
+    }
+
+    /// Patterns whose waiting cards cannot print for want of a loaded blank
+    /// (they are accounted on numbered blanks, and none is loaded).
+    pub async fn patterns_waiting_for_blanks(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT o.pattern FROM orders o
+             WHERE o.status = 'queued'
+               AND EXISTS (SELECT 1 FROM blanks ab WHERE ab.pattern = o.pattern AND ab.status != 'voided')
+               AND NOT EXISTS (SELECT 1 FROM blanks lb WHERE lb.pattern = o.pattern
+                               AND lb.status = 'loaded' AND lb.order_id IS NULL)
+             ORDER BY o.pattern",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(p,)| p).collect())
+    }
+
+    /// The blanks in the feeder as the records have them, first to be fed
+    /// first: (serial, the order whose card reserved it).
+    pub async fn loaded_blanks(&self, pattern: &str) -> Result<Vec<(String, Option<String>)>> {
+        Ok(sqlx::query_as(
+            "SELECT serial, order_id FROM blanks WHERE pattern = ? AND status = 'loaded'
+             ORDER BY order_id IS NULL, load_seq",
+        )
+        .bind(pattern)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The blank a card reserved when it started, if any: (pattern, serial).
+    pub async fn reserved_blank(&self, order_id: &str) -> Result<Option<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT pattern, serial FROM blanks WHERE order_id = ? AND status = 'loaded'",
+        )
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Reserves the next loaded blank of `pattern` for the card that starts
     /// now: the printer feeds it, whatever happens next. A crash leaves the
     /// reservation, so the operator's word on the held card settles that
-    /// blank and the cards after it take the ones after it.
+    /// blank and the cards after it take the ones after it. Returns whether
+    /// a blank was reserved.
     pub(super) async fn reserve_blank(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut WriteTx,
         pattern: &str,
         order_id: &str,
-    ) -> Result<()> {
-        sqlx::query(
+    ) -> Result<bool> {
+        let done = sqlx::query(
             "UPDATE blanks SET order_id = ?2
              WHERE pattern = ?1 AND status = 'loaded' AND order_id IS NULL
                AND NOT EXISTS (SELECT 1 FROM blanks WHERE status = 'loaded' AND order_id = ?2)
@@ -242,81 +443,282 @@ impl Store {
         .bind(order_id)
         .execute(&mut **tx)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// The card did not take its blank (it never started): the blank is
-    /// still first in the feeder.
-    pub(super) async fn unreserve_blank(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-        order_id: &str,
-    ) -> Result<()> {
-        sqlx::query("UPDATE blanks SET order_id = NULL WHERE order_id = ? AND status = 'loaded'")
-            .bind(order_id)
-            .execute(&mut **tx)
-            .await?;
+    /// still first in the feeder, unless the stack was unloaded meanwhile
+    /// (then it went out with it, to stock).
+    pub(super) async fn unreserve_blank(&self, tx: &mut WriteTx, order_id: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE blanks SET order_id = NULL,
+                    status = CASE WHEN unload_when_free THEN 'stock' ELSE status END,
+                    load_seq = CASE WHEN unload_when_free THEN NULL ELSE load_seq END,
+                    loaded_by = CASE WHEN unload_when_free THEN NULL ELSE loaded_by END,
+                    batch_id = CASE WHEN unload_when_free THEN NULL ELSE batch_id END,
+                    unload_when_free = 0
+             WHERE order_id = ? AND status = 'loaded'",
+        )
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
-    /// Takes the next loaded blank of `pattern` for `order_id`, as printed on
-    /// or spoiled. `None` when no blanks are loaded: the card is recorded
-    /// without a serial, as before blanks were accounted.
-    pub(super) async fn take_blank(
+    /// The blank the card of `order_id` took, as printed on or spoiled: the
+    /// one it reserved when it started, or the one the operator typed (for
+    /// a card that reserved none). `None`: recorded without a serial.
+    pub(super) async fn use_blank(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-        pattern: &str,
+        tx: &mut WriteTx,
         order_id: &str,
+        typed: Option<&str>,
         status: &str,
         cause: Option<&str>,
-    ) -> Result<Option<String>> {
-        // The blank reserved when the card started, else the next in turn.
-        let next: Option<(String,)> = sqlx::query_as(
-            "SELECT serial FROM blanks WHERE pattern = ?1 AND status = 'loaded'
-               AND (order_id = ?2 OR order_id IS NULL)
-             ORDER BY order_id IS NULL, load_seq LIMIT 1",
+    ) -> Result<Option<(String, String)>> {
+        let reserved: Option<(String, String)> = sqlx::query_as(
+            "SELECT pattern, serial FROM blanks WHERE order_id = ? AND status = 'loaded'",
         )
-        .bind(pattern)
         .bind(order_id)
         .fetch_optional(&mut **tx)
         .await?;
-        let Some((serial,)) = next else {
-            return Ok(None);
+        let blank = match (reserved, typed) {
+            (Some((_, serial)), Some(t)) if t != serial => {
+                return Err(BlankError::NotItsBlank {
+                    order_id: order_id.to_string(),
+                    reserved: serial,
+                    typed: t.to_string(),
+                }
+                .into())
+            }
+            (Some(b), _) => b,
+            (None, Some(t)) => {
+                let (pattern,): (String,) =
+                    sqlx::query_as("SELECT pattern FROM orders WHERE order_id = ?")
+                        .bind(order_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                typed_blank(tx, &pattern, t).await?;
+                (pattern, t.to_string())
+            }
+            (None, None) => return Ok(None),
         };
         sqlx::query(
-            "UPDATE blanks SET status = ?, order_id = ?, cause = ?, used_at = ? WHERE pattern = ? AND serial = ?",
+            "UPDATE blanks SET status = ?, order_id = ?, cause = ?, used_at = ?, load_seq = NULL,
+                    unload_when_free = 0
+             WHERE pattern = ? AND serial = ?",
         )
         .bind(status)
         .bind(order_id)
         .bind(cause)
         .bind(event::now())
-        .bind(pattern)
-        .bind(&serial)
+        .bind(&blank.0)
+        .bind(&blank.1)
         .execute(&mut **tx)
         .await?;
-        Ok(Some(serial))
+        Ok(Some(blank))
+    }
+
+    /// Whether cards of `pattern` are accounted on numbered blanks: any
+    /// were received (and not voided). Such a card never prints without a
+    /// loaded blank.
+    pub(super) async fn accounted(&self, tx: &mut WriteTx, pattern: &str) -> Result<bool> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM blanks WHERE pattern = ? AND status != 'voided')",
+        )
+        .bind(pattern)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(n != 0)
+    }
+}
+
+/// `load_blanks` inside a larger transaction (a batch's start, `batch`).
+pub(super) async fn load_in(
+    tx: &mut WriteTx,
+    pattern: &str,
+    first: &str,
+    count: u32,
+    by: &str,
+    batch: Option<&str>,
+) -> Result<Vec<String>> {
+    let serials = crate::records::serial::range(first, count).map_err(BlankError::from)?;
+    let (mut seq,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(MAX(load_seq), 0) FROM blanks WHERE pattern = ?")
+            .bind(pattern)
+            .fetch_one(&mut **tx)
+            .await?;
+    for s in &serials {
+        in_stock(tx, pattern, s).await?;
+        seq += 1;
+        sqlx::query(
+            "UPDATE blanks SET status = 'loaded', load_seq = ?, loaded_by = ?, order_id = NULL,
+                               batch_id = ?
+             WHERE pattern = ? AND serial = ?",
+        )
+        .bind(seq)
+        .bind(by)
+        .bind(batch)
+        .bind(pattern)
+        .bind(s)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(serials)
+}
+
+/// Which loaded blanks an unload takes out.
+pub(super) enum Unload<'a> {
+    /// Every one of the pattern (the operator emptied the feeder).
+    All,
+    /// What a cancelled batch leaves at the back of the feeder: its own
+    /// stack and blanks loaded by hand or for batches that are over, but
+    /// only behind the last blank another running batch still needs. Those
+    /// in front of it stay loaded: the printer will feed them first, and
+    /// the operator cannot reach them before it does.
+    LeftBy(&'a str),
+}
+
+/// `unload_blanks` inside a larger transaction (a batch's cancel).
+pub(super) async fn unload_in(
+    tx: &mut WriteTx,
+    pattern: &str,
+    which: Unload<'_>,
+) -> Result<Unloaded> {
+    let loaded: Vec<(String, Option<String>, Option<String>, bool)> = sqlx::query_as(
+        "SELECT b.serial, b.order_id, b.batch_id,
+                b.batch_id IS NOT NULL AND EXISTS (SELECT 1 FROM batches x WHERE x.id = b.batch_id
+                                                   AND x.status IN ('running', 'paused')) AS live
+         FROM blanks b WHERE b.pattern = ? AND b.status = 'loaded' ORDER BY b.load_seq",
+    )
+    .bind(pattern)
+    .fetch_all(&mut **tx)
+    .await?;
+    let leaves = |batch: &Option<String>, live: bool| match which {
+        Unload::All => true,
+        Unload::LeftBy(id) => batch.as_deref() == Some(id) || !live,
+    };
+    // The free blanks in feeder order; only those behind the last one that
+    // stays come out.
+    let free: Vec<&(String, Option<String>, Option<String>, bool)> =
+        loaded.iter().filter(|b| b.1.is_none()).collect();
+    let keep_until = free
+        .iter()
+        .rposition(|(_, _, batch, live)| !leaves(batch, *live))
+        .map_or(0, |i| i + 1);
+    let out: Vec<String> = free[keep_until..].iter().map(|b| b.0.clone()).collect();
+    for serial in &out {
+        sqlx::query(
+            "UPDATE blanks SET status = 'stock', load_seq = NULL, loaded_by = NULL, batch_id = NULL
+             WHERE pattern = ? AND serial = ?",
+        )
+        .bind(pattern)
+        .bind(serial)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if let Unload::LeftBy(id) = which {
+        // What stays of the cancelled batch's stack is the next cards'.
+        sqlx::query("UPDATE blanks SET batch_id = NULL WHERE pattern = ? AND status = 'loaded' AND batch_id = ?")
+            .bind(pattern)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    // A blank a card reserved was first in the feeder: it goes out with the
+    // stack only when the whole stack does. If that card turns out never to
+    // have taken it, it is back in stock then.
+    let emptied = keep_until == 0;
+    let mut reserved = Vec::new();
+    for (serial, order, batch, live) in &loaded {
+        if let Some(order) = order {
+            if emptied && leaves(batch, *live) {
+                sqlx::query(
+                    "UPDATE blanks SET unload_when_free = 1 WHERE pattern = ? AND serial = ?",
+                )
+                .bind(pattern)
+                .bind(serial)
+                .execute(&mut **tx)
+                .await?;
+                reserved.push((serial.clone(), order.clone()));
+            }
+        }
+    }
+    Ok(Unloaded {
+        serials: out,
+        reserved,
+    })
+}
+
+/// `first – last` of a run of serials (or the one).
+pub fn span(serials: &[String]) -> String {
+    match serials {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, .., last] => format!("{first} – {last}"),
+    }
+}
+
+async fn status_of(
+    tx: &mut WriteTx,
+    pattern: &str,
+    serial: &str,
+) -> Result<Option<(String, Option<String>, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT status, order_id, used_at FROM blanks WHERE pattern = ? AND serial = ?",
+    )
+    .bind(pattern)
+    .bind(serial)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+fn not_usable(pattern: &str, serial: &str, status: String, at: Option<String>) -> BlankError {
+    if status == "voided" {
+        return BlankError::Voided {
+            pattern: pattern.into(),
+            serial: serial.into(),
+            on: at.unwrap_or_default().chars().take(10).collect(),
+        };
+    }
+    BlankError::Used {
+        pattern: pattern.into(),
+        serial: serial.into(),
+        status,
     }
 }
 
 async fn in_stock(tx: &mut WriteTx, pattern: &str, serial: &str) -> Result<()> {
-    let status: Option<(String,)> =
-        sqlx::query_as("SELECT status FROM blanks WHERE pattern = ? AND serial = ?")
-            .bind(pattern)
-            .bind(serial)
-            .fetch_optional(&mut **tx)
-            .await?;
-    match status {
+    match status_of(tx, pattern, serial).await? {
         None => Err(BlankError::NotReceived {
             pattern: pattern.into(),
             serial: serial.into(),
         }
         .into()),
-        Some((s,)) if s != "stock" => Err(BlankError::Used {
+        Some((s, _, at)) if s != "stock" => Err(not_usable(pattern, serial, s, at).into()),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A serial the operator says a card used: it must be a blank that could
+/// have been in the printer (loaded and free, or in stock: loaded by hand
+/// without telling the station).
+async fn typed_blank(tx: &mut WriteTx, pattern: &str, serial: &str) -> Result<()> {
+    match status_of(tx, pattern, serial).await? {
+        None => Err(BlankError::NotReceived {
             pattern: pattern.into(),
             serial: serial.into(),
-            status: s,
         }
         .into()),
+        Some((s, Some(order_id), _)) if s == "loaded" => Err(BlankError::Reserved {
+            pattern: pattern.into(),
+            serial: serial.into(),
+            order_id,
+        }
+        .into()),
+        Some((s, _, at)) if s != "stock" && s != "loaded" => {
+            Err(not_usable(pattern, serial, s, at).into())
+        }
         Some(_) => Ok(()),
     }
 }
@@ -333,6 +735,16 @@ pub struct BlankRow {
 }
 
 impl Store {
+    /// Every spoiled blank recorded, oldest first: (pattern, serial), each
+    /// `None` where it was recorded without one.
+    pub async fn spoiled_blanks(&self) -> Result<Vec<(Option<String>, Option<String>)>> {
+        Ok(
+            sqlx::query_as("SELECT blank_pattern, blank_serial FROM spoiled ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Every blank, by pattern and serial, with the card printed on it.
     pub async fn blank_rows(&self) -> Result<Vec<BlankRow>> {
         Ok(sqlx::query_as(

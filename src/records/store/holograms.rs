@@ -1,17 +1,26 @@
 //! The hologram register: deliveries of stickers, stickers put on cards, and
 //! stickers spoiled. Rows are never deleted: a sticker's story is its row.
 
-use super::{Result, Store};
+use super::cards::{CardRef, CardRow};
+use super::{audit_in, Result, Store, WriteTx};
+use crate::records::actor::Actor;
 use crate::records::event::{self, Event};
 use crate::records::hologram::{self, HologramError, SchoolYear};
 use sqlx::Row;
 
+/// Above this many stickers a delivery must be confirmed.
+pub const LARGE_HOLOGRAM_DELIVERY: u32 = 5000;
+
 /// One hologram recorded on a card.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
+    /// The register row.
+    pub card_id: i64,
     pub card_number: String,
     pub last_name: String,
     pub first_names: String,
+    /// The card's date of issue, `YYYY-MM-DD`: which card of the pupil it is.
+    pub issue_date: String,
     pub serial: String,
     pub slot: i64,
 }
@@ -24,28 +33,46 @@ pub struct HologramStock {
     pub in_stock: i64,
     pub applied: i64,
     pub spoiled: i64,
+    pub voided: i64,
 }
 
-/// The card a hologram goes on: the latest card issued under that number.
-struct CardRow {
-    id: i64,
-    order_id: String,
-    student_id: String,
-    last_name: String,
-    first_names: String,
+/// Which cards a class's holograms go on: the class as recorded when the
+/// cards were issued, in the school year they were issued. A class moves up
+/// a year every September, so "4b" alone would mix pupils of several years.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassCards {
+    pub class: String,
+    pub issued_in: SchoolYear,
 }
 
 impl Store {
     /// Records a delivery of stickers for a school year. A serial received
     /// before (for any year) refuses the whole delivery: a typo in `first`
-    /// must not create stickers that do not exist.
+    /// must not create stickers that do not exist; so does an expired year,
+    /// or a count over [`LARGE_HOLOGRAM_DELIVERY`] not confirmed.
     pub async fn receive_holograms(
         &self,
         year: SchoolYear,
         first: &str,
         count: u32,
-        operator: &str,
+        confirmed_large: bool,
+        actor: &Actor,
     ) -> Result<Vec<String>> {
+        let now = SchoolYear::current();
+        if year < now {
+            return Err(HologramError::YearOver {
+                year: year.to_string(),
+                open: format!("{now} or later"),
+            }
+            .into());
+        }
+        if count > LARGE_HOLOGRAM_DELIVERY && !confirmed_large {
+            return Err(HologramError::LargeDelivery {
+                count,
+                max: LARGE_HOLOGRAM_DELIVERY,
+            }
+            .into());
+        }
         let serials = crate::records::serial::range(first, count).map_err(HologramError::from)?;
         let mut tx = self.write_tx().await?;
         for s in &serials {
@@ -65,7 +92,7 @@ impl Store {
         .bind(year.to_string())
         .bind(first)
         .bind(i64::from(count))
-        .bind(operator)
+        .bind(&actor.name)
         .bind(event::now())
         .execute(&mut *tx)
         .await?
@@ -80,17 +107,27 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        audit_in(
+            &mut tx,
+            actor,
+            "holograms.receive",
+            Some(&super::span(&serials)),
+            Some(&format!("{year}: {count}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(serials)
     }
 
-    /// Stickers per school year: received, in stock, applied, spoiled.
+    /// Stickers per school year: received, in stock, applied, spoiled
+    /// (voided ones, recorded in error, are not counted as received).
     pub async fn hologram_stock(&self) -> Result<Vec<HologramStock>> {
         let rows = sqlx::query(
-            "SELECT school_year, COUNT(*) AS received,
+            "SELECT school_year, SUM(status != 'voided') AS received,
                     SUM(status = 'stock') AS in_stock,
                     SUM(status = 'applied') AS applied,
-                    SUM(status = 'spoiled') AS spoiled
+                    SUM(status = 'spoiled') AS spoiled,
+                    SUM(status = 'voided') AS voided
              FROM holograms GROUP BY school_year ORDER BY school_year",
         )
         .fetch_all(&self.pool)
@@ -103,45 +140,55 @@ impl Store {
                 in_stock: r.get("in_stock"),
                 applied: r.get("applied"),
                 spoiled: r.get("spoiled"),
+                voided: r.get("voided"),
             })
             .collect())
     }
 
-    /// Records that the sticker `serial` went on card `card_number` in its
-    /// next free field, and publishes `hologram.applied`. Every rule of the
-    /// forms is checked first; nothing is recorded when one fails.
+    /// Records that the sticker `serial` went on `card` in its next free
+    /// field, and publishes `hologram.applied`. Every rule of the forms is
+    /// checked first; nothing is recorded when one fails.
     pub async fn apply_hologram(
         &self,
-        card_number: &str,
+        card: &CardRef,
         year: SchoolYear,
         serial: &str,
-        operator: &str,
+        actor: &Actor,
     ) -> Result<Applied> {
         let mut tx = self.write_tx().await?;
-        let applied = self
-            .apply_in(&mut tx, card_number, year, serial, operator)
-            .await?;
+        let c = self.resolve_card(&mut tx, card).await?;
+        let applied = self.apply_in(&mut tx, &c, year, serial, actor).await?;
+        audit_in(
+            &mut tx,
+            actor,
+            "hologram.apply",
+            Some(&format!("{} #{}", c.card_number, c.id)),
+            Some(&format!("{year}: {serial}")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(applied)
     }
 
-    /// A whole class, in register order, from the sticker `first` on (the
-    /// next serials of that year in stock, in serial order). Cards that
-    /// already carry the year are skipped. `dry_run` checks and answers
-    /// without recording anything. All or nothing.
+    /// A whole class (as issued in one school year), in register order,
+    /// from the sticker `first` on (the next serials of that year in stock,
+    /// in serial order: a spoiled sticker was torn off the roll). Cards
+    /// that already carry the year, superseded or returned ones are left
+    /// out. `dry_run` checks and answers without recording. All or nothing.
     pub async fn apply_class(
         &self,
-        class: &str,
+        which: &ClassCards,
         year: SchoolYear,
         first: &str,
-        operator: &str,
+        actor: &Actor,
         dry_run: bool,
     ) -> Result<Vec<Applied>> {
         let mut tx = self.write_tx().await?;
-        let cards: Vec<(String,)> = sqlx::query_as(
-            "SELECT c.card_number FROM cards c
+        let (from, to) = which.issued_in.days();
+        let ids: Vec<(i64,)> = sqlx::query_as(
+            "SELECT c.id FROM cards c
              WHERE c.class = ? AND c.returned_at IS NULL
-               AND c.id = (SELECT MAX(id) FROM cards WHERE card_number = c.card_number)
+               AND c.issue_date >= ? AND c.issue_date <= ?
                AND NOT EXISTS (SELECT 1 FROM cards later
                                WHERE later.student_id = c.student_id AND later.id > c.id)
                AND NOT EXISTS (SELECT 1 FROM holograms h
@@ -149,13 +196,67 @@ impl Store {
                                  AND h.status = 'applied')
              ORDER BY c.id",
         )
-        .bind(class)
+        .bind(&which.class)
+        .bind(from.to_string())
+        .bind(to.to_string())
         .bind(year.to_string())
         .fetch_all(&mut *tx)
         .await?;
-        if cards.is_empty() {
-            return Err(HologramError::EmptyClass(class.to_string()).into());
+        if ids.is_empty() {
+            return Err(HologramError::EmptyClass(
+                which.class.clone(),
+                which.issued_in.to_string(),
+            )
+            .into());
         }
+        let cards: Vec<CardRef> = ids.into_iter().map(|(id,)| CardRef::Row(id)).collect();
+        let detail = format!("klasa {} ({})", which.class, which.issued_in);
+        let out = self
+            .apply_many(&mut tx, &cards, year, first, actor, &detail)
+            .await?;
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(out)
+    }
+
+    /// A pile of cards as the operator scans them, card after card, each
+    /// taking the next sticker of the roll from `first` on. All or nothing;
+    /// `dry_run` answers without recording.
+    pub async fn apply_pile(
+        &self,
+        cards: &[CardRef],
+        year: SchoolYear,
+        first: &str,
+        actor: &Actor,
+        dry_run: bool,
+    ) -> Result<Vec<Applied>> {
+        if cards.is_empty() {
+            return Err(HologramError::NoCards.into());
+        }
+        let mut tx = self.write_tx().await?;
+        let out = self
+            .apply_many(&mut tx, cards, year, first, actor, "stos kart")
+            .await?;
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(out)
+    }
+
+    async fn apply_many(
+        &self,
+        tx: &mut WriteTx,
+        cards: &[CardRef],
+        year: SchoolYear,
+        first: &str,
+        actor: &Actor,
+        what: &str,
+    ) -> Result<Vec<Applied>> {
         let stock: Vec<(String,)> = sqlx::query_as(
             "SELECT serial FROM holograms
              WHERE school_year = ? AND status = 'stock' AND serial >= ?
@@ -166,16 +267,16 @@ impl Store {
         .bind(first)
         .bind(first)
         .bind(cards.len() as i64)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         if stock.first().map(|(s,)| s.as_str()) != Some(first) {
             // The operator's first sticker must be the first used: anything
-            // else means the stack in hand is not what the records say.
-            self.check_serial(&mut tx, first, year).await?;
+            // else means the roll in hand is not what the records say.
+            self.check_serial(tx, first, year).await?;
         }
         if stock.len() < cards.len() {
             return Err(HologramError::NotEnough {
-                class: class.to_string(),
+                class: what.to_string(),
                 year: year.to_string(),
                 first: first.to_string(),
                 have: stock.len(),
@@ -184,78 +285,167 @@ impl Store {
             .into());
         }
         let mut out = Vec::new();
-        for ((card,), (serial,)) in cards.iter().zip(&stock) {
-            out.push(self.apply_in(&mut tx, card, year, serial, operator).await?);
+        for (card, (serial,)) in cards.iter().zip(&stock) {
+            let c = self.resolve_card(tx, card).await?;
+            out.push(self.apply_in(tx, &c, year, serial, actor).await?);
         }
-        if dry_run {
-            tx.rollback().await?;
-        } else {
-            tx.commit().await?;
-        }
+        let last = out.last().map(|a| a.serial.clone()).unwrap_or_default();
+        audit_in(
+            tx,
+            actor,
+            "hologram.apply_many",
+            Some(what),
+            Some(&format!(
+                "{year}: {} hologramów, {first} – {last}",
+                out.len()
+            )),
+        )
+        .await?;
         Ok(out)
     }
 
-    /// Records a sticker as spoiled (damaged, misapplied), with the reason.
-    /// One spoiled on a card keeps the field it took: a field holds one
-    /// sticker, even a spoiled one.
-    pub async fn spoil_hologram(&self, serial: &str, reason: &str, operator: &str) -> Result<()> {
+    /// Records a sticker as spoiled (damaged, misapplied), with the reason,
+    /// and reports it (`hologram.spoiled`). One spoiled on a card keeps the
+    /// field it took, and must be named with that card: the register then
+    /// shows which card's field holds a spoiled sticker.
+    pub async fn spoil_hologram(
+        &self,
+        serial: &str,
+        reason: &str,
+        card: Option<&CardRef>,
+        actor: &Actor,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT status FROM holograms WHERE serial = ?")
-                .bind(serial)
-                .fetch_optional(&mut *tx)
-                .await?;
-        match row {
-            None => return Err(HologramError::NotReceived(serial.to_string()).into()),
-            Some((s,)) if s == "spoiled" => {
-                return Err(HologramError::Used {
-                    serial: serial.to_string(),
-                    status: s,
-                    on: String::new(),
-                }
-                .into())
+        /// Status, school year, and the card, its number and the field it is on.
+        type Sticker = (String, String, Option<i64>, Option<String>, Option<i64>);
+        let row: Option<Sticker> =
+            sqlx::query_as(
+                "SELECT status, school_year, card_id, card_number, slot FROM holograms WHERE serial = ?",
+            )
+            .bind(serial)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((status, year, on_card, on_number, slot)) = row else {
+            return Err(HologramError::NotReceived(serial.to_string()).into());
+        };
+        if status == "spoiled" || status == "voided" {
+            return Err(HologramError::Used {
+                serial: serial.to_string(),
+                status,
+                on: String::new(),
             }
-            Some(_) => {}
+            .into());
         }
+        let order_id = match (on_card, card) {
+            (Some(_), None) => return Err(HologramError::CardNeeded(serial.to_string()).into()),
+            (Some(id), Some(named)) => {
+                let c = self.resolve_card(&mut tx, named).await?;
+                if c.id != id {
+                    return Err(HologramError::OnAnotherCard {
+                        serial: serial.to_string(),
+                        on: on_number.unwrap_or_default(),
+                        card: named.to_string(),
+                    }
+                    .into());
+                }
+                Some(c.order_id)
+            }
+            // A sticker still on the roll: no card to name.
+            (None, _) => None,
+        };
         sqlx::query(
             "UPDATE holograms SET status = 'spoiled', spoiled_reason = ?, spoiled_at = ?, spoiled_by = ?
              WHERE serial = ?",
         )
         .bind(reason)
         .bind(event::now())
-        .bind(operator)
+        .bind(&actor.name)
         .bind(serial)
         .execute(&mut *tx)
+        .await?;
+        self.emit(
+            &mut tx,
+            &[Event::hologram_spoiled(
+                order_id.as_deref(),
+                on_number.as_deref(),
+                &year,
+                serial,
+                slot,
+                reason,
+            )],
+        )
+        .await?;
+        audit_in(
+            &mut tx,
+            actor,
+            "hologram.spoil",
+            Some(serial),
+            Some(&match &on_number {
+                Some(n) => format!("{reason} (karta {n})"),
+                None => reason.to_string(),
+            }),
+        )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn card(&self, tx: &mut super::WriteTx, card_number: &str) -> Result<CardRow> {
-        let row = sqlx::query(
-            "SELECT id, order_id, student_id, last_name, first_names FROM cards
-             WHERE card_number = ? ORDER BY id DESC LIMIT 1",
+    /// A range of stickers recorded in error: every one must be in stock;
+    /// they are kept, `voided`, with the reason.
+    pub async fn void_holograms(
+        &self,
+        first: &str,
+        count: u32,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<Vec<String>> {
+        let serials = crate::records::serial::range(first, count).map_err(HologramError::from)?;
+        let mut tx = self.write_tx().await?;
+        for s in &serials {
+            let row: Option<(String,)> =
+                sqlx::query_as("SELECT status FROM holograms WHERE serial = ?")
+                    .bind(s)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match row {
+                None => return Err(HologramError::NotReceived(s.clone()).into()),
+                Some((st,)) if st != "stock" => {
+                    return Err(HologramError::Used {
+                        serial: s.clone(),
+                        status: st,
+                        on: String::new(),
+                    }
+                    .into())
+                }
+                Some(_) => {}
+            }
+        }
+        for s in &serials {
+            sqlx::query(
+                "UPDATE holograms SET status = 'voided', spoiled_reason = ?, spoiled_at = ?, spoiled_by = ?
+                 WHERE serial = ?",
+            )
+            .bind(reason)
+            .bind(event::now())
+            .bind(&actor.name)
+            .bind(s)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit_in(
+            &mut tx,
+            actor,
+            "holograms.void",
+            Some(&super::span(&serials)),
+            Some(reason),
         )
-        .bind(card_number)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| HologramError::NotInRegister(card_number.to_string()))?;
-        Ok(CardRow {
-            id: row.get("id"),
-            order_id: row.get("order_id"),
-            student_id: row.get("student_id"),
-            last_name: row.get("last_name"),
-            first_names: row.get("first_names"),
-        })
+        .await?;
+        tx.commit().await?;
+        Ok(serials)
     }
 
     /// The sticker exists, is for this year and is still in stock.
-    async fn check_serial(
-        &self,
-        tx: &mut super::WriteTx,
-        serial: &str,
-        year: SchoolYear,
-    ) -> Result<()> {
+    async fn check_serial(&self, tx: &mut WriteTx, serial: &str, year: SchoolYear) -> Result<()> {
         let row: Option<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT school_year, status, card_number FROM holograms WHERE serial = ?",
         )
@@ -286,23 +476,42 @@ impl Store {
 
     async fn apply_in(
         &self,
-        tx: &mut super::WriteTx,
-        card_number: &str,
+        tx: &mut WriteTx,
+        card: &CardRow,
         year: SchoolYear,
         serial: &str,
-        operator: &str,
+        actor: &Actor,
     ) -> Result<Applied> {
-        let card = self.card(tx, card_number).await?;
-        let returned: (Option<String>, Option<String>) =
-            sqlx::query_as("SELECT returned_at, returned_reason FROM cards WHERE id = ?")
-                .bind(card.id)
-                .fetch_one(&mut **tx)
-                .await?;
-        if let (Some(on), reason) = returned {
+        let number = &card.card_number;
+        let open = SchoolYear::open_on(crate::records::clock::today());
+        if !open.contains(&year) {
+            return Err(HologramError::YearNotOpen {
+                year: year.to_string(),
+                open: open
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            }
+            .into());
+        }
+        if let Ok(issued) = chrono::NaiveDate::parse_from_str(&card.issue_date, "%Y-%m-%d") {
+            let its_year = SchoolYear::of(issued);
+            if year < its_year {
+                return Err(HologramError::BeforeIssue {
+                    card: number.clone(),
+                    issued: card.issue_date.clone(),
+                    its_year: its_year.to_string(),
+                    year: year.to_string(),
+                }
+                .into());
+            }
+        }
+        if let Some((on, reason)) = &card.returned {
             return Err(HologramError::Returned {
-                card: card_number.to_string(),
+                card: number.clone(),
                 on: on[..10.min(on.len())].to_string(),
-                reason: reason.unwrap_or_default(),
+                reason: reason.clone().unwrap_or_default(),
             }
             .into());
         }
@@ -315,7 +524,7 @@ impl Store {
         .await?;
         if let Some((by,)) = later {
             return Err(HologramError::Superseded {
-                card: card_number.to_string(),
+                card: number.clone(),
                 by,
             }
             .into());
@@ -330,7 +539,7 @@ impl Store {
         .await?;
         if let Some((s,)) = on_card {
             return Err(HologramError::YearOnCard {
-                card: card_number.to_string(),
+                card: number.clone(),
                 year: year.to_string(),
                 serial: s,
             }
@@ -341,7 +550,7 @@ impl Store {
             .fetch_one(&mut **tx)
             .await?;
         if used >= hologram::FIELDS {
-            return Err(HologramError::FieldsFull(card_number.to_string()).into());
+            return Err(HologramError::FieldsFull(number.clone()).into());
         }
         self.check_serial(tx, serial, year).await?;
         let slot = used + 1;
@@ -351,10 +560,10 @@ impl Store {
              WHERE serial = ? AND status = 'stock'",
         )
         .bind(card.id)
-        .bind(card_number)
+        .bind(number)
         .bind(slot)
         .bind(event::now())
-        .bind(operator)
+        .bind(&actor.name)
         .bind(serial)
         .execute(&mut **tx)
         .await?;
@@ -362,7 +571,7 @@ impl Store {
             tx,
             &[Event::hologram_applied(
                 &card.order_id,
-                card_number,
+                number,
                 &year.to_string(),
                 serial,
                 year.valid_until(),
@@ -371,9 +580,11 @@ impl Store {
         )
         .await?;
         Ok(Applied {
-            card_number: card_number.to_string(),
-            last_name: card.last_name,
-            first_names: card.first_names,
+            card_id: card.id,
+            card_number: number.clone(),
+            last_name: card.last_name.clone(),
+            first_names: card.first_names.clone(),
+            issue_date: card.issue_date.clone(),
             serial: serial.to_string(),
             slot,
         })
@@ -403,30 +614,5 @@ impl Store {
         .bind(year.to_string())
         .fetch_all(&self.pool)
         .await?)
-    }
-}
-
-impl Store {
-    /// A card handed back: it stays in the register, marked returned, and
-    /// takes no more holograms.
-    pub async fn return_card(&self, card_number: &str, reason: &str, operator: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let card = self.card(&mut tx, card_number).await?;
-        let done = sqlx::query(
-            "UPDATE cards SET returned_at = ?, returned_reason = ?, returned_by = ?
-             WHERE id = ? AND returned_at IS NULL",
-        )
-        .bind(event::now())
-        .bind(reason)
-        .bind(operator)
-        .bind(card.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if done == 0 {
-            return Err(HologramError::AlreadyReturned(card_number.to_string()).into());
-        }
-        tx.commit().await?;
-        Ok(())
     }
 }

@@ -47,6 +47,19 @@ pub struct RegisterLine {
     pub holograms: i64,
     pub superseded: bool,
     pub returned: Option<String>,
+    /// The last school year a hologram on it validates.
+    pub validated: Option<crate::records::hologram::SchoolYear>,
+}
+
+impl RegisterLine {
+    pub fn standing(&self, today: chrono::NaiveDate) -> super::Standing {
+        super::Standing::of(
+            self.returned.is_some(),
+            self.superseded,
+            self.validated,
+            today,
+        )
+    }
 }
 
 impl Store {
@@ -55,12 +68,12 @@ impl Store {
     pub async fn register_lines(&self) -> Result<Vec<RegisterLine>> {
         let rows = sqlx::query(
             "SELECT c.id, c.card_number, c.last_name, c.first_names, c.class,
-                    substr(c.printed_at, 1, 10) AS issued, c.reason,
-                    COALESCE(h.n, 0) AS holograms,
+                    COALESCE(c.issue_date, substr(c.printed_at, 1, 10)) AS issued, c.reason,
+                    COALESCE(h.n, 0) AS holograms, h.validated,
                     c.id < MAX(c.id) OVER (PARTITION BY c.student_id) AS superseded,
-                    substr(c.returned_at, 1, 10) AS returned
+                    c.returned_at AS returned
              FROM cards c
-             LEFT JOIN (SELECT card_id, COUNT(*) AS n FROM holograms
+             LEFT JOIN (SELECT card_id, COUNT(*) AS n, MAX(school_year) AS validated FROM holograms
                         WHERE status = 'applied' GROUP BY card_id) h ON h.card_id = c.id
              ORDER BY c.id",
         )
@@ -78,7 +91,12 @@ impl Store {
                 reason: r.get("reason"),
                 holograms: r.get("holograms"),
                 superseded: r.get("superseded"),
-                returned: r.get("returned"),
+                returned: r
+                    .get::<Option<String>, _>("returned")
+                    .map(|t| crate::records::clock::local_day(&t)),
+                validated: r
+                    .get::<Option<String>, _>("validated")
+                    .and_then(|y| y.parse().ok()),
             })
             .collect())
     }
@@ -89,10 +107,11 @@ impl Store {
             sqlx::query_as("SELECT DISTINCT class FROM cards WHERE class IS NOT NULL")
                 .fetch_all(&self.pool)
                 .await?;
-        let years: Vec<(String,)> =
-            sqlx::query_as("SELECT DISTINCT substr(printed_at, 1, 4) FROM cards ORDER BY 1")
-                .fetch_all(&self.pool)
-                .await?;
+        let years: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT substr(COALESCE(issue_date, printed_at), 1, 4) FROM cards ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok((
             classes.into_iter().map(|(c,)| c).collect(),
             years.into_iter().map(|(y,)| y).collect(),

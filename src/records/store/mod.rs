@@ -4,8 +4,9 @@
 //! Every change and the events reporting it commit in one transaction; the
 //! MQTT acknowledgement of an order is sent only after that commit.
 
-use crate::card::order::{CardData, ValidOrder};
+use crate::card::order::{CardData, Reason, ValidOrder};
 use crate::card::photo::Photo;
+use crate::records::actor::Actor;
 use crate::records::event::{self, Event, PrintedFields};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
@@ -19,17 +20,20 @@ use thiserror::Error;
 mod accounts;
 mod batches;
 mod blanks;
+mod cards;
 mod holograms;
 mod lists;
 mod outbox;
 mod register;
 mod withdrawals;
+pub(crate) use accounts::audit_in;
 pub use accounts::{AuditEntry, Session};
-pub use batches::{BatchError, BatchRequest, BatchView, QueueMode};
-pub use blanks::{BlankError, BlankRow, BlankStock};
-pub use holograms::{Applied, HologramRow, HologramStock};
+pub use batches::{BatchError, BatchRequest, BatchView, QueueMode, Started, NO_BLANKS};
+pub use blanks::{span, BlankError, BlankRow, BlankStock, Unloaded, LARGE_DELIVERY, MAX_DELIVERY};
+pub use cards::{CardError, CardRef, CardSummary};
+pub use holograms::{Applied, ClassCards, HologramRow, HologramStock, LARGE_HOLOGRAM_DELIVERY};
 pub use lists::{HologramField, OrderLine, RegisterLine};
-pub use register::{RegisterEntry, RegisterFilter, RegisterRow};
+pub use register::{RegisterEntry, RegisterFilter, RegisterRow, Standing};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -53,6 +57,8 @@ pub enum StoreError {
     Batch(#[from] BatchError),
     #[error("{0}")]
     Account(#[from] crate::records::account::AccountError),
+    #[error("{0}")]
+    Card(#[from] CardError),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -85,8 +91,8 @@ pub enum Offer {
     Redelivery,
     /// The same id with other content; the first one stands.
     Conflict,
-    /// Another order already uses this card number.
-    NumberTaken(String),
+    /// The card number cannot be this order's: why, in a sentence.
+    NumberRefused(String),
     /// A cancel for this id came first.
     CancelledEarly,
 }
@@ -98,6 +104,18 @@ pub enum Released {
     Queued,
     /// Its photo was revoked while it was held: it stays held, for that.
     HeldRevoked,
+}
+
+/// What `mark_printing` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Start {
+    /// Marked printing, with its blank reserved if it prints on one.
+    Started,
+    /// No longer queued (cancelled or revoked meanwhile).
+    Gone,
+    /// Its pattern is on numbered blanks and none is loaded: it waits (a
+    /// batch's card pauses its batch for the operator to load more).
+    NoBlank,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -181,6 +199,37 @@ fn create_private(path: &Path) -> Result<()> {
             Ok(())
         }
         Err(e) => Err(io(e)),
+    }
+}
+
+/// Why an order may not carry its card number, if it may not. A new card
+/// takes a number no live order has. A duplicate is a copy of a card issued
+/// to the same pupil under that number. A replacement under a number in the
+/// register replaces that pupil's card; under another number it is a new
+/// number. Neither takes over another pupil's number, and one pending
+/// duplicate or replacement of a card at a time.
+fn number_refused(
+    d: &CardData,
+    taken: Option<String>,
+    original: Option<String>,
+    pending: Option<String>,
+) -> Option<String> {
+    let n = &d.card_number;
+    match (d.reason, original) {
+        (Reason::New, _) => taken.map(|o| format!("card number {n} is already used by order {o}")),
+        (_, Some(student)) if student != d.student_id => Some(format!(
+            "card number {n} was issued to another pupil; a {} keeps the pupil's own number",
+            d.reason.as_str()
+        )),
+        (Reason::Duplicate, None) => Some(format!(
+            "no card {n} was issued by this station: a duplicate copies an issued card"
+        )),
+        (Reason::Replacement, None) => {
+            taken.map(|o| format!("card number {n} is already used by order {o}"))
+        }
+        (_, Some(_)) => pending.map(|o| {
+            format!("order {o} for card {n} is still waiting to print: one duplicate or replacement at a time")
+        }),
     }
 }
 
@@ -283,17 +332,26 @@ impl Store {
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         // Everything the decision needs in one statement: a burst of
         // thousands of orders pays one round trip to the database each.
-        let (existing, early, revoked, taken): (
+        /// What an order's decision needs: its stored hash, an early cancel,
+        /// a revocation, the live order with its number, the pupil of the
+        /// card issued under it, a pending order for that card.
+        type Known = (
             Option<String>,
             Option<String>,
             Option<String>,
             Option<String>,
-        ) = sqlx::query_as(
+            Option<String>,
+            Option<String>,
+        );
+        let (existing, early, revoked, taken, original, pending): Known = sqlx::query_as(
             "SELECT
                 (SELECT content_sha256 FROM orders WHERE order_id = ?1),
                 (SELECT order_id FROM early_cancels WHERE order_id = ?1 AND at >= ?2),
                 (SELECT revoked_at FROM revocations WHERE student_id = ?3 AND revoked_at >= ?4 LIMIT 1),
-                (SELECT order_id FROM orders WHERE card_number = ?5 AND status != 'cancelled' LIMIT 1)",
+                (SELECT order_id FROM orders WHERE card_number = ?5 AND status != 'cancelled' LIMIT 1),
+                (SELECT student_id FROM cards WHERE card_number = ?5 ORDER BY id DESC LIMIT 1),
+                (SELECT order_id FROM orders WHERE card_number = ?5
+                   AND status IN ('queued', 'printing', 'held') LIMIT 1)",
         )
         .bind(&d.order_id)
         .bind(&forgotten)
@@ -316,9 +374,9 @@ impl Store {
         } else {
             "queued"
         };
-        if d.reason == crate::card::order::Reason::New && early.is_none() {
-            if let Some(other) = taken {
-                return Ok(Offer::NumberTaken(other));
+        if early.is_none() {
+            if let Some(why) = number_refused(d, taken, original, pending) {
+                return Ok(Offer::NumberRefused(why));
             }
         }
         let now = event::now();
@@ -434,6 +492,15 @@ impl Store {
                    AND NOT EXISTS (SELECT 1 FROM blanks bl
                                    WHERE bl.status = 'loaded' AND bl.pattern = o.pattern
                                      AND bl.order_id IN checking)
+                   -- A card outside batches on a pattern accounted on
+                   -- numbered blanks waits for one to be loaded (a batch's
+                   -- card pauses its batch instead: see mark_printing).
+                   AND (bo.batch_id IS NOT NULL
+                        OR NOT EXISTS (SELECT 1 FROM blanks ab
+                                       WHERE ab.pattern = o.pattern AND ab.status != 'voided')
+                        OR EXISTS (SELECT 1 FROM blanks lb
+                                   WHERE lb.pattern = o.pattern AND lb.status = 'loaded'
+                                     AND lb.order_id IS NULL))
                  ORDER BY b.seq IS NULL, b.seq, o.seq LIMIT 1",
             )
             .bind(match self.mode {
@@ -472,7 +539,7 @@ impl Store {
 
     async fn set_status(
         &self,
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut WriteTx,
         order_id: &str,
         from: &str,
         to: &str,
@@ -490,38 +557,57 @@ impl Store {
     }
 
     /// Committed before the first byte goes to the printer: after a crash,
-    /// this is how the station knows a card may be in the printer.
+    /// this is how the station knows a card may be in the printer. A card
+    /// on numbered blanks reserves the first one loaded, in the same
+    /// transaction; with none loaded it does not start (and a batch's card
+    /// pauses its batch for the operator).
     pub async fn mark_printing(
         &self,
         order_id: &str,
         printer_model: &str,
         printer_serial: &str,
-    ) -> Result<bool> {
+    ) -> Result<Start> {
         let mut tx = self.write_tx().await?;
-        let ok = self
+        if !self
             .set_status(&mut tx, order_id, "queued", "printing")
+            .await?
+        {
+            return Ok(Start::Gone);
+        }
+        let (pattern,): (String,) = sqlx::query_as("SELECT pattern FROM orders WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_one(&mut *tx)
             .await?;
-        sqlx::query("UPDATE orders SET attempt_printer_model = ?, attempt_printer_serial = ? WHERE order_id = ? AND status = 'printing'")
+        let batch = self.batch_of(&mut tx, order_id).await?;
+        let reserved = self.reserve_blank(&mut tx, &pattern, order_id).await?;
+        if !reserved && (batch.is_some() || self.accounted(&mut tx, &pattern).await?) {
+            tx.rollback().await?;
+            if let Some((batch, _)) = batch {
+                self.pause_for_blanks(&batch, &pattern).await?;
+            }
+            return Ok(Start::NoBlank);
+        }
+        sqlx::query("UPDATE orders SET attempt_printer_model = ?, attempt_printer_serial = ? WHERE order_id = ?")
             .bind(printer_model)
             .bind(printer_serial)
             .bind(order_id)
             .execute(&mut *tx)
             .await?;
-        if ok {
-            let (pattern,): (String,) =
-                sqlx::query_as("SELECT pattern FROM orders WHERE order_id = ?")
-                    .bind(order_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            self.reserve_blank(&mut tx, &pattern, order_id).await?;
-        }
         tx.commit().await?;
-        Ok(ok)
+        Ok(Start::Started)
     }
 
     /// The operator checked an interrupted card and it came out whole: it is
-    /// issued, registered under their name, and not printed again.
-    pub async fn confirm_printed(&self, order_id: &str, operator: &str) -> Result<()> {
+    /// issued, registered under their name, and not printed again. It is
+    /// registered on the blank it reserved when it started; a card that
+    /// reserved none on the serial the operator read off it (`blank`), or
+    /// without one.
+    pub async fn confirm_printed(
+        &self,
+        order_id: &str,
+        actor: &Actor,
+        blank: Option<&str>,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let row: Option<HeldRow> = sqlx::query_as(
             "SELECT status, hold_code, card_number, attempt_printer_model, attempt_printer_serial FROM orders WHERE order_id = ?",
@@ -532,49 +618,70 @@ impl Store {
         let Some((status, code, card_number, model, serial)) = row else {
             return Err(StoreError::NoSuchOrder(order_id.to_string()));
         };
-        if status != "held" || code.as_deref() != Some("needs_check") {
+        if status != "held" || code.as_deref() != Some(NEEDS_CHECK) {
             return Err(StoreError::NotHeld {
                 order_id: order_id.to_string(),
                 status: format!("{status} ({})", code.unwrap_or_default()),
             });
         }
+        let blank = self
+            .use_blank(&mut tx, order_id, blank, "printed", None)
+            .await?;
         let fields = PrintedFields {
             card_number,
             printer_model: model.unwrap_or_else(|| "unknown".into()),
             printer_serial: serial.unwrap_or_else(|| "unknown".into()),
             batch_id: None,
-            operator: Some(operator.to_string()),
-            blank_serial: None,
+            operator: Some(actor.name.clone()),
+            blank_pattern: blank.as_ref().map(|b| b.0.clone()),
+            blank_serial: blank.map(|b| b.1),
         };
         sqlx::query("INSERT INTO operator_actions (order_id, action, operator, at) VALUES (?, 'confirm', ?, ?)")
             .bind(order_id)
-            .bind(operator)
+            .bind(&actor.name)
             .bind(event::now())
             .execute(&mut *tx)
             .await?;
-        self.record_printed(&mut tx, order_id, "held", &fields)
+        self.record_printed(&mut tx, order_id, "held", &fields, true)
             .await?;
+        audit_in(
+            &mut tx,
+            actor,
+            "hold.potwierdz",
+            Some(order_id),
+            fields.blank_serial.as_deref(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The card left the printer: register it, drop what is no longer needed.
+    /// The card left the printer: register it on the blank it reserved,
+    /// drop what is no longer needed.
     pub async fn mark_printed(&self, order_id: &str, p: &PrintedFields) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        self.record_printed(&mut tx, order_id, "printing", p)
+        let blank = self
+            .use_blank(&mut tx, order_id, None, "printed", None)
+            .await?;
+        let mut p = p.clone();
+        p.blank_pattern = blank.as_ref().map(|b| b.0.clone());
+        p.blank_serial = blank.map(|b| b.1);
+        self.record_printed(&mut tx, order_id, "printing", &p, false)
             .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Registers a card, but only for an order in state `from`: a card is
-    /// never registered twice.
+    /// never registered twice. A batch's card names its batch, and its
+    /// operator unless an operator confirmed it by hand.
     async fn record_printed(
         &self,
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut WriteTx,
         order_id: &str,
         from: &str,
         p: &PrintedFields,
+        confirmed: bool,
     ) -> Result<()> {
         let row = sqlx::query("SELECT data, status FROM orders WHERE order_id = ?")
             .bind(order_id)
@@ -591,18 +698,16 @@ impl Store {
         let mut p = p.clone();
         if let Some((batch, operator)) = self.batch_of(tx, order_id).await? {
             p.batch_id = Some(batch);
-            p.operator = Some(operator);
-        }
-        if p.blank_serial.is_none() {
-            p.blank_serial = self
-                .take_blank(tx, &data.pattern, order_id, "printed", None)
-                .await?;
+            if !confirmed {
+                p.operator = Some(operator);
+            }
         }
         let p = &p;
         sqlx::query(
             "INSERT INTO cards (card_number, order_id, student_id, last_name, first_names, reason,
-                                printed_at, printer_model, printer_serial, batch_id, operator, blank_serial, class)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                printed_at, printer_model, printer_serial, batch_id, operator,
+                                blank_pattern, blank_serial, class, issue_date)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&p.card_number)
         .bind(order_id)
@@ -615,8 +720,10 @@ impl Store {
         .bind(&p.printer_serial)
         .bind(&p.batch_id)
         .bind(&p.operator)
+        .bind(&p.blank_pattern)
         .bind(&p.blank_serial)
         .bind(&data.class)
+        .bind(data.issue_date.to_string())
         .execute(&mut **tx)
         .await?;
         data.redact();
@@ -655,6 +762,55 @@ impl Store {
         Ok(())
     }
 
+    /// Records the blank a card spoiled (the one it reserved, or the one the
+    /// operator typed, or none known), with its events.
+    async fn record_spoiled(
+        &self,
+        tx: &mut WriteTx,
+        order_id: &str,
+        typed: Option<&str>,
+        cause: &str,
+        operator: Option<&str>,
+    ) -> Result<Option<(String, String)>> {
+        let (card_number,): (String,) =
+            sqlx::query_as("SELECT card_number FROM orders WHERE order_id = ?")
+                .bind(order_id)
+                .fetch_one(&mut **tx)
+                .await?;
+        let blank = self
+            .use_blank(tx, order_id, typed, "spoiled", Some(cause))
+            .await?;
+        let (pattern, serial) = (
+            blank.as_ref().map(|b| b.0.as_str()),
+            blank.as_ref().map(|b| b.1.as_str()),
+        );
+        sqlx::query(
+            "INSERT INTO spoiled (order_id, card_number, blank_pattern, blank_serial, cause, recorded_at, operator)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(order_id)
+        .bind(&card_number)
+        .bind(pattern)
+        .bind(serial)
+        .bind(cause)
+        .bind(event::now())
+        .bind(operator)
+        .execute(&mut **tx)
+        .await?;
+        self.emit(
+            tx,
+            &[Event::spoiled(
+                order_id,
+                &card_number,
+                pattern,
+                serial,
+                cause,
+            )],
+        )
+        .await?;
+        Ok(blank)
+    }
+
     /// The printer ruined the blank and did not issue the card: record the
     /// blank as spoiled and queue the card again, first in line.
     pub async fn spoil_and_requeue(
@@ -664,32 +820,10 @@ impl Store {
         message: &str,
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        let (card_number, pattern): (String, String) =
-            sqlx::query_as("SELECT card_number, pattern FROM orders WHERE order_id = ?")
-                .bind(order_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        let blank = self
-            .take_blank(&mut tx, &pattern, order_id, "spoiled", Some(cause))
+        self.emit(&mut tx, &[Event::failed(order_id, cause, message)])
             .await?;
-        sqlx::query(
-            "INSERT INTO spoiled (order_id, card_number, blank_serial, cause, recorded_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(order_id)
-        .bind(&card_number)
-        .bind(&blank)
-        .bind(cause)
-        .bind(event::now())
-        .execute(&mut *tx)
-        .await?;
-        self.emit(
-            &mut tx,
-            &[
-                Event::failed(order_id, cause, message),
-                Event::spoiled(order_id, &card_number, blank.as_deref(), cause),
-            ],
-        )
-        .await?;
+        self.record_spoiled(&mut tx, order_id, None, cause, None)
+            .await?;
         self.back_to_queue(&mut tx, order_id).await?;
         tx.commit().await?;
         Ok(())
@@ -697,7 +831,7 @@ impl Store {
 
     /// A card that did not print goes back to the queue, unless its photo
     /// was revoked while it was in the printer: then it is held.
-    async fn back_to_queue(&self, tx: &mut Transaction<'_, Sqlite>, order_id: &str) -> Result<()> {
+    async fn back_to_queue(&self, tx: &mut WriteTx, order_id: &str) -> Result<()> {
         self.unreserve_blank(tx, order_id).await?;
         let (has_photo,): (bool,) =
             sqlx::query_as("SELECT photo IS NOT NULL FROM orders WHERE order_id = ?")
@@ -706,6 +840,7 @@ impl Store {
                 .await?;
         if has_photo {
             self.set_status(tx, order_id, "printing", "queued").await?;
+            self.leave_cancelled_batch(tx, order_id).await?;
             return Ok(());
         }
         let message = REVOKED;
@@ -745,32 +880,37 @@ impl Store {
         let message =
             "printing was interrupted; check the printer and the blank, then release or spoil it";
         for (id,) in &ids {
-            self.hold(id, "needs_check", message, &[]).await?;
+            self.hold(id, NEEDS_CHECK, message, &[]).await?;
         }
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
-    /// An operator's word that a held card may print (again).
+    /// An operator's word that a held card may print (again). With
+    /// `spoiled_blank`, the card started and ruined its blank (the one it
+    /// reserved, or the one the operator read off it: `blank`); only a card
+    /// held for checking can have used one.
     pub async fn release(
         &self,
         order_id: &str,
-        operator: &str,
+        actor: &Actor,
         spoiled_blank: bool,
+        blank: Option<&str>,
     ) -> Result<Released> {
         let mut tx = self.write_tx().await?;
-        let row: Option<(String, String, bool, Option<String>)> = sqlx::query_as(
-            "SELECT status, card_number, photo IS NOT NULL, hold_code FROM orders WHERE order_id = ?",
+        let row: Option<(String, bool, Option<String>)> = sqlx::query_as(
+            "SELECT status, photo IS NOT NULL, hold_code FROM orders WHERE order_id = ?",
         )
         .bind(order_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((status, card_number, has_photo, code)) = row else {
+        let Some((status, has_photo, code)) = row else {
             return Err(StoreError::NoSuchOrder(order_id.to_string()));
         };
+        let checking = status == "held" && code.as_deref() == Some(NEEDS_CHECK);
         // A card held for checking whose photo was revoked meanwhile: the
         // operator's word settles the blank, but nothing prints without a
         // photo.
-        let revoked_check = status == "held" && !has_photo && code.as_deref() == Some(NEEDS_CHECK);
+        let revoked_check = checking && !has_photo;
         if status != "held" || (!has_photo && !revoked_check) {
             return Err(StoreError::NotHeld {
                 order_id: order_id.to_string(),
@@ -781,41 +921,30 @@ impl Store {
                 },
             });
         }
+        if (spoiled_blank || blank.is_some()) && !checking {
+            return Err(BlankError::NeverStarted {
+                order_id: order_id.to_string(),
+                code: code.unwrap_or_default(),
+            }
+            .into());
+        }
         let now = event::now();
         if spoiled_blank {
-            let (pattern,): (String,) =
-                sqlx::query_as("SELECT pattern FROM orders WHERE order_id = ?")
-                    .bind(order_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            let blank = self
-                .take_blank(&mut tx, &pattern, order_id, "spoiled", Some("interrupted"))
+            self.record_spoiled(&mut tx, order_id, blank, "interrupted", Some(&actor.name))
                 .await?;
-            sqlx::query("INSERT INTO spoiled (order_id, card_number, blank_serial, cause, recorded_at, operator) VALUES (?, ?, ?, 'interrupted', ?, ?)")
-                .bind(order_id)
-                .bind(&card_number)
-                .bind(&blank)
-                .bind(&now)
-                .bind(operator)
-                .execute(&mut *tx)
-                .await?;
-            self.emit(
-                &mut tx,
-                &[Event::spoiled(
-                    order_id,
-                    &card_number,
-                    blank.as_deref(),
-                    "interrupted",
-                )],
-            )
-            .await?;
         }
         sqlx::query("INSERT INTO operator_actions (order_id, action, operator, at) VALUES (?, 'release', ?, ?)")
             .bind(order_id)
-            .bind(operator)
+            .bind(&actor.name)
             .bind(&now)
             .execute(&mut *tx)
             .await?;
+        let action = if spoiled_blank {
+            "hold.zepsuty"
+        } else {
+            "hold.ponow"
+        };
+        audit_in(&mut tx, actor, action, Some(order_id), None).await?;
         // Not spoiled: the blank it was to use never left the feeder.
         self.unreserve_blank(&mut tx, order_id).await?;
         if revoked_check {
@@ -835,6 +964,7 @@ impl Store {
             .bind(order_id)
             .execute(&mut *tx)
             .await?;
+        self.leave_cancelled_batch(&mut tx, order_id).await?;
         tx.commit().await?;
         Ok(Released::Queued)
     }

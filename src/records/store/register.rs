@@ -14,9 +14,10 @@ pub struct RegisterEntry {
     pub student_id: String,
     pub class: Option<String>,
     pub birth_date: Option<String>,
-    /// Date of issue, `YYYY-MM-DD`.
+    /// Date of issue as printed on the card, `YYYY-MM-DD`.
     pub issued: String,
     pub reason: String,
+    pub blank_pattern: Option<String>,
     pub blank_serial: Option<String>,
     pub printer: String,
     pub operator: Option<String>,
@@ -25,14 +26,78 @@ pub struct RegisterEntry {
     pub holograms: Vec<String>,
     /// A later card exists for the same pupil.
     pub superseded: bool,
-    /// Handed back: when (`YYYY-MM-DD`).
+    /// Handed back: when (`YYYY-MM-DD`, Polish date).
     pub returned: Option<String>,
+    /// The last school year a hologram on it validates (none: no hologram).
+    pub validated: Option<crate::records::hologram::SchoolYear>,
+}
+
+/// What a card in the register is worth today.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    Returned,
+    Superseded,
+    /// A hologram validates it today: until this day.
+    Valid(chrono::NaiveDate),
+    /// No hologram validates it today: it needs this school year's.
+    NeedsHologram(crate::records::hologram::SchoolYear),
+}
+
+impl Standing {
+    /// Returned, superseded, validated by a hologram until a day, or
+    /// waiting for this school year's hologram (a card without a current
+    /// hologram is not a valid document).
+    pub fn of(
+        returned: bool,
+        superseded: bool,
+        validated: Option<crate::records::hologram::SchoolYear>,
+        today: chrono::NaiveDate,
+    ) -> Self {
+        use crate::records::hologram::SchoolYear;
+        if returned {
+            return Standing::Returned;
+        }
+        if superseded {
+            return Standing::Superseded;
+        }
+        match validated.map(|y| y.valid_until()) {
+            Some(until) if until >= today => Standing::Valid(until),
+            _ => Standing::NeedsHologram(SchoolYear::of(today)),
+        }
+    }
+
+    pub fn is_valid(&self) -> bool {
+        matches!(self, Standing::Valid(_))
+    }
+}
+
+/// In Polish, as the register and the page say it.
+impl std::fmt::Display for Standing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Standing::Returned => f.write_str("zwrócona"),
+            Standing::Superseded => f.write_str("zastąpiona"),
+            Standing::Valid(until) => write!(f, "ważna do {}", until.format("%d.%m.%Y")),
+            Standing::NeedsHologram(year) => write!(f, "brak hologramu {year}"),
+        }
+    }
+}
+
+impl RegisterEntry {
+    pub fn standing(&self, today: chrono::NaiveDate) -> Standing {
+        Standing::of(
+            self.returned.is_some(),
+            self.superseded,
+            self.validated,
+            today,
+        )
+    }
 }
 
 /// Which cards a report lists; the default is all of them.
 #[derive(Debug, Clone, Default)]
 pub struct RegisterFilter {
-    /// Issued in this calendar year.
+    /// Issued (by the date on the card) in this calendar year.
     pub year: Option<i32>,
     pub class: Option<String>,
     pub batch: Option<String>,
@@ -47,16 +112,19 @@ impl Store {
         let rows = sqlx::query(
             "SELECT c.id, c.card_number, c.last_name, c.first_names, c.student_id, c.class,
                     json_extract(o.data, '$.birth_date') AS birth_date,
-                    substr(c.printed_at, 1, 10) AS issued, c.reason, c.blank_serial,
+                    COALESCE(c.issue_date, substr(c.printed_at, 1, 10)) AS issued, c.reason,
+                    c.blank_pattern, c.blank_serial,
                     c.printer_model || ' ' || c.printer_serial AS printer, c.operator, c.batch_id,
                     EXISTS (SELECT 1 FROM cards later
                             WHERE later.student_id = c.student_id AND later.id > c.id) AS superseded,
-                    substr(c.returned_at, 1, 10) AS returned,
+                    c.returned_at AS returned,
                     (SELECT group_concat(h.school_year || ' ' || h.serial, ', ')
                      FROM (SELECT school_year, serial FROM holograms
-                           WHERE card_id = c.id AND status = 'applied' ORDER BY slot) h) AS holograms
+                           WHERE card_id = c.id AND status = 'applied' ORDER BY slot) h) AS holograms,
+                    (SELECT MAX(school_year) FROM holograms
+                      WHERE card_id = c.id AND status = 'applied') AS validated
              FROM cards c LEFT JOIN orders o ON o.order_id = c.order_id
-             WHERE (?1 IS NULL OR substr(c.printed_at, 1, 4) = ?1)
+             WHERE (?1 IS NULL OR substr(COALESCE(c.issue_date, c.printed_at), 1, 4) = ?1)
                AND (?2 IS NULL OR c.class = ?2)
                AND (?3 IS NULL OR c.batch_id = ?3)
                AND (?4 IS NULL OR c.id = ?4)
@@ -80,6 +148,7 @@ impl Store {
                 birth_date: r.get("birth_date"),
                 issued: r.get("issued"),
                 reason: r.get("reason"),
+                blank_pattern: r.get("blank_pattern"),
                 blank_serial: r.get("blank_serial"),
                 printer: r.get("printer"),
                 operator: r.get("operator"),
@@ -89,7 +158,12 @@ impl Store {
                     .map(|h| h.split(", ").map(str::to_string).collect())
                     .unwrap_or_default(),
                 superseded: r.get("superseded"),
-                returned: r.get("returned"),
+                returned: r
+                    .get::<Option<String>, _>("returned")
+                    .map(|t| crate::records::clock::local_day(&t)),
+                validated: r
+                    .get::<Option<String>, _>("validated")
+                    .and_then(|y| y.parse().ok()),
             })
             .collect())
     }
@@ -115,11 +189,14 @@ pub struct RegisterRow {
     pub last_name: String,
     pub first_names: String,
     pub reason: String,
+    /// As printed on the card.
+    pub issue_date: Option<String>,
     pub printed_at: String,
     pub printer_model: String,
     pub printer_serial: String,
     pub batch_id: Option<String>,
     pub operator: Option<String>,
+    pub blank_pattern: Option<String>,
     pub blank_serial: Option<String>,
 }
 
@@ -137,11 +214,13 @@ impl Store {
                 last_name: r.get("last_name"),
                 first_names: r.get("first_names"),
                 reason: r.get("reason"),
+                issue_date: r.get("issue_date"),
                 printed_at: r.get("printed_at"),
                 printer_model: r.get("printer_model"),
                 printer_serial: r.get("printer_serial"),
                 batch_id: r.get("batch_id"),
                 operator: r.get("operator"),
+                blank_pattern: r.get("blank_pattern"),
                 blank_serial: r.get("blank_serial"),
             })
             .collect())

@@ -26,6 +26,7 @@ async fn live_panel(app: &App) -> Result<Markup, Refusal> {
     let printing = app.store.order_lines(&["printing"]).await?;
     let holograms = app.store.hologram_stock().await?;
     let blanks = app.store.blank_stock().await?;
+    let waiting_for_blanks = app.store.patterns_waiting_for_blanks().await?;
     let printer = &state["printer"];
     let word = printer["state"].as_str().unwrap_or("offline");
     let (_, kind) = polish::badge(&state);
@@ -73,6 +74,9 @@ async fn live_panel(app: &App) -> Result<Markup, Refusal> {
                     dt { "Do sprawdzenia" } dd #queue-held {
                         @if n(&queue["held"]) > 0 { a href="/sprawdzenie" { (n(&queue["held"])) } } @else { "0" }
                     }
+                }
+                @for pt in &waiting_for_blanks {
+                    p.advice role="alert" { "Czeka na druki " (pt) ": włóż stos do podajnika i " a href="/druki" { "zapisz załadowanie" } "." }
                 }
                 p { a href="/kolejka" { "Przejdź do kolejki" } }
             }

@@ -75,6 +75,7 @@ pub async fn confirm_page(
     p: Page,
 ) -> Result<Markup, Refusal> {
     let (question, button, _) = decision(&word).ok_or(Refusal::NotFound)?;
+    let reserved = app.store.reserved_blank(&order).await?;
     let line = app
         .store
         .order_lines(&["held"])
@@ -87,8 +88,17 @@ pub async fn confirm_page(
             h2 { (line.last_name) " " (line.first_names) " · nr " (line.card_number) }
             img.preview src={ "/podglad/" (line.order_id) } alt={ "Podgląd legitymacji " (line.card_number) };
             p.big { (question) }
+            @if let Some((pattern, serial)) = &reserved {
+                p { "Karta zaczęła się drukować na druku " strong { (pattern) " nr " (serial) } ". Sprawdź numer na karcie: "
+                    @if word == "ponow" { "jeśli druk został w podajniku, karta wydrukuje się na nim ponownie." }
+                    @else { "ten druk zostanie zapisany." } }
+            }
             form.actions method="post" action={ "/sprawdzenie/" (order) "/" (word) } {
                 (layout::csrf(&p))
+                @if reserved.is_none() && word != "ponow" {
+                    label for="blank" { "Nr druku z karty (jeśli był ponumerowany)" }
+                    input #blank name="blank" autocomplete="off" inputmode="numeric" placeholder="np. 000105";
+                }
                 button.primary type="submit" { (button) }
                 a.button href="/sprawdzenie" { "Wróć bez zmian" }
             }
@@ -97,22 +107,35 @@ pub async fn confirm_page(
     Ok(layout::page(&p, "/sprawdzenie", "Potwierdź decyzję", body))
 }
 
+#[derive(serde::Deserialize)]
+pub struct Decision {
+    /// The serial read off the card, for a card that reserved no blank.
+    #[serde(default)]
+    blank: String,
+}
+
 pub async fn decide(
     State(app): State<App>,
     Path((order, word)): Path<(String, String)>,
-    c: Change<crate::web::auth::Empty>,
+    c: Change<Decision>,
 ) -> Result<Response, Refusal> {
     let (_, _, done) = decision(&word).ok_or(Refusal::NotFound)?;
-    let operator = c.page.operator();
+    let actor = c.page.actor();
+    let blank = Some(c.form.blank.trim()).filter(|b| !b.is_empty());
     let result = match word.as_str() {
         "potwierdz" => app
             .store
-            .confirm_printed(&order, &operator)
+            .confirm_printed(&order, &actor, blank)
             .await
             .map(|_| None),
-        spoiled => app
+        "zepsuty" => app
             .store
-            .release(&order, &operator, spoiled == "zepsuty")
+            .release(&order, &actor, true, blank)
+            .await
+            .map(Some),
+        _ => app
+            .store
+            .release(&order, &actor, false, None)
             .await
             .map(Some),
     };
@@ -126,15 +149,6 @@ pub async fn decide(
         .unwrap_or_else(|| order.clone());
     match result {
         Ok(released) => {
-            app.store
-                .audit(
-                    &c.page.user.login,
-                    "web",
-                    &format!("hold.{word}"),
-                    Some(&order),
-                    Some(&format!("legitymacja {card}")),
-                )
-                .await?;
             app.queue_ready.notify_one();
             let text = match released {
                 Some(Released::HeldRevoked) => {

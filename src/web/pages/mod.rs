@@ -1,6 +1,7 @@
 //! One file per page of the station.
 
 pub mod audit;
+pub mod blanks;
 pub mod dashboard;
 pub mod holds;
 pub mod holograms;

@@ -71,14 +71,14 @@ pub async fn test_card(State(app): State<App>, c: Change<Empty>) -> Result<Respo
         return Ok(layout::redirect(
             "/drukarka",
             false,
-            "W drukarce są ponumerowane druki: karta testowa zużyłaby jeden z nich. Wyjmij je (legitka blanks return) i włóż czystą kartę.",
+            "W drukarce są ponumerowane druki: karta testowa zużyłaby jeden z nich. Wyjmij je, zapisz to (Druki → Wyjmij z drukarki) i włóż czystą kartę.",
         ));
     }
     app.test_cards
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     app.queue_ready.notify_one();
     app.store
-        .audit(&c.page.user.login, "web", "printer.test_card", None, None)
+        .audit_as(&c.page.actor(), "printer.test_card", None, None)
         .await?;
     Ok(layout::redirect(
         "/drukarka",

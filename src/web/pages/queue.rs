@@ -1,6 +1,6 @@
 //! Kolejka: waiting orders by class, batches on numbered blanks.
 
-use crate::records::store::{BatchRequest, BatchView, OrderLine};
+use crate::records::store::{span, BatchRequest, BatchView, OrderLine, NO_BLANKS};
 use crate::web::auth::{Change, Page};
 use crate::web::{layout, polish, App, Refusal};
 use axum::extract::{Path, State};
@@ -76,7 +76,12 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
                                 td { (b.pattern) " " (b.first_blank) }
                                 td.num { (b.printed_cards.len()) " z " (b.cards) }
                                 td.num { (b.waiting) }
-                                td { (polish::batch_status(&b.status)) }
+                                td {
+                                    (polish::batch_status(&b.status))
+                                    @if b.paused_reason.as_deref() == Some(NO_BLANKS) {
+                                        br; span.advice { "Brak załadowanych druków: włóż kolejne do podajnika, zapisz je (Druki → Załaduj) i wznów." }
+                                    }
+                                }
                                 td.actions {
                                     @if p.may_change() {
                                         @if b.status == "running" { (batch_button(&p, &b.id, "wstrzymaj", "Wstrzymaj", false)) }
@@ -187,34 +192,28 @@ pub async fn start_batch(
         ));
     }
     let r = BatchRequest {
-        operator: c.page.operator(),
         first_blank: f.first_blank.trim().to_string(),
         class: class.clone(),
         orders: f.order.clone(),
         limit: None,
     };
-    match app.store.start_batch(&r).await {
-        Ok((id, n)) => {
-            app.store
-                .audit(
-                    &c.page.user.login,
-                    "web",
-                    "batch.start",
-                    Some(&id),
-                    Some(&format!(
-                        "{n} kart, druki od nr {}{}",
-                        r.first_blank,
-                        class.map(|c| format!(", klasa {c}")).unwrap_or_default()
-                    )),
-                )
-                .await?;
+    match app.store.start_batch(&r, &c.page.actor()).await {
+        Ok(b) => {
             app.queue_ready.notify_one();
+            let kept = if b.kept.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " W podajniku były już druki {}: partia drukuje na nich najpierw.",
+                    span(&b.kept)
+                )
+            };
             Ok(layout::redirect(
                 "/kolejka",
                 true,
                 &format!(
-                    "Partia {id} uruchomiona: {n} kart na drukach od nr {}.",
-                    r.first_blank
+                    "Partia {} uruchomiona: {} kart na drukach od nr {}.{kept}",
+                    b.id, b.cards, r.first_blank
                 ),
             ))
         }
@@ -236,22 +235,20 @@ pub async fn batch_action(
         ),
         _ => return Err(Refusal::NotFound),
     };
-    match app.store.set_batch_status(&id, to).await {
-        Ok(()) => {
-            app.store
-                .audit(
-                    &c.page.user.login,
-                    "web",
-                    &format!("batch.{to}"),
-                    Some(&id),
-                    None,
-                )
-                .await?;
+    match app.store.set_batch_status(&id, to, &c.page.actor()).await {
+        Ok(unloaded) => {
             app.queue_ready.notify_one();
+            let take_out = match unloaded {
+                Some(u) if !u.serials.is_empty() => format!(
+                    " Wyjmij z podajnika niewykorzystane druki {} (wróciły do magazynu).",
+                    span(&u.serials)
+                ),
+                _ => String::new(),
+            };
             Ok(layout::redirect(
                 "/kolejka",
                 true,
-                &format!("Partia {id} {done}."),
+                &format!("Partia {id} {done}.{take_out}"),
             ))
         }
         Err(e) => crate::web::refused("/kolejka", e),

@@ -3,7 +3,7 @@
 
 use crate::card::photo::Photo;
 use crate::records::hologram::FIELDS;
-use crate::records::store::{RegisterFilter, RegisterLine};
+use crate::records::store::{RegisterFilter, RegisterLine, Standing};
 use crate::web::auth::Page;
 use crate::web::{layout, polish, App, Refusal};
 use axum::extract::{Path, Query, State};
@@ -20,12 +20,10 @@ pub struct Search {
     q: String,
 }
 
-fn state(returned: &Option<String>, superseded: bool) -> (&'static str, &'static str) {
-    match (returned, superseded) {
-        (Some(_), _) => ("zwrócona", "warn"),
-        (None, true) => ("zastąpiona", "warn"),
-        (None, false) => ("ważna", "ok"),
-    }
+/// The card's standing today, and the badge it shows with.
+fn state(s: Standing) -> (String, &'static str) {
+    let kind = if s.is_valid() { "ok" } else { "warn" };
+    (s.to_string(), kind)
 }
 
 /// Whether a card matches every word of the search (name, number, class),
@@ -53,6 +51,7 @@ pub async fn page(
     let mut found: Vec<&RegisterLine> = all.iter().rev().filter(|e| matches(e, &words)).collect();
     let count = found.len();
     found.truncate(SHOWN);
+    let today = crate::records::clock::today();
     let body = html! {
         form.row method="get" action="/rejestr" role="search" {
             label for="q" { "Szukaj (nazwisko, imię, nr legitymacji, klasa)" }
@@ -68,7 +67,7 @@ pub async fn page(
             thead { tr { th { "Nr legitymacji" } th { "Nazwisko i imiona" } th { "Klasa" } th { "Wydana" } th { "Rodzaj" } th { "Hologramy" } th { "Stan" } } }
             tbody {
                 @for e in &found {
-                    @let (word, kind) = state(&e.returned, e.superseded);
+                    @let (word, kind) = state(e.standing(today));
                     tr {
                         td { a href={ "/rejestr/" (e.id) } { (e.card_number) } }
                         td { (e.last_name) " " (e.first_names) }
@@ -97,7 +96,7 @@ pub async fn card(State(app): State<App>, Path(id): Path<i64>, p: Page) -> Resul
         .next()
         .ok_or(Refusal::NotFound)?;
     let fields = app.store.hologram_fields(id).await?;
-    let (word, kind) = state(&e.returned, e.superseded);
+    let (word, kind) = state(e.standing(crate::records::clock::today()));
     let body = html! {
         div.split {
             section.panel {
