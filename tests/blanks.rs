@@ -149,6 +149,85 @@ async fn each_card_and_each_spoiled_blank_records_the_serial_it_used() {
         "{stock}"
     );
 
+    // A typo in the pattern accounts no blanks; a count too large for a
+    // delivery is confirmed first.
+    let receive = |pattern: &'static str, first: &'static str, count: &'static str| {
+        vec![
+            "blanks",
+            "receive",
+            "--pattern",
+            pattern,
+            "--first",
+            first,
+            "--count",
+            count,
+            "--operator",
+            OPERATOR,
+        ]
+    };
+    refused(
+        &config,
+        &receive("MEIN-I/1", "000201", "5"),
+        "no card layout for pattern \"MEIN-I/1\": this station prints MEiN-I/1, MEiN-I/3-N",
+    );
+    refused(
+        &config,
+        &receive("MEiN-I/1", "001001", "5000"),
+        "check the count on the delivery note, then confirm it (--confirm-large)",
+    );
+    // Received 5000, it was 500: the rest is voided, kept and not counted.
+    let mut large = receive("MEiN-I/1", "001001", "5000");
+    large.push("--confirm-large");
+    ok(&config, &large);
+    let voided = ok(
+        &config,
+        &[
+            "blanks",
+            "void",
+            "--pattern",
+            "MEiN-I/1",
+            "--first",
+            "001501",
+            "--count",
+            "4500",
+            "--reason",
+            "the delivery note says 500",
+            "--operator",
+            OPERATOR,
+        ],
+    );
+    assert!(voided.contains("voided 4500 blanks MEiN-I/1: 001501 – 006000"), "{voided}");
+    // A stack put in and taken out again: back in stock.
+    ok(
+        &config,
+        &[
+            "blanks", "load", "--first", "001001", "--count", "3", "--operator", OPERATOR,
+        ],
+    );
+    let unloaded = ok(
+        &config,
+        &[
+            "blanks",
+            "unload",
+            "--pattern",
+            "MEiN-I/1",
+            "--operator",
+            OPERATOR,
+        ],
+    );
+    assert!(
+        unloaded.contains("unloaded 3 blanks MEiN-I/1: 001001 – 001003 (back in stock)"),
+        "{unloaded}"
+    );
+    let stock = ok(&config, &["blanks"]);
+    assert!(
+        stock
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["MEiN-I/1", "506", "501", "0", "3", "1", "1", "0", "4500"]),
+        "{stock}"
+    );
+
     let report = h.dir.path().join("druki.pdf");
     ok(
         &config,
@@ -156,10 +235,17 @@ async fn each_card_and_each_spoiled_blank_records_the_serial_it_used() {
     );
     let text = pdf_text(&report);
     assert!(
-        text.contains("MEiN-I/1: otrzymano 6 = wydrukowano 3 + zepsuto 1 + zniszczono 1 + zwrócono 0 + w drukarce 0 + w magazynie 1."),
+        text.contains("MEiN-I/1: otrzymano 506 = wydrukowano 3 + zepsuto 1 + zniszczono 1 + zwrócono 0 + w drukarce 0 + w magazynie 501."),
         "{text}"
     );
     assert!(text.contains("scratched in the box"), "{text}");
+    assert!(
+        text.contains("4500 numerów zapisanych błędnie anulowano"),
+        "{text}"
+    );
+    // Every printed card and spoiled blank names its pattern too.
+    let ev = h.central.events_for(&ids[2], "card.spoiled").next().unwrap().clone();
+    assert_eq!(ev["blank_pattern"], "MEiN-I/1");
 
     let h = h.stop().await;
     let store = Store::open(&h.db(), &h.settings.station).await.unwrap();

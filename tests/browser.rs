@@ -204,8 +204,11 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
     };
     // The third card of the batch is cut off mid-print (the printer unplugged
     // for 2 s): the station holds it for a person to check.
+    // The feeder holds the stack the batch is started on, six blanks.
     let sim = SimConfig {
         card_time: Duration::from_millis(300),
+        feeder_cards: 0,
+        blanks: vec![legitka_sim::Stack::new("MEiN-I/1", "000101", 6).unwrap()],
         ..SimConfig::default()
     };
     let w = WebStation::start(sim, |s| s.queue.mode = QueueMode::Batch).await;
@@ -322,13 +325,49 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
             .unwrap();
         assert!(loaded, "the card's preview image loads");
         person.shot("do-sprawdzenia").await;
-        person.click_link("Karta jest dobra").await;
+        // The cable was pulled mid-card: the simulator pushed the blank
+        // out unprinted. The page names the blank the card started on.
+        person.click_link("Druk zepsuty — drukuj ponownie").await;
+        let ask = person.html().await;
         assert!(
-            person.html().await.contains("Karta wyszła z drukarki cała"),
-            "a confirmation step"
+            ask.contains("Karta zaczęła się drukować na druku <strong>MEiN-I/1 nr 000103</strong>"),
+            "{ask}"
         );
         person.click("form button.primary").await;
-        assert!(person.flash().await.contains("3/2026 wpisana do rejestru"));
+        assert!(person
+            .flash()
+            .await
+            .contains("3/2026 wróciła do kolejki, druk zapisany jako zepsuty"));
+
+        // Six blanks for six cards, one spoiled: the last card finds none,
+        // and the batch waits instead of printing it without a serial.
+        let mut queue = String::new();
+        for _ in 0..100 {
+            person.go("/kolejka").await;
+            queue = person.text_of("main").await;
+            if queue.contains("nie ma zapisanych druków tego wzoru") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            queue.contains("nie ma zapisanych druków tego wzoru"),
+            "the queue page says the batch waits for blanks: {queue}"
+        );
+        person.shot("kolejka-brak-drukow").await;
+        // One more blank in the feeder, then recorded on the page.
+        h.sim.with(|p| p.load_blanks(&legitka_sim::Stack::new("MEiN-I/1", "000107", 1).unwrap()));
+        person.click_link("Druki").await;
+        person.fill("#lfirst", "000107").await;
+        person.fill("#lcount", "1").await;
+        person
+            .click("form[action='/druki/zaladuj'] button.primary")
+            .await;
+        assert!(person
+            .flash()
+            .await
+            .contains("Załadowano 1 druków MEiN-I/1: 000107"));
+        person.shot("druki").await;
 
         // The batch goes on and prints every card on the simulator; the
         // dashboard in the first tab shows it without a reload.
@@ -466,7 +505,7 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
         assert!(
             log.contains("uruchomienie partii")
                 && log.contains("naklejenie hologramu")
-                && log.contains("karta dobra"),
+                && log.contains("druk zepsuty"),
             "the audit log names each action"
         );
         person.shot("dziennik").await;
@@ -518,6 +557,7 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
             "/sprawdzenie",
             "/rejestr",
             "/hologramy",
+            "/druki",
             "/raporty",
             "/drukarka",
             "/dziennik",
@@ -549,4 +589,27 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
     assert!(cards
         .iter()
         .all(|e| e.operator.as_deref() == Some("Anna Kowalska (anna)")));
+    // Each card on the blank it physically went on: 000103 was pushed out
+    // unprinted and is recorded spoiled; the last card took the one loaded
+    // from the page.
+    let serials: Vec<_> = cards.iter().map(|e| e.blank_serial.clone().unwrap()).collect();
+    assert_eq!(
+        serials,
+        ["000101", "000102", "000104", "000105", "000106", "000107"]
+    );
+    // ... and the simulator's own account agrees, blank by blank.
+    let taken: Vec<(String, String)> = h.sim.with(|p| {
+        p.feeder()
+            .log()
+            .iter()
+            .map(|t| (t.serial.clone().unwrap(), format!("{:?}", t.outcome)))
+            .collect()
+    });
+    let printed: Vec<&str> = taken
+        .iter()
+        .filter(|(_, o)| o == "Printed")
+        .map(|(s, _)| s.as_str())
+        .collect();
+    assert_eq!(printed, serials);
+    assert!(taken.contains(&("000103".into(), "Ejected".into())), "{taken:?}");
 }

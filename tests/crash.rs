@@ -325,3 +325,59 @@ async fn sigkill_at_random_moments_again_and_again_loses_nothing() {
         "no card came out of the printer twice ({confirmed} confirmed by the operator)"
     );
 }
+
+/// A second daemon started on the same register (a second unit, a
+/// technician's manual start) is refused before it touches the database:
+/// it would hold the first one's card in the printer as interrupted, and
+/// that card, printed, would go unregistered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_daemon_on_the_same_register_is_refused_and_the_first_prints_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, pty) = common::simulator(Duration::from_millis(1500));
+    let settings = common::settings(dir.path(), &pty);
+    let config = dir.path().join("legitka.toml");
+    common::write_config(&settings, &config);
+    let (host, port) = common::broker();
+    let mut central = Central::connect(
+        &host,
+        port,
+        &settings.mqtt.prefix,
+        common::SCHOOL,
+        &settings.station,
+    )
+    .await;
+    let mut first = daemon(&config, &dir.path().join("first.log"));
+    central
+        .wait_state(Duration::from_secs(60), |s| s["online"] == true)
+        .await
+        .expect("daemon online");
+    let order = legitka::card::sample::order(0);
+    let id = order["order_id"].as_str().unwrap().to_string();
+    central.send_order(&order).await;
+    assert!(sim.wait_until(Duration::from_secs(60), |p| p.is_printing()));
+    let second = Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args(["daemon", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(78), "{said}");
+    assert!(
+        said.contains(&format!("another legitka daemon (pid {})", first.id())),
+        "{said}"
+    );
+    assert!(
+        central
+            .wait_events(Duration::from_secs(60), |ev| ev
+                .iter()
+                .any(|e| e["order_id"] == id.as_str() && e["type"] == "card.printed"))
+            .await,
+        "the first daemon registers its card"
+    );
+    assert!(
+        central.events_for(&id, "order.held").next().is_none(),
+        "nobody held it"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+}

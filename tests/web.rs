@@ -451,3 +451,155 @@ async fn a_session_unused_past_its_limit_is_refused_and_deleted() {
         "no login either"
     );
 }
+
+/// Druki and the scanned pile, from the page: a delivery (a large one
+/// confirmed first), a stack loaded, then taken out; a range voided after a
+/// confirmation; an auditor changes nothing; holograms on a pile of cards
+/// in the order scanned. Each lands in the records and the audit log under
+/// the person's login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blanks_and_a_scanned_pile_are_handled_from_the_page() {
+    let w = WebStation::start(SimConfig::default(), |_| {}).await;
+    let base = w.base.clone();
+    let mut h = w.h;
+    let ids = h.send_orders(0, 2).await;
+    for id in &ids {
+        h.wait_for(id, "card.printed").await;
+    }
+    let anna = client();
+    log_in(&anna, &base, "anna", PASSWORD).await;
+    // A form posted as the page posts it, with the session's CSRF token.
+    let post = |c: &reqwest::Client, path: &str, form: Vec<(&'static str, String)>| {
+        let (c, base, url) = (c.clone(), base.clone(), format!("{base}{path}"));
+        async move {
+            let (_, page) = page(&c, format!("{base}/druki")).await;
+            let mut f = vec![("_csrf", csrf_of(&page))];
+            f.extend(form);
+            c.post(url).form(&f).send().await.unwrap()
+        }
+    };
+    let flash = |r: &reqwest::Response| {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("legitka_flash="))
+            .map(|c| urlencoding_decode(&c))
+            .unwrap_or_default()
+    };
+    // A large delivery: the page asks first, and records nothing.
+    let delivery = |count: &str, step: &str| {
+        vec![
+            ("pattern", "MEiN-I/1".to_string()),
+            ("first", "000101".to_string()),
+            ("count", count.to_string()),
+            ("step", step.to_string()),
+        ]
+    };
+    let r = post(&anna, "/druki/przyjmij", delivery("1500", "check")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let ask = r.text().await.unwrap();
+    assert!(ask.contains("Dostawa 1500 druków MEiN-I/1 od nr 000101?"), "{ask}");
+    let r = post(&anna, "/druki/przyjmij", delivery("1500", "save")).await;
+    assert!(flash(&r).contains("Przyjęto 1500 druków MEiN-I/1: 000101 – 001600"), "{}", flash(&r));
+    // A mistyped pattern is not a form.
+    let mut typo = delivery("5", "check");
+    typo[0].1 = "MEIN-I/1".into();
+    let r = post(&anna, "/druki/przyjmij", typo).await;
+    assert!(flash(&r).contains("no card layout for pattern"), "{}", flash(&r));
+
+    // Loaded, the station says which serials; taken out, back in stock.
+    let r = post(
+        &anna,
+        "/druki/zaladuj",
+        vec![
+            ("pattern", "MEiN-I/1".into()),
+            ("first", "000101".into()),
+            ("count", "3".into()),
+        ],
+    )
+    .await;
+    assert!(flash(&r).contains("Załadowano 3 druków MEiN-I/1: 000101 – 000103"), "{}", flash(&r));
+    let (_, druki) = page(&anna, format!("{base}/druki")).await;
+    assert!(druki.contains("3 szt.: 000101 – 000103"), "the feeder as recorded");
+    let r = post(&anna, "/druki/wyjmij", vec![("pattern", "MEiN-I/1".into())]).await;
+    assert!(flash(&r).contains("Wyjęto 3 druków MEiN-I/1: 000101 – 000103"), "{}", flash(&r));
+
+    // A correction: shown first, then recorded.
+    let void = |step: &str| {
+        vec![
+            ("pattern", "MEiN-I/1".to_string()),
+            ("first", "000601".to_string()),
+            ("count", "1000".to_string()),
+            ("reason", "dostawa miała 500 sztuk".to_string()),
+            ("step", step.to_string()),
+        ]
+    };
+    let r = post(&anna, "/druki/korekta", void("check")).await;
+    assert!(r.text().await.unwrap().contains("Anulować 1000 druków MEiN-I/1: 000601 – 001600?"));
+    let r = post(&anna, "/druki/korekta", void("save")).await;
+    assert!(flash(&r).contains("Anulowano 1000 druków"), "{}", flash(&r));
+    let (_, druki) = page(&anna, format!("{base}/druki")).await;
+    assert!(druki.contains("<td class=\"num\">500</td>"), "received counts what exists: {druki}");
+
+    // An auditor sees the page and changes nothing.
+    let ewa = client();
+    log_in(&ewa, &base, "ewa", PASSWORD).await;
+    let (status, seen) = page(&ewa, format!("{base}/druki")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!seen.contains("/druki/wyjmij"), "no forms for an auditor");
+    let r = post(&ewa, "/druki/wyjmij", vec![("pattern", "MEiN-I/1".into())]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Holograms on a scanned pile: a preview card -> sticker, then saved.
+    let year = legitka::records::hologram::SchoolYear::current().to_string();
+    common::cli::ok(
+        &w.config,
+        &[
+            "holograms", "receive", "--year", &year, "--first", "H000001", "--count", "5",
+            "--operator", "anna",
+        ],
+    );
+    let pile = |step: &str| {
+        vec![
+            ("cards", "2/2026\r\n1/2026\r\n".to_string()),
+            ("first", "H000001".to_string()),
+            ("year", year.clone()),
+            ("step", step.to_string()),
+        ]
+    };
+    let r = post(&anna, "/hologramy/stos", pile("preview")).await;
+    let preview = r.text().await.unwrap();
+    let at = |s: &str| preview.find(s).unwrap_or_else(|| panic!("{s} not in {preview}"));
+    assert!(at("<td>2/2026</td>") < at("<td>1/2026</td>"), "in the order scanned");
+    assert!(at("<td>H000001</td>") < at("<td>H000002</td>"));
+    let r = post(&anna, "/hologramy/stos", pile("save")).await;
+    assert!(flash(&r).contains("Naklejono 2 hologramów"), "{}", flash(&r));
+    let ev = h.wait_for(&ids[1], "hologram.applied").await;
+    assert_eq!(ev["hologram_serial"], "H000001");
+
+    let store = legitka::records::store::Store::open(&h.db(), &h.settings.station)
+        .await
+        .unwrap();
+    let log = store.audit_entries(Some("anna"), 50).await.unwrap();
+    for action in ["blanks.receive", "blanks.load", "blanks.unload", "blanks.void", "hologram.apply_many"] {
+        assert!(
+            log.iter().any(|e| e.action == action && e.via == "web"),
+            "{action} audited: {log:?}"
+        );
+    }
+    h.stop().await;
+}
+
+/// The flash cookie's text, as the page shows it.
+fn urlencoding_decode(cookie: &str) -> String {
+    let v = cookie
+        .trim_start_matches("legitka_flash=")
+        .split(';')
+        .next()
+        .unwrap_or_default();
+    url::form_urlencoded::parse(v.as_bytes())
+        .find(|(k, _)| k == "m")
+        .map(|(_, m)| m.into_owned())
+        .unwrap_or_default()
+}

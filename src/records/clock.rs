@@ -30,7 +30,8 @@ pub fn local(stored: &str) -> String {
         .unwrap_or_else(|_| stored.to_string())
 }
 
-/// The Polish calendar day of a stored UTC time, `YYYY-MM-DD`.
+/// The Polish calendar day of a stored UTC time, `YYYY-MM-DD`; a date is
+/// left as it is.
 pub fn local_day(stored: &str) -> String {
     DateTime::parse_from_rfc3339(stored)
         .map(|t| t.with_timezone(&ZONE).date_naive().to_string())

@@ -7,18 +7,17 @@ use crate::records::store::{BatchError, BlankError, CardError, StoreError};
 
 /// `2025-09-01T10:15:00Z` as `01.09.2025 12:15` (local time); a date alone
 /// as `01.09.2025`.
+/// A stored time as Poland reads it: `29.11.2026 23:05`.
 pub fn when(iso: &str) -> String {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(iso) {
-        return t
-            .with_timezone(&chrono::Local)
-            .format("%d.%m.%Y %H:%M")
-            .to_string();
+    if chrono::DateTime::parse_from_rfc3339(iso).is_ok() {
+        return crate::records::clock::local(iso);
     }
-    crate::records::report::catalogue::date_pl(&iso[..10.min(iso.len())])
+    day(iso)
 }
 
+/// A date, or a stored time's Polish day: `29.11.2026`.
 pub fn day(iso: &str) -> String {
-    crate::records::report::catalogue::date_pl(&iso[..10.min(iso.len())])
+    crate::records::report::catalogue::date_pl(iso)
 }
 
 /// The printer's state word.

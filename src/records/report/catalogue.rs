@@ -109,11 +109,13 @@ pub fn reason_pl(r: &str) -> &str {
 }
 
 pub fn today() -> String {
-    chrono::Local::now().format("%d.%m.%Y").to_string()
+    crate::records::clock::today().format("%d.%m.%Y").to_string()
 }
 
-/// `2026-09-01` as a Polish form writes it: `01.09.2026`.
+/// `2026-09-01` as a Polish form writes it: `01.09.2026` (a stored time
+/// is first read as Poland's day).
 pub fn date_pl(iso: &str) -> String {
+    let iso = &crate::records::clock::local_day(iso);
     chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
         .map(|d| d.format("%d.%m.%Y").to_string())
         .unwrap_or_else(|_| iso.to_string())
@@ -250,7 +252,7 @@ pub async fn build(store: &Store, rspo: &str, which: &Report) -> Result<Table, R
                         } else {
                             used
                         },
-                        date_pl(&b.created_at[..10.min(b.created_at.len())])
+                        date_pl(&crate::records::clock::local_day(&b.created_at))
                     ),
                     format!(
                         "Drukarka: {}",
@@ -305,7 +307,7 @@ pub async fn build(store: &Store, rspo: &str, which: &Report) -> Result<Table, R
                                 r.slot.map(|s| s.to_string()).unwrap_or_default(),
                                 r.applied_at
                                     .as_deref()
-                                    .map(|d| date_pl(&d[..10.min(d.len())]))
+                                    .map(|d| date_pl(&crate::records::clock::local_day(d)))
                                     .unwrap_or_default(),
                                 r.applied_by
                                     .clone()

@@ -178,12 +178,29 @@ impl Store {
     ) -> Result<Vec<String>> {
         let mut tx = self.write_tx().await?;
         let serials = load_in(&mut tx, pattern, first, count, &actor.name, None).await?;
+        // A batch that stopped only because its next card found no blank
+        // goes on now that there are some.
+        let resumed = sqlx::query(
+            "UPDATE batches SET status = 'running', paused_reason = NULL, updated_at = ?
+             WHERE pattern = ? AND status = 'paused' AND paused_reason = ?",
+        )
+        .bind(event::now())
+        .bind(pattern)
+        .bind(super::NO_BLANKS)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let detail = if resumed > 0 {
+            format!("{pattern}; partie wznowione: {resumed}")
+        } else {
+            pattern.to_string()
+        };
         audit_in(
             &mut tx,
             actor,
             "blanks.load",
             Some(&span(&serials)),
-            Some(pattern),
+            Some(&detail),
         )
         .await?;
         tx.commit().await?;

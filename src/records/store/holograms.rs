@@ -510,7 +510,7 @@ impl Store {
         if let Some((on, reason)) = &card.returned {
             return Err(HologramError::Returned {
                 card: number.clone(),
-                on: on[..10.min(on.len())].to_string(),
+                on: crate::records::clock::local_day(on),
                 reason: reason.clone().unwrap_or_default(),
             }
             .into());

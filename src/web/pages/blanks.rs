@@ -21,6 +21,21 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
         ));
     }
     let waiting = app.store.patterns_waiting_for_blanks().await?;
+    // A reserved blank is named by the card that reserved it.
+    let in_flight: std::collections::HashMap<String, String> = app
+        .store
+        .order_lines(&["printing", "held"])
+        .await?
+        .into_iter()
+        .map(|o| (o.order_id, o.card_number))
+        .collect();
+    let card_of = |order: &Option<String>| {
+        order
+            .as_ref()
+            .and_then(|o| in_flight.get(o))
+            .cloned()
+            .unwrap_or_else(|| "—".into())
+    };
     let mut patterns: Vec<String> = app.renderer.patterns().map(|t| t.pattern.clone()).collect();
     patterns.sort();
     let select = |id: &str| {
@@ -50,7 +65,7 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
                         dd {
                             @if !free.is_empty() { (free.len()) " szt.: " (span(&free)) }
                             @for (s, o) in loaded.iter().filter(|(_, o)| o.is_some()) {
-                                br; "nr " (s) " — zarezerwowany przez kartę w drukarce lub do sprawdzenia (" (o.as_deref().unwrap_or_default()) ")"
+                                br; "nr " (s) " — zarezerwowany przez legitymację nr " (card_of(o)) " (drukuje się albo czeka na sprawdzenie)"
                             }
                         }
                     }

@@ -53,7 +53,11 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
         .collect();
     let groups = by_class(&waiting);
     let mode_batch = app.store.mode() == crate::records::store::QueueMode::Batch;
+    let short = app.store.patterns_waiting_for_blanks().await?;
     let body = html! {
+        @for pt in &short {
+            p.panel.advice role="alert" { "Karty na druku " (pt) " czekają: w drukarce nie ma zapisanych druków tego wzoru. Włóż stos do podajnika i " a href="/druki" { "zapisz załadowanie" } "." }
+        }
         p.muted {
             @if mode_batch {
                 "Tryb partii: zamówienia czekają, aż operator uruchomi partię na ponumerowanych drukach."
@@ -79,7 +83,7 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
                                 td {
                                     (polish::batch_status(&b.status))
                                     @if b.paused_reason.as_deref() == Some(NO_BLANKS) {
-                                        br; span.advice { "Brak załadowanych druków: włóż kolejne do podajnika, zapisz je (Druki → Załaduj) i wznów." }
+                                        br; span.advice { "Brak załadowanych druków: włóż kolejne do podajnika i zapisz je (Druki → Załaduj); partia ruszy sama." }
                                     }
                                 }
                                 td.actions {
