@@ -196,12 +196,22 @@ async fn each_card_and_each_spoiled_blank_records_the_serial_it_used() {
             OPERATOR,
         ],
     );
-    assert!(voided.contains("voided 4500 blanks MEiN-I/1: 001501 – 006000"), "{voided}");
+    assert!(
+        voided.contains("voided 4500 blanks MEiN-I/1: 001501 – 006000"),
+        "{voided}"
+    );
     // A stack put in and taken out again: back in stock.
     ok(
         &config,
         &[
-            "blanks", "load", "--first", "001001", "--count", "3", "--operator", OPERATOR,
+            "blanks",
+            "load",
+            "--first",
+            "001001",
+            "--count",
+            "3",
+            "--operator",
+            OPERATOR,
         ],
     );
     let unloaded = ok(
@@ -244,7 +254,12 @@ async fn each_card_and_each_spoiled_blank_records_the_serial_it_used() {
         "{text}"
     );
     // Every printed card and spoiled blank names its pattern too.
-    let ev = h.central.events_for(&ids[2], "card.spoiled").next().unwrap().clone();
+    let ev = h
+        .central
+        .events_for(&ids[2], "card.spoiled")
+        .next()
+        .unwrap()
+        .clone();
     assert_eq!(ev["blank_pattern"], "MEiN-I/1");
 
     let h = h.stop().await;

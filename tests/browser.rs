@@ -356,7 +356,8 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
         );
         person.shot("kolejka-brak-drukow").await;
         // One more blank in the feeder, then recorded on the page.
-        h.sim.with(|p| p.load_blanks(&legitka_sim::Stack::new("MEiN-I/1", "000107", 1).unwrap()));
+        h.sim
+            .with(|p| p.load_blanks(&legitka_sim::Stack::new("MEiN-I/1", "000107", 1).unwrap()));
         person.click_link("Druki").await;
         person.fill("#lfirst", "000107").await;
         person.fill("#lcount", "1").await;
@@ -592,7 +593,10 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
     // Each card on the blank it physically went on: 000103 was pushed out
     // unprinted and is recorded spoiled; the last card took the one loaded
     // from the page.
-    let serials: Vec<_> = cards.iter().map(|e| e.blank_serial.clone().unwrap()).collect();
+    let serials: Vec<_> = cards
+        .iter()
+        .map(|e| e.blank_serial.clone().unwrap())
+        .collect();
     assert_eq!(
         serials,
         ["000101", "000102", "000104", "000105", "000106", "000107"]
@@ -611,5 +615,8 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
         .map(|(s, _)| s.as_str())
         .collect();
     assert_eq!(printed, serials);
-    assert!(taken.contains(&("000103".into(), "Ejected".into())), "{taken:?}");
+    assert!(
+        taken.contains(&("000103".into(), "Ejected".into())),
+        "{taken:?}"
+    );
 }

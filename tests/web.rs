@@ -423,6 +423,7 @@ async fn a_session_unused_past_its_limit_is_refused_and_deleted() {
             "Anna Kowalska",
             Role::Operator,
             &hash_password(PASSWORD),
+            &common::records::anna(),
         )
         .await
         .unwrap();
@@ -442,8 +443,14 @@ async fn a_session_unused_past_its_limit_is_refused_and_deleted() {
     );
     // Disabling an account ends its sessions and tokens at once.
     let (token, _) = store.open_session("anna").await.unwrap();
-    let api = store.add_api_token("anna").await.unwrap();
-    store.disable_user("anna").await.unwrap();
+    let api = store
+        .add_api_token("anna", &common::records::anna())
+        .await
+        .unwrap();
+    store
+        .disable_user("anna", &common::records::anna())
+        .await
+        .unwrap();
     assert!(store.session(&token, 3600).await.unwrap().is_none());
     assert!(store.user_by_token(&api).await.unwrap().is_none());
     assert!(
@@ -499,14 +506,25 @@ async fn blanks_and_a_scanned_pile_are_handled_from_the_page() {
     let r = post(&anna, "/druki/przyjmij", delivery("1500", "check")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let ask = r.text().await.unwrap();
-    assert!(ask.contains("Dostawa 1500 druków MEiN-I/1 od nr 000101?"), "{ask}");
+    assert!(
+        ask.contains("Dostawa 1500 druków MEiN-I/1 od nr 000101?"),
+        "{ask}"
+    );
     let r = post(&anna, "/druki/przyjmij", delivery("1500", "save")).await;
-    assert!(flash(&r).contains("Przyjęto 1500 druków MEiN-I/1: 000101 – 001600"), "{}", flash(&r));
+    assert!(
+        flash(&r).contains("Przyjęto 1500 druków MEiN-I/1: 000101 – 001600"),
+        "{}",
+        flash(&r)
+    );
     // A mistyped pattern is not a form.
     let mut typo = delivery("5", "check");
     typo[0].1 = "MEIN-I/1".into();
     let r = post(&anna, "/druki/przyjmij", typo).await;
-    assert!(flash(&r).contains("no card layout for pattern"), "{}", flash(&r));
+    assert!(
+        flash(&r).contains("no card layout for pattern"),
+        "{}",
+        flash(&r)
+    );
 
     // Loaded, the station says which serials; taken out, back in stock.
     let r = post(
@@ -519,11 +537,22 @@ async fn blanks_and_a_scanned_pile_are_handled_from_the_page() {
         ],
     )
     .await;
-    assert!(flash(&r).contains("Załadowano 3 druków MEiN-I/1: 000101 – 000103"), "{}", flash(&r));
+    assert!(
+        flash(&r).contains("Załadowano 3 druków MEiN-I/1: 000101 – 000103"),
+        "{}",
+        flash(&r)
+    );
     let (_, druki) = page(&anna, format!("{base}/druki")).await;
-    assert!(druki.contains("3 szt.: 000101 – 000103"), "the feeder as recorded");
+    assert!(
+        druki.contains("3 szt.: 000101 – 000103"),
+        "the feeder as recorded"
+    );
     let r = post(&anna, "/druki/wyjmij", vec![("pattern", "MEiN-I/1".into())]).await;
-    assert!(flash(&r).contains("Wyjęto 3 druków MEiN-I/1: 000101 – 000103"), "{}", flash(&r));
+    assert!(
+        flash(&r).contains("Wyjęto 3 druków MEiN-I/1: 000101 – 000103"),
+        "{}",
+        flash(&r)
+    );
 
     // A correction: shown first, then recorded.
     let void = |step: &str| {
@@ -536,11 +565,18 @@ async fn blanks_and_a_scanned_pile_are_handled_from_the_page() {
         ]
     };
     let r = post(&anna, "/druki/korekta", void("check")).await;
-    assert!(r.text().await.unwrap().contains("Anulować 1000 druków MEiN-I/1: 000601 – 001600?"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Anulować 1000 druków MEiN-I/1: 000601 – 001600?"));
     let r = post(&anna, "/druki/korekta", void("save")).await;
     assert!(flash(&r).contains("Anulowano 1000 druków"), "{}", flash(&r));
     let (_, druki) = page(&anna, format!("{base}/druki")).await;
-    assert!(druki.contains("<td class=\"num\">500</td>"), "received counts what exists: {druki}");
+    assert!(
+        druki.contains("<td class=\"num\">500</td>"),
+        "received counts what exists: {druki}"
+    );
 
     // An auditor sees the page and changes nothing.
     let ewa = client();
@@ -556,8 +592,16 @@ async fn blanks_and_a_scanned_pile_are_handled_from_the_page() {
     common::cli::ok(
         &w.config,
         &[
-            "holograms", "receive", "--year", &year, "--first", "H000001", "--count", "5",
-            "--operator", "anna",
+            "holograms",
+            "receive",
+            "--year",
+            &year,
+            "--first",
+            "H000001",
+            "--count",
+            "5",
+            "--operator",
+            "anna",
         ],
     );
     let pile = |step: &str| {
@@ -570,11 +614,22 @@ async fn blanks_and_a_scanned_pile_are_handled_from_the_page() {
     };
     let r = post(&anna, "/hologramy/stos", pile("preview")).await;
     let preview = r.text().await.unwrap();
-    let at = |s: &str| preview.find(s).unwrap_or_else(|| panic!("{s} not in {preview}"));
-    assert!(at("<td>2/2026</td>") < at("<td>1/2026</td>"), "in the order scanned");
+    let at = |s: &str| {
+        preview
+            .find(s)
+            .unwrap_or_else(|| panic!("{s} not in {preview}"))
+    };
+    assert!(
+        at("<td>2/2026</td>") < at("<td>1/2026</td>"),
+        "in the order scanned"
+    );
     assert!(at("<td>H000001</td>") < at("<td>H000002</td>"));
     let r = post(&anna, "/hologramy/stos", pile("save")).await;
-    assert!(flash(&r).contains("Naklejono 2 hologramów"), "{}", flash(&r));
+    assert!(
+        flash(&r).contains("Naklejono 2 hologramów"),
+        "{}",
+        flash(&r)
+    );
     let ev = h.wait_for(&ids[1], "hologram.applied").await;
     assert_eq!(ev["hologram_serial"], "H000001");
 
@@ -582,7 +637,13 @@ async fn blanks_and_a_scanned_pile_are_handled_from_the_page() {
         .await
         .unwrap();
     let log = store.audit_entries(Some("anna"), 50).await.unwrap();
-    for action in ["blanks.receive", "blanks.load", "blanks.unload", "blanks.void", "hologram.apply_many"] {
+    for action in [
+        "blanks.receive",
+        "blanks.load",
+        "blanks.unload",
+        "blanks.void",
+        "hologram.apply_many",
+    ] {
         assert!(
             log.iter().any(|e| e.action == action && e.via == "web"),
             "{action} audited: {log:?}"

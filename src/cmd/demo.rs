@@ -215,7 +215,13 @@ async fn demo_account(settings: &Settings) -> anyhow::Result<String> {
     let p = password.clone();
     let hash = tokio::task::spawn_blocking(move || account::hash_password(&p)).await?;
     store
-        .add_user("sekretariat", "Sekretariat (demo)", Role::Admin, &hash)
+        .add_user(
+            "sekretariat",
+            "Sekretariat (demo)",
+            Role::Admin,
+            &hash,
+            &legitka::records::actor::Actor::named("demo", legitka::records::actor::Via::Cli),
+        )
         .await?;
     Ok(password)
 }

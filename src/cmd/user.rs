@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use legitka::records::account::{self, Role};
+use legitka::records::actor::{Actor, Via};
 use std::io::BufRead;
 use std::path::PathBuf;
 
@@ -55,6 +56,12 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// Account commands are run by whoever administers the machine: the audit
+/// log says `cli`.
+fn by_cli() -> Actor {
+    Actor::named("cli", Via::Cli)
+}
+
 pub async fn run(a: UserArgs) -> anyhow::Result<()> {
     let (_, store) = super::open_store(a.config.as_deref()).await?;
     match a.command {
@@ -68,9 +75,8 @@ pub async fn run(a: UserArgs) -> anyhow::Result<()> {
             let password = read_password()?;
             let hash =
                 tokio::task::spawn_blocking(move || account::hash_password(&password)).await?;
-            store.add_user(&login, &name, role, &hash).await?;
             store
-                .audit("cli", "cli", "user.add", Some(&login), Some(role.as_str()))
+                .add_user(&login, &name, role, &hash, &by_cli())
                 .await?;
             println!("account {login} ({}) added", role.label_pl());
         }
@@ -86,10 +92,7 @@ pub async fn run(a: UserArgs) -> anyhow::Result<()> {
             }
         }
         UserCommand::Disable { login } => {
-            store.disable_user(&login).await?;
-            store
-                .audit("cli", "cli", "user.disable", Some(&login), None)
-                .await?;
+            store.disable_user(&login, &by_cli()).await?;
             println!("account {login} disabled");
         }
         UserCommand::Passwd {
@@ -99,17 +102,11 @@ pub async fn run(a: UserArgs) -> anyhow::Result<()> {
             let password = read_password()?;
             let hash =
                 tokio::task::spawn_blocking(move || account::hash_password(&password)).await?;
-            store.set_password(&login, &hash).await?;
-            store
-                .audit("cli", "cli", "user.passwd", Some(&login), None)
-                .await?;
+            store.set_password(&login, &hash, &by_cli()).await?;
             println!("password of {login} changed; its sessions ended");
         }
         UserCommand::Token { login } => {
-            let token = store.add_api_token(&login).await?;
-            store
-                .audit("cli", "cli", "user.token", Some(&login), None)
-                .await?;
+            let token = store.add_api_token(&login, &by_cli()).await?;
             println!("{token}");
             eprintln!("an API token for {login}: send it as 'Authorization: Bearer <token>'; it is not shown again");
         }

@@ -109,7 +109,9 @@ pub fn reason_pl(r: &str) -> &str {
 }
 
 pub fn today() -> String {
-    crate::records::clock::today().format("%d.%m.%Y").to_string()
+    crate::records::clock::today()
+        .format("%d.%m.%Y")
+        .to_string()
 }
 
 /// `2026-09-01` as a Polish form writes it: `01.09.2026` (a stored time

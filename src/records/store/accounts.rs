@@ -2,6 +2,7 @@
 
 use super::{Result, Store};
 use crate::records::account::{self, AccountError, Role, User};
+use crate::records::actor::Actor;
 use crate::records::event;
 use sqlx::Row;
 
@@ -46,25 +47,30 @@ impl Store {
         name: &str,
         role: Role,
         password_hash: &str,
+        actor: &Actor,
     ) -> Result<()> {
         account::check_login(login)?;
         if name.trim().is_empty() {
             return Err(AccountError::EmptyName.into());
         }
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query("INSERT INTO users (login, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(login)
             .bind(name.trim())
             .bind(role.as_str())
             .bind(password_hash)
             .bind(event::now())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await;
         match r {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Err(AccountError::Exists(login.to_string()).into())
+                return Err(AccountError::Exists(login.to_string()).into())
             }
-            r => Ok(r.map(|_| ())?),
+            r => r.map(|_| ())?,
         }
+        audit_in(&mut tx, actor, "user.add", Some(login), Some(role.as_str())).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn users(&self) -> Result<Vec<User>> {
@@ -94,7 +100,12 @@ impl Store {
     }
 
     /// A new password ends every session of the account.
-    pub async fn set_password(&self, login: &str, password_hash: &str) -> Result<()> {
+    pub async fn set_password(
+        &self,
+        login: &str,
+        password_hash: &str,
+        actor: &Actor,
+    ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query("UPDATE users SET password_hash = ? WHERE login = ?")
             .bind(password_hash)
@@ -103,6 +114,7 @@ impl Store {
             .await?
             .rows_affected();
         Self::end_sessions(&mut tx, n, login, false).await?;
+        audit_in(&mut tx, actor, "user.passwd", Some(login), None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -133,7 +145,7 @@ impl Store {
 
     /// A disabled account keeps its name in the records but can no longer
     /// log in; its sessions and tokens end at once.
-    pub async fn disable_user(&self, login: &str) -> Result<()> {
+    pub async fn disable_user(&self, login: &str, actor: &Actor) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let n =
             sqlx::query("UPDATE users SET disabled_at = COALESCE(disabled_at, ?) WHERE login = ?")
@@ -143,6 +155,7 @@ impl Store {
                 .await?
                 .rows_affected();
         Self::end_sessions(&mut tx, n, login, true).await?;
+        audit_in(&mut tx, actor, "user.disable", Some(login), None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -215,17 +228,20 @@ impl Store {
 
     /// A new API token for an account; the token is shown once, only its
     /// hash is kept.
-    pub async fn add_api_token(&self, login: &str) -> Result<String> {
+    pub async fn add_api_token(&self, login: &str, actor: &Actor) -> Result<String> {
         if self.user(login).await?.is_none() {
             return Err(AccountError::NoSuchUser(login.to_string()).into());
         }
         let (token, hash) = account::new_token();
+        let mut tx = self.write_tx().await?;
         sqlx::query("INSERT INTO api_tokens (token_sha256, login, created_at) VALUES (?, ?, ?)")
             .bind(hash)
             .bind(login)
             .bind(event::now())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        audit_in(&mut tx, actor, "user.token", Some(login), None).await?;
+        tx.commit().await?;
         Ok(token)
     }
 
@@ -241,7 +257,8 @@ impl Store {
         Ok(row.as_ref().map(user_of))
     }
 
-    /// Records what a person did.
+    /// Records what a person did that changes no record (a login, a
+    /// download); changes write theirs with [`audit_in`].
     pub async fn audit(
         &self,
         login: &str,
@@ -250,18 +267,7 @@ impl Store {
         target: Option<&str>,
         detail: Option<&str>,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit (at, login, via, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(event::now())
-        .bind(login)
-        .bind(via)
-        .bind(action)
-        .bind(target)
-        .bind(detail)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_audit(&self.pool, login, via, action, target, detail).await
     }
 
     /// The audit line of one change, `actor`'s, in the change's transaction.
@@ -310,16 +316,35 @@ pub(crate) async fn audit_in(
     target: Option<&str>,
     detail: Option<&str>,
 ) -> Result<()> {
+    insert_audit(
+        &mut **tx,
+        &actor.login,
+        actor.via.as_str(),
+        action,
+        target,
+        detail,
+    )
+    .await
+}
+
+async fn insert_audit(
+    db: impl sqlx::SqliteExecutor<'_>,
+    login: &str,
+    via: &str,
+    action: &str,
+    target: Option<&str>,
+    detail: Option<&str>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit (at, login, via, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(event::now())
-    .bind(&actor.login)
-    .bind(actor.via.as_str())
+    .bind(login)
+    .bind(via)
     .bind(action)
     .bind(target)
     .bind(detail)
-    .execute(&mut **tx)
+    .execute(db)
     .await?;
     Ok(())
 }

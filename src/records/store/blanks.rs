@@ -276,18 +276,7 @@ impl Store {
             }
             Some(_) => {}
         }
-        sqlx::query(
-            "UPDATE blanks SET status = ?, cause = ?, used_at = ?, used_by = ?, load_seq = NULL
-             WHERE pattern = ? AND serial = ?",
-        )
-        .bind(how)
-        .bind(reason)
-        .bind(event::now())
-        .bind(&actor.name)
-        .bind(pattern)
-        .bind(serial)
-        .execute(&mut *tx)
-        .await?;
+        set_aside(&mut tx, pattern, serial, how, reason, actor).await?;
         let action = if how == "destroyed" {
             "blanks.destroy"
         } else {
@@ -322,17 +311,7 @@ impl Store {
             in_stock(&mut tx, pattern, s).await?;
         }
         for s in &serials {
-            sqlx::query(
-                "UPDATE blanks SET status = 'voided', cause = ?, used_at = ?, used_by = ?
-                 WHERE pattern = ? AND serial = ?",
-            )
-            .bind(reason)
-            .bind(event::now())
-            .bind(&actor.name)
-            .bind(pattern)
-            .bind(s)
-            .execute(&mut *tx)
-            .await?;
+            set_aside(&mut tx, pattern, s, "voided", reason, actor).await?;
         }
         audit_in(
             &mut tx,
@@ -665,6 +644,31 @@ pub(super) async fn unload_in(
         serials: out,
         reserved,
     })
+}
+
+/// A blank that will never be a card: destroyed, returned to the supplier,
+/// or voided as recorded in error; why, when and who.
+async fn set_aside(
+    tx: &mut WriteTx,
+    pattern: &str,
+    serial: &str,
+    status: &str,
+    reason: &str,
+    actor: &Actor,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE blanks SET status = ?, cause = ?, used_at = ?, used_by = ?, load_seq = NULL
+         WHERE pattern = ? AND serial = ?",
+    )
+    .bind(status)
+    .bind(reason)
+    .bind(event::now())
+    .bind(&actor.name)
+    .bind(pattern)
+    .bind(serial)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// `first – last` of a run of serials (or the one).

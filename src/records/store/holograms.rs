@@ -353,16 +353,7 @@ impl Store {
             // A sticker still on the roll: no card to name.
             (None, _) => None,
         };
-        sqlx::query(
-            "UPDATE holograms SET status = 'spoiled', spoiled_reason = ?, spoiled_at = ?, spoiled_by = ?
-             WHERE serial = ?",
-        )
-        .bind(reason)
-        .bind(event::now())
-        .bind(&actor.name)
-        .bind(serial)
-        .execute(&mut *tx)
-        .await?;
+        set_aside(&mut tx, serial, "spoiled", reason, actor).await?;
         self.emit(
             &mut tx,
             &[Event::hologram_spoiled(
@@ -421,16 +412,7 @@ impl Store {
             }
         }
         for s in &serials {
-            sqlx::query(
-                "UPDATE holograms SET status = 'voided', spoiled_reason = ?, spoiled_at = ?, spoiled_by = ?
-                 WHERE serial = ?",
-            )
-            .bind(reason)
-            .bind(event::now())
-            .bind(&actor.name)
-            .bind(s)
-            .execute(&mut *tx)
-            .await?;
+            set_aside(&mut tx, s, "voided", reason, actor).await?;
         }
         audit_in(
             &mut tx,
@@ -589,6 +571,29 @@ impl Store {
             slot,
         })
     }
+}
+
+/// A sticker that will never validate a card: spoiled, or voided as
+/// recorded in error; why, when and who.
+async fn set_aside(
+    tx: &mut WriteTx,
+    serial: &str,
+    status: &str,
+    reason: &str,
+    actor: &Actor,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE holograms SET status = ?, spoiled_reason = ?, spoiled_at = ?, spoiled_by = ?
+         WHERE serial = ?",
+    )
+    .bind(status)
+    .bind(reason)
+    .bind(event::now())
+    .bind(&actor.name)
+    .bind(serial)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// One sticker as the hologram report lists it.

@@ -75,18 +75,13 @@ pub async fn add(State(app): State<App>, c: Change<NewUser>) -> Result<Response,
     let hash = tokio::task::spawn_blocking(move || account::hash_password(&password))
         .await
         .map_err(|e| Refusal::Internal(e.to_string()))?;
-    if let Err(e) = app.store.add_user(&login, &f.name, role, &hash).await {
+    if let Err(e) = app
+        .store
+        .add_user(&login, &f.name, role, &hash, &c.page.actor())
+        .await
+    {
         return crate::web::refused("/konta", e);
     }
-    app.store
-        .audit(
-            &c.page.user.login,
-            "web",
-            "user.add",
-            Some(&login),
-            Some(role.as_str()),
-        )
-        .await?;
     Ok(layout::redirect(
         "/konta",
         true,
@@ -107,18 +102,9 @@ pub async fn disable(
             "Nie można wyłączyć własnego konta.",
         ));
     }
-    if let Err(e) = app.store.disable_user(&login).await {
+    if let Err(e) = app.store.disable_user(&login, &c.page.actor()).await {
         return crate::web::refused("/konta", e);
     }
-    app.store
-        .audit(
-            &c.page.user.login,
-            "web",
-            "user.disable",
-            Some(&login),
-            None,
-        )
-        .await?;
     Ok(layout::redirect(
         "/konta",
         true,
