@@ -103,6 +103,7 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<()> {
         BatchCommand::Cancel { id, operator } => {
             let actor = super::actor(&store, &operator).await?;
             let unloaded = store.set_batch_status(&id, "cancelled", &actor).await?;
+            let pattern = store.batch(&id).await?.pattern;
             println!("batch {id} cancelled; its unprinted orders wait again");
             if let Some(u) = unloaded {
                 if !u.serials.is_empty() {

@@ -138,10 +138,8 @@ pub async fn run(a: BlanksArgs) -> anyhow::Result<()> {
                     span(&u.serials)
                 );
             }
-            for (serial, order) in &u.reserved {
-                println!(
-                    "blank {pattern} {serial} stays with the card of order {order} (in the printer or held for checking): it is settled with that card"
-                );
+            for line in super::reserved_lines(&store, &pattern, &u.reserved).await? {
+                println!("{line}");
             }
         }
         BlanksCommand::Destroy(d) => dispose(&store, d, "destroyed").await?,

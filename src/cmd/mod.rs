@@ -39,6 +39,30 @@ pub async fn actor(store: &Store, given: &str) -> anyhow::Result<Actor> {
     })
 }
 
+/// What an operator is told of blanks an unload left with their cards
+/// (in the printer, or held for checking): the card's number, not an id.
+pub async fn reserved_lines(
+    store: &Store,
+    pattern: &str,
+    reserved: &[(String, String)],
+) -> anyhow::Result<Vec<String>> {
+    let cards: std::collections::HashMap<String, String> = store
+        .order_lines(&["printing", "held"])
+        .await?
+        .into_iter()
+        .map(|o| (o.order_id, o.card_number))
+        .collect();
+    Ok(reserved
+        .iter()
+        .map(|(serial, order)| {
+            format!(
+                "blank {pattern} {serial} stays with card {} (in the printer or held for checking): settle that card; if it never took the blank, take it out too",
+                cards.get(order).map_or(order.as_str(), String::as_str)
+            )
+        })
+        .collect())
+}
+
 /// The card layouts this configuration prints: what a delivery of blanks
 /// may be recorded under.
 pub fn renderer(settings: &Settings) -> anyhow::Result<Renderer> {
