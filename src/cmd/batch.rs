@@ -112,10 +112,8 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<()> {
                         span(&u.serials)
                     );
                 }
-                for (serial, order) in &u.reserved {
-                    println!(
-                        "blank {serial} stays with the card of order {order} until it is settled"
-                    );
+                for line in super::reserved_lines(&store, &pattern, &u.reserved).await? {
+                    println!("{line}");
                 }
             }
         }
