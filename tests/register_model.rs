@@ -377,7 +377,7 @@ impl World {
     async fn batch_change(&mut self) -> String {
         let live: Vec<_> = self
             .store
-            .batches()
+            .batch_summaries(false, 1000, 0)
             .await
             .unwrap()
             .into_iter()

@@ -107,12 +107,18 @@ pub struct Taken {
     pub cause: Option<String>,
     /// The card as printed (`card-0000n.png`, in the same directory).
     pub image: Option<String>,
+    /// Milliseconds since the simulator started: when the card's data was
+    /// complete and it began to print (none if it never did), and when this
+    /// outcome came. The printer's idle time between two cards is the
+    /// next one's `printing_ms` less this one's `done_ms`.
+    pub printing_ms: Option<u64>,
+    pub done_ms: u64,
 }
 
 /// The cards waiting in the feeder, first to be taken first.
-#[derive(Default)]
 pub struct Feeder {
     cards: VecDeque<Blank>,
+    started: std::time::Instant,
     taken: u64,
     log: Vec<Taken>,
     file: Option<std::fs::File>,
@@ -121,7 +127,13 @@ pub struct Feeder {
 impl Feeder {
     /// `plain` white cards, then the stacks in the order given.
     pub fn new(plain: u32, stacks: &[Stack]) -> Self {
-        let mut f = Feeder::default();
+        let mut f = Feeder {
+            cards: VecDeque::new(),
+            started: std::time::Instant::now(),
+            taken: 0,
+            log: Vec::new(),
+            file: None,
+        };
         f.add_plain(plain);
         for s in stacks {
             f.load(s);
@@ -193,7 +205,16 @@ impl Feeder {
     }
 
     /// Writes down what became of card `card`.
-    pub fn record(&mut self, card: u64, blank: &Blank, outcome: Outcome, cause: Option<String>) {
+    pub fn record(
+        &mut self,
+        card: u64,
+        blank: &Blank,
+        outcome: Outcome,
+        cause: Option<String>,
+        printing_from: Option<std::time::Instant>,
+    ) {
+        let ms =
+            |t: std::time::Instant| t.saturating_duration_since(self.started).as_millis() as u64;
         let t = Taken {
             card,
             pattern: blank.pattern.clone(),
@@ -201,6 +222,8 @@ impl Feeder {
             outcome,
             cause,
             image: (outcome == Outcome::Printed).then(|| format!("card-{card:05}.png")),
+            printing_ms: printing_from.map(ms),
+            done_ms: ms(std::time::Instant::now()),
         };
         if let Some(f) = &mut self.file {
             let mut line = serde_json::to_vec(&t).expect("a feeder line serialises");
@@ -273,17 +296,28 @@ mod tests {
         let mut f = Feeder::new(0, &[Stack::new("MEiN-I/1", "000101", 2).unwrap()]);
         f.log_to(&dir).unwrap();
         let (n, b) = f.take().unwrap();
-        f.record(n, &b, Outcome::Printed, None);
+        f.record(
+            n,
+            &b,
+            Outcome::Printed,
+            None,
+            Some(std::time::Instant::now()),
+        );
         let (n, b) = f.take().unwrap();
-        f.record(n, &b, Outcome::Spoiled, Some("card_jam".into()));
+        f.record(n, &b, Outcome::Spoiled, Some("card_jam".into()), None);
         let text = std::fs::read_to_string(dir.join("feeder.jsonl")).unwrap();
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines.len(), 2);
+        assert!(lines[0]["printing_ms"].as_u64().unwrap() <= lines[0]["done_ms"].as_u64().unwrap());
+        assert!(lines[1]["printing_ms"].is_null());
+        let mut first = lines[0].clone();
+        first.as_object_mut().unwrap().remove("printing_ms");
+        first.as_object_mut().unwrap().remove("done_ms");
         assert_eq!(
-            lines[0],
+            first,
             serde_json::json!({"card": 1, "pattern": "MEiN-I/1", "serial": "000101",
                                "outcome": "printed", "cause": null, "image": "card-00001.png"})
         );

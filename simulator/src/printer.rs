@@ -338,6 +338,7 @@ impl SimPrinter {
             &job.blank,
             Outcome::Ejected,
             Some(why.to_string()),
+            None,
         );
     }
 
@@ -429,6 +430,7 @@ impl SimPrinter {
                     &job.blank,
                     Outcome::Spoiled,
                     Some(cause.as_str().to_string()),
+                    Some(from),
                 );
                 return None;
             }
@@ -438,7 +440,7 @@ impl SimPrinter {
         let blank = job.blank.clone();
         let card = self.develop(job, from, until);
         self.feeder
-            .record(card.number, &blank, Outcome::Printed, None);
+            .record(card.number, &blank, Outcome::Printed, None, Some(from));
         if let Some(dir) = &self.cfg.out_dir {
             // Written aside: a printer does not stop to photograph its cards,
             // and PNG encoding would stretch the time between them.

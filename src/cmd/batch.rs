@@ -122,14 +122,16 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<()> {
                 "{:<16} {:<10} {:<8} {:>6} {:>8} {:>8}  operator",
                 "batch", "status", "class", "cards", "printed", "waiting"
             );
-            for b in store.batches().await? {
+            let mut all = store.batch_summaries(false, i64::MAX, 0).await?;
+            all.reverse();
+            for b in all {
                 println!(
                     "{:<16} {:<10} {:<8} {:>6} {:>8} {:>8}  {}",
                     b.id,
                     b.status,
                     b.class.as_deref().unwrap_or("-"),
                     b.cards,
-                    b.printed_cards.len(),
+                    b.printed,
                     b.waiting,
                     b.operator
                 );

@@ -26,6 +26,44 @@ pub fn router() -> Router<App> {
 
 type Answer = Result<Response, Refusal>;
 
+/// A page of a list: `?page=N` (from 1) and `?per_page=N` (at most 1,000,
+/// 500 unless asked). A full page says where the next is, in a `Link`
+/// header: a register of years is never one answer.
+#[derive(Deserialize, Default, Clone, Copy)]
+struct Paging {
+    #[serde(default)]
+    page: Option<i64>,
+    #[serde(default)]
+    per_page: Option<i64>,
+}
+
+impl Paging {
+    fn limit(self) -> i64 {
+        self.per_page.unwrap_or(500).clamp(1, 1000)
+    }
+
+    fn offset(self) -> i64 {
+        (self.page.unwrap_or(1).max(1) - 1) * self.limit()
+    }
+
+    /// The JSON list, with the next page's link when this one is full.
+    fn answer<T: serde::Serialize>(self, path: &str, items: Vec<T>) -> Response {
+        let full = items.len() as i64 == self.limit();
+        let mut r = Json(items).into_response();
+        if full {
+            let next = format!(
+                "</api/v1/{path}?page={}&per_page={}>; rel=\"next\"",
+                self.page.unwrap_or(1).max(1) + 1,
+                self.limit()
+            );
+            if let Ok(v) = axum::http::HeaderValue::from_str(&next) {
+                r.headers_mut().insert(axum::http::header::LINK, v);
+            }
+        }
+        r
+    }
+}
+
 async fn me(ApiUser(u): ApiUser) -> Answer {
     Ok(Json(u).into_response())
 }
@@ -35,13 +73,17 @@ async fn state(State(app): State<App>, _u: ApiUser) -> Answer {
     Ok(Json(v).into_response())
 }
 
-async fn orders(State(app): State<App>, _u: ApiUser) -> Answer {
-    Ok(Json(
-        app.store
-            .order_lines(&["queued", "printing", "held"])
-            .await?,
-    )
-    .into_response())
+async fn orders(State(app): State<App>, _u: ApiUser, Query(p): Query<Paging>) -> Answer {
+    let all = app
+        .store
+        .order_lines(&["queued", "printing", "held"])
+        .await?;
+    let page: Vec<_> = all
+        .into_iter()
+        .skip(p.offset() as usize)
+        .take(p.limit() as usize)
+        .collect();
+    Ok(p.answer("orders", page))
 }
 
 #[derive(Deserialize)]
@@ -52,12 +94,19 @@ struct CardQuery {
     class: Option<String>,
 }
 
-async fn cards(State(app): State<App>, _u: ApiUser, Query(q): Query<CardQuery>) -> Answer {
+async fn cards(
+    State(app): State<App>,
+    _u: ApiUser,
+    Query(q): Query<CardQuery>,
+    Query(p): Query<Paging>,
+) -> Answer {
     let entries = app
         .store
         .register_entries(&RegisterFilter {
             year: q.year,
             class: q.class,
+            limit: Some(p.limit()),
+            offset: p.offset(),
             ..RegisterFilter::default()
         })
         .await?;
@@ -73,25 +122,16 @@ async fn cards(State(app): State<App>, _u: ApiUser, Query(q): Query<CardQuery>) 
             })
         })
         .collect();
-    Ok(Json(out).into_response())
+    Ok(p.answer("cards", out))
 }
 
-async fn batches(State(app): State<App>, _u: ApiUser) -> Answer {
-    let out: Vec<Value> = app
+/// Newest first.
+async fn batches(State(app): State<App>, _u: ApiUser, Query(p): Query<Paging>) -> Answer {
+    let page = app
         .store
-        .batches()
-        .await?
-        .iter()
-        .map(|b| {
-            json!({
-                "id": b.id, "operator": b.operator, "class": b.class, "pattern": b.pattern,
-                "first_blank": b.first_blank, "status": b.status, "created_at": b.created_at,
-                "cards": b.cards, "printed": b.printed_cards.len(), "waiting": b.waiting,
-                "spoiled": b.spoiled.len(),
-            })
-        })
-        .collect();
-    Ok(Json(out).into_response())
+        .batch_summaries(false, p.limit(), p.offset())
+        .await?;
+    Ok(p.answer("batches", page))
 }
 
 async fn holograms(State(app): State<App>, _u: ApiUser) -> Answer {
@@ -109,6 +149,8 @@ async fn blanks(State(app): State<App>, _u: ApiUser) -> Answer {
     Ok(Json(app.store.blank_stock().await?).into_response())
 }
 
-async fn audit(State(app): State<App>, _u: ApiUser) -> Answer {
-    Ok(Json(app.store.audit_entries(None, 1000).await?).into_response())
+/// Newest first.
+async fn audit(State(app): State<App>, _u: ApiUser, Query(p): Query<Paging>) -> Answer {
+    let page = app.store.audit_page(None, p.limit(), p.offset()).await?;
+    Ok(p.answer("audit", page))
 }

@@ -284,14 +284,28 @@ impl Store {
 
     /// The newest entries first, `limit` of them, optionally one person's.
     pub async fn audit_entries(&self, login: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query(
-            "SELECT id, at, login, via, action, target, detail FROM audit
-             WHERE (?1 IS NULL OR login = ?1) ORDER BY id DESC LIMIT ?2",
-        )
-        .bind(login)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        self.audit_page(login, limit, 0).await
+    }
+
+    /// A page of the audit log, newest first.
+    pub async fn audit_page(
+        &self,
+        login: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<AuditEntry>> {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT id, at, login, via, action, target, detail FROM audit",
+        );
+        if let Some(l) = login {
+            // On its index (login, id).
+            q.push(" WHERE login = ").push_bind(l.to_string());
+        }
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let rows = q.build().fetch_all(&self.pool).await?;
         Ok(rows
             .iter()
             .map(|r| AuditEntry {

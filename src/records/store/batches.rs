@@ -85,6 +85,35 @@ impl BatchView {
     }
 }
 
+/// A batch's cards still to print (queued, in the printer, held): counted
+/// from the status index, not from orders' rows, whose status lies behind
+/// the photo of each of the thousands waiting.
+const WAITING: &str = "COUNT(*) FROM orders w
+    WHERE w.status IN ('queued', 'printing', 'held')
+      AND w.seq IN (SELECT m.seq FROM batch_orders bo JOIN orders m ON m.order_id = bo.order_id
+                    WHERE bo.batch_id = ?)";
+const WAITING_OF_B: &str = "COUNT(*) FROM orders w
+    WHERE w.status IN ('queued', 'printing', 'held')
+      AND w.seq IN (SELECT m.seq FROM batch_orders bo JOIN orders m ON m.order_id = bo.order_id
+                    WHERE bo.batch_id = b.id)";
+
+/// A batch in a list: what it is and how far it got.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
+pub struct BatchSummary {
+    pub id: String,
+    pub operator: String,
+    pub class: Option<String>,
+    pub pattern: String,
+    pub first_blank: String,
+    pub status: String,
+    pub paused_reason: Option<String>,
+    pub created_at: String,
+    pub cards: i64,
+    pub printed: i64,
+    pub spoiled: i64,
+    pub waiting: i64,
+}
+
 /// What a started batch loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Started {
@@ -146,10 +175,7 @@ impl Store {
         let (seq,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(seq), 0) + 1 FROM batches")
             .fetch_one(&mut *tx)
             .await?;
-        let id = format!(
-            "{}-B{seq:04}",
-            crate::records::clock::today().format("%Y%m%d")
-        );
+        let id = format!("{}-B{seq:04}", self.today().format("%Y%m%d"));
         let n = rows.len() as u32;
         let next_after = |s: &str| -> Result<String> {
             Ok(crate::records::serial::range(s, 2)
@@ -357,15 +383,35 @@ impl Store {
         .await?)
     }
 
-    pub async fn batches(&self) -> Result<Vec<BatchView>> {
-        let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM batches ORDER BY seq")
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = Vec::new();
-        for (id,) in ids {
-            out.push(self.batch(&id).await?);
-        }
-        Ok(out)
+    /// Batches newest first with their counts, `limit` of them after
+    /// `offset`; with `live`, only those with cards still to print. One
+    /// statement, each count from indexes: a decade holds thousands.
+    pub async fn batch_summaries(
+        &self,
+        live: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<BatchSummary>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "WITH live AS (SELECT DISTINCT bo.batch_id AS id
+                           FROM orders o JOIN batch_orders bo ON bo.order_id = o.order_id
+                           WHERE o.status IN ('queued', 'printing', 'held'))
+             SELECT b.id, b.operator, b.class, b.pattern, b.first_blank, b.status, b.paused_reason,
+                    b.created_at, b.cards,
+                    (SELECT COUNT(*) FROM batch_orders bo JOIN cards c ON c.order_id = bo.order_id
+                      WHERE bo.batch_id = b.id) AS printed,
+                    (SELECT COUNT(*) FROM batch_orders bo JOIN spoiled s ON s.order_id = bo.order_id
+                      WHERE bo.batch_id = b.id) AS spoiled,
+                    (SELECT {WAITING_OF_B}) AS waiting
+             FROM batches b
+             WHERE (?1 = 0 OR b.id IN live)
+             ORDER BY b.seq DESC LIMIT ?2 OFFSET ?3"
+        )))
+        .bind(live)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn batch(&self, id: &str) -> Result<BatchView> {
@@ -393,13 +439,10 @@ impl Store {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        let (waiting,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM batch_orders bo JOIN orders o ON o.order_id = bo.order_id
-             WHERE bo.batch_id = ? AND o.status IN ('queued', 'printing', 'held')",
-        )
-        .bind(id)
-        .fetch_one(&self.pool)
-        .await?;
+        let (waiting,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {WAITING}")))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(BatchView {
             id: row.get("id"),
             operator: row.get("operator"),

@@ -325,6 +325,19 @@ impl Store {
         Ok(serials)
     }
 
+    /// The first `n` blanks of `pattern` in stock, in serial order.
+    pub async fn blanks_in_stock(&self, pattern: &str, n: u32) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT serial FROM blanks WHERE pattern = ? AND status = 'stock'
+             ORDER BY length(serial), serial LIMIT ?",
+        )
+        .bind(pattern)
+        .bind(i64::from(n))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(s,)| s).collect())
+    }
+
     /// The pattern of the blank in stock with this serial, when only one
     /// pattern has it: the operator need not type what is unambiguous.
     pub async fn blank_pattern_of(&self, serial: &str) -> Result<Option<String>> {

@@ -58,7 +58,7 @@ impl Store {
         confirmed_large: bool,
         actor: &Actor,
     ) -> Result<Vec<String>> {
-        let now = SchoolYear::current();
+        let now = SchoolYear::of(self.today());
         if year < now {
             return Err(HologramError::YearOver {
                 year: year.to_string(),
@@ -465,7 +465,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<Applied> {
         let number = &card.card_number;
-        let open = SchoolYear::open_on(crate::records::clock::today());
+        let open = SchoolYear::open_on(self.today());
         if !open.contains(&year) {
             return Err(HologramError::YearNotOpen {
                 year: year.to_string(),

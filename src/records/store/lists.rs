@@ -62,6 +62,26 @@ impl RegisterLine {
     }
 }
 
+fn line_of(r: &sqlx::sqlite::SqliteRow) -> RegisterLine {
+    RegisterLine {
+        id: r.get("id"),
+        card_number: r.get("card_number"),
+        last_name: r.get("last_name"),
+        first_names: r.get("first_names"),
+        class: r.get("class"),
+        issued: r.get("issued"),
+        reason: r.get("reason"),
+        holograms: r.get("holograms"),
+        superseded: r.get("superseded"),
+        returned: r
+            .get::<Option<String>, _>("returned")
+            .map(|t| crate::records::clock::local_day(&t)),
+        validated: r
+            .get::<Option<String>, _>("validated")
+            .and_then(|y| y.parse().ok()),
+    }
+}
+
 impl Store {
     /// Every register row, oldest first, in one pass: a register holds
     /// years of cards and the page searches all of them.
@@ -79,26 +99,65 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| RegisterLine {
-                id: r.get("id"),
-                card_number: r.get("card_number"),
-                last_name: r.get("last_name"),
-                first_names: r.get("first_names"),
-                class: r.get("class"),
-                issued: r.get("issued"),
-                reason: r.get("reason"),
-                holograms: r.get("holograms"),
-                superseded: r.get("superseded"),
-                returned: r
-                    .get::<Option<String>, _>("returned")
-                    .map(|t| crate::records::clock::local_day(&t)),
-                validated: r
-                    .get::<Option<String>, _>("validated")
-                    .and_then(|y| y.parse().ok()),
-            })
-            .collect())
+        Ok(rows.iter().map(line_of).collect())
+    }
+
+    /// The register's newest cards matching every word (name, number,
+    /// class; Polish letters as typed, any case): how many there are in
+    /// all, how many match, and the first `limit` of them with their
+    /// details. Only the searched columns of a decade's cards are read;
+    /// the details only for the cards shown.
+    pub async fn register_search(
+        &self,
+        words: &[String],
+        limit: usize,
+    ) -> Result<(usize, usize, Vec<RegisterLine>)> {
+        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM cards")
+            .fetch_one(&self.pool)
+            .await?;
+        let (found, ids): (usize, Vec<i64>) = if words.is_empty() {
+            let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM cards ORDER BY id DESC LIMIT ?")
+                .bind(limit as i64)
+                .fetch_all(&self.pool)
+                .await?;
+            (total as usize, ids.into_iter().map(|(id,)| id).collect())
+        } else {
+            let rows: Vec<(i64, String, String, String, Option<String>)> = sqlx::query_as(
+                "SELECT id, last_name, first_names, card_number, class FROM cards ORDER BY id DESC",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let hits: Vec<i64> = rows
+                .into_iter()
+                .filter(|(_, last, first, number, class)| {
+                    let hay = format!("{last} {first} {number} {}", class.as_deref().unwrap_or(""))
+                        .to_lowercase();
+                    words.iter().all(|w| hay.contains(w.as_str()))
+                })
+                .map(|(id, ..)| id)
+                .collect();
+            (hits.len(), hits.into_iter().take(limit).collect())
+        };
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT c.id, c.card_number, c.last_name, c.first_names, c.class,
+                    COALESCE(c.issue_date, substr(c.printed_at, 1, 10)) AS issued, c.reason,
+                    (SELECT COUNT(*) FROM holograms h WHERE h.card_id = c.id AND h.status = 'applied') AS holograms,
+                    (SELECT MAX(school_year) FROM holograms h WHERE h.card_id = c.id AND h.status = 'applied') AS validated,
+                    EXISTS (SELECT 1 FROM cards later
+                            WHERE later.student_id = c.student_id AND later.id > c.id) AS superseded,
+                    c.returned_at AS returned
+             FROM cards c WHERE c.id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        if ids.is_empty() {
+            list.push("NULL");
+        }
+        q.push(") ORDER BY c.id DESC");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        Ok((total as usize, found, rows.iter().map(line_of).collect()))
     }
 
     /// The classes and the calendar years the register has cards of.

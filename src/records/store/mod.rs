@@ -28,7 +28,9 @@ mod register;
 mod withdrawals;
 pub(crate) use accounts::audit_in;
 pub use accounts::{AuditEntry, Session};
-pub use batches::{BatchError, BatchRequest, BatchView, QueueMode, Started, NO_BLANKS};
+pub use batches::{
+    BatchError, BatchRequest, BatchSummary, BatchView, QueueMode, Started, NO_BLANKS,
+};
 pub use blanks::{span, BlankError, BlankRow, BlankStock, Unloaded, LARGE_DELIVERY, MAX_DELIVERY};
 pub use cards::{CardError, CardRef, CardSummary};
 pub use holograms::{Applied, ClassCards, HologramRow, HologramStock, LARGE_HOLOGRAM_DELIVERY};
@@ -166,6 +168,19 @@ pub struct Store {
     mode: QueueMode,
     /// Set when personal data was deleted and the log still holds it.
     purged: Arc<AtomicBool>,
+    /// The day the forms' rules are read on; `None`: today, in Poland.
+    today: Option<chrono::NaiveDate>,
+}
+
+/// How a store commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// A station: every commit is on disk before it is answered (an
+    /// acknowledged order survives a power cut).
+    Durable,
+    /// Building a test or benchmark database: commits are not flushed, and
+    /// a power cut may lose them. Never a station's.
+    Bulk,
 }
 
 /// Creates the database file readable by its owner only, before SQLite
@@ -235,12 +250,19 @@ fn number_refused(
 
 impl Store {
     pub async fn open(path: &Path, station: &str) -> Result<Self> {
+        Self::open_with(path, station, Durability::Durable).await
+    }
+
+    pub async fn open_with(path: &Path, station: &str, durability: Durability) -> Result<Self> {
         create_private(path)?;
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // An acknowledged order must survive a power cut.
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(match durability {
+                Durability::Durable => SqliteSynchronous::Full,
+                Durability::Bulk => SqliteSynchronous::Off,
+            })
             .busy_timeout(Duration::from_secs(10))
             // A deleted photo or PESEL is overwritten, not left in free pages.
             .pragma("secure_delete", "ON")
@@ -255,7 +277,21 @@ impl Store {
             station: station.to_string(),
             mode: QueueMode::Auto,
             purged: Arc::new(AtomicBool::new(false)),
+            today: None,
         })
+    }
+
+    /// The same database, its forms' rules read as on `day` (a school
+    /// year's holograms, a batch's date): for building years of records.
+    pub fn on_day(mut self, day: chrono::NaiveDate) -> Self {
+        self.today = Some(day);
+        self
+    }
+
+    /// The day the forms' rules are read on: today in Poland, or the day
+    /// `on_day` set.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.today.unwrap_or_else(crate::records::clock::today)
     }
 
     /// The same database, printing as `queue.mode` says.
@@ -475,32 +511,35 @@ impl Store {
             // are found once (through the status index), not per candidate.
             // A queued row without its photo is chosen too, and held below
             // as unreadable rather than skipped for ever.
+            // What blocks a card is found once, not per candidate: with a
+            // school's 5,000 orders waiting in a batch, correlated checks
+            // cost a second per card.
             let next: Option<(String,)> = sqlx::query_as(
                 "WITH checking AS (SELECT order_id FROM orders
-                                   WHERE status = 'held' AND hold_code = 'needs_check')
+                                   WHERE status = 'held' AND hold_code = 'needs_check'),
+                      -- A batch waits while one of its cards may be on a
+                      -- blank nobody has checked: the next blank is not known.
+                      held_batches AS (SELECT bo.batch_id FROM batch_orders bo
+                                       WHERE bo.order_id IN checking),
+                      -- So does every card on numbered blanks while a held
+                      -- card has one reserved.
+                      held_patterns AS (SELECT bl.pattern FROM blanks bl
+                                        WHERE bl.status = 'loaded' AND bl.order_id IN checking),
+                      -- Patterns accounted on numbered blanks with none loaded
+                      -- and free: their cards outside batches wait (a batch's
+                      -- card pauses its batch instead: see mark_printing).
+                      dry AS (SELECT d.pattern FROM (SELECT DISTINCT pattern FROM blank_deliveries) d
+                              WHERE NOT EXISTS (SELECT 1 FROM blanks lb
+                                                WHERE lb.pattern = d.pattern AND lb.status = 'loaded'
+                                                  AND lb.order_id IS NULL))
                  SELECT o.order_id FROM orders o
                  LEFT JOIN batch_orders bo ON bo.order_id = o.order_id
                  LEFT JOIN batches b ON b.id = bo.batch_id
                  WHERE o.status = 'queued'
                    AND (b.status = 'running' OR (bo.batch_id IS NULL AND ?1 = 'auto'))
-                   -- A batch waits while one of its cards may be on a blank
-                   -- nobody has checked: the next blank is not known yet.
-                   AND NOT EXISTS (SELECT 1 FROM batch_orders hb
-                                   WHERE hb.batch_id = bo.batch_id AND hb.order_id IN checking)
-                   -- So does every card on numbered blanks while a held card
-                   -- has one reserved: the feeder's next blank is not known.
-                   AND NOT EXISTS (SELECT 1 FROM blanks bl
-                                   WHERE bl.status = 'loaded' AND bl.pattern = o.pattern
-                                     AND bl.order_id IN checking)
-                   -- A card outside batches on a pattern accounted on
-                   -- numbered blanks waits for one to be loaded (a batch's
-                   -- card pauses its batch instead: see mark_printing).
-                   AND (bo.batch_id IS NOT NULL
-                        OR NOT EXISTS (SELECT 1 FROM blanks ab
-                                       WHERE ab.pattern = o.pattern AND ab.status != 'voided')
-                        OR EXISTS (SELECT 1 FROM blanks lb
-                                   WHERE lb.pattern = o.pattern AND lb.status = 'loaded'
-                                     AND lb.order_id IS NULL))
+                   AND (bo.batch_id IS NULL OR bo.batch_id NOT IN held_batches)
+                   AND o.pattern NOT IN held_patterns
+                   AND (bo.batch_id IS NOT NULL OR o.pattern NOT IN dry)
                  ORDER BY b.seq IS NULL, b.seq, o.seq LIMIT 1",
             )
             .bind(match self.mode {
@@ -969,29 +1008,28 @@ impl Store {
         Ok(Released::Queued)
     }
 
+    /// The queue and the blanks, for the state report (twice a card): from
+    /// indexes only, never a walk through the register's rows.
     pub async fn counts(&self) -> Result<Counts> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, COUNT(*) FROM orders GROUP BY status")
-                .fetch_all(&self.pool)
-                .await?;
-        let mut c = Counts::default();
-        for (status, n) in rows {
-            match status.as_str() {
-                "queued" => c.pending = n,
-                "printing" => c.printing = n,
-                "held" => c.held = n,
-                "printed" => c.printed = n,
-                _ => {}
-            }
-        }
-        let (loaded, in_stock): (i64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(status = 'loaded'), 0), COALESCE(SUM(status = 'stock'), 0) FROM blanks",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        c.blanks_loaded = loaded;
-        c.blanks_in_stock = in_stock;
-        Ok(c)
+        let (pending, printing, held, printed, loaded, in_stock): (i64, i64, i64, i64, i64, i64) =
+            sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM orders WHERE status = 'queued'),
+                        (SELECT COUNT(*) FROM orders WHERE status = 'printing'),
+                        (SELECT COUNT(*) FROM orders WHERE status = 'held'),
+                        (SELECT COUNT(*) FROM orders WHERE status = 'printed'),
+                        (SELECT COUNT(*) FROM blanks WHERE status = 'loaded'),
+                        (SELECT COUNT(*) FROM blanks WHERE status = 'stock')",
+            )
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Counts {
+            pending,
+            printing,
+            held,
+            printed,
+            blanks_loaded: loaded,
+            blanks_in_stock: in_stock,
+        })
     }
 
     pub async fn orders(&self) -> Result<Vec<OrderRow>> {

@@ -103,13 +103,18 @@ pub struct RegisterFilter {
     pub batch: Option<String>,
     /// One register row.
     pub id: Option<i64>,
+    /// At most this many, after skipping `offset` (a page of an answer).
+    pub limit: Option<i64>,
+    pub offset: i64,
 }
 
 impl Store {
     /// Cards in register order, filtered in the database: a register holds
     /// years of cards and a report wants a class or a batch of them.
     pub async fn register_entries(&self, f: &RegisterFilter) -> Result<Vec<RegisterEntry>> {
-        let rows = sqlx::query(
+        // Only the conditions asked for, each on its index: a register of
+        // ten years is not scanned to print a batch's protocol.
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "SELECT c.id, c.card_number, c.last_name, c.first_names, c.student_id, c.class,
                     json_extract(o.data, '$.birth_date') AS birth_date,
                     COALESCE(c.issue_date, substr(c.printed_at, 1, 10)) AS issued, c.reason,
@@ -123,19 +128,31 @@ impl Store {
                            WHERE card_id = c.id AND status = 'applied' ORDER BY slot) h) AS holograms,
                     (SELECT MAX(school_year) FROM holograms
                       WHERE card_id = c.id AND status = 'applied') AS validated
-             FROM cards c LEFT JOIN orders o ON o.order_id = c.order_id
-             WHERE (?1 IS NULL OR substr(COALESCE(c.issue_date, c.printed_at), 1, 4) = ?1)
-               AND (?2 IS NULL OR c.class = ?2)
-               AND (?3 IS NULL OR c.batch_id = ?3)
-               AND (?4 IS NULL OR c.id = ?4)
-             ORDER BY c.id",
-        )
-        .bind(f.year.map(|y| y.to_string()))
-        .bind(&f.class)
-        .bind(&f.batch)
-        .bind(f.id)
-        .fetch_all(&self.pool)
-        .await?;
+             FROM cards c LEFT JOIN orders o ON o.order_id = c.order_id WHERE 1 = 1",
+        );
+        if let Some(y) = f.year {
+            q.push(" AND c.issue_date >= ")
+                .push_bind(format!("{y:04}-01-01"))
+                .push(" AND c.issue_date <= ")
+                .push_bind(format!("{y:04}-12-31"));
+        }
+        if let Some(c) = &f.class {
+            q.push(" AND c.class = ").push_bind(c.clone());
+        }
+        if let Some(b) = &f.batch {
+            q.push(" AND c.batch_id = ").push_bind(b.clone());
+        }
+        if let Some(id) = f.id {
+            q.push(" AND c.id = ").push_bind(id);
+        }
+        q.push(" ORDER BY c.id");
+        if let Some(n) = f.limit {
+            q.push(" LIMIT ")
+                .push_bind(n)
+                .push(" OFFSET ")
+                .push_bind(f.offset);
+        }
+        let rows = q.build().fetch_all(&self.pool).await?;
         Ok(rows
             .into_iter()
             .map(|r| RegisterEntry {

@@ -10,7 +10,13 @@ use serde::Deserialize;
 pub struct Filter {
     #[serde(default)]
     kto: String,
+    /// Which page of the log, from 1 (the newest).
+    #[serde(default)]
+    strona: Option<i64>,
 }
+
+/// Entries a page: the log grows by every login and change for years.
+const PER_PAGE: i64 = 200;
 
 /// The action's name in Polish.
 fn action(a: &str) -> &str {
@@ -56,14 +62,22 @@ pub async fn page(
     Query(f): Query<Filter>,
 ) -> Result<Markup, Refusal> {
     let who = Some(f.kto.trim()).filter(|s| !s.is_empty());
-    let entries = app.store.audit_entries(who, 500).await?;
+    let page = f.strona.unwrap_or(1).max(1);
+    let entries = app
+        .store
+        .audit_page(who, PER_PAGE, (page - 1) * PER_PAGE)
+        .await?;
+    let link = |n: i64| {
+        let kto: String = url::form_urlencoded::byte_serialize(f.kto.trim().as_bytes()).collect();
+        format!("/dziennik?kto={kto}&strona={n}")
+    };
     let body = html! {
         form.row method="get" action="/dziennik" {
             label for="kto" { "Osoba (login)" }
             input #kto name="kto" value=(f.kto);
             button type="submit" { "Pokaż" }
         }
-        p.muted { "Ostatnie " (entries.len()) " wpisów, najnowsze pierwsze." }
+        p.muted { "Strona " (page) ": " (entries.len()) " wpisów, najnowsze pierwsze." }
         table {
             thead { tr { th { "Kiedy" } th { "Kto" } th { "Skąd" } th { "Co" } th { "Czego dotyczy" } th { "Szczegóły" } } }
             tbody {
@@ -78,6 +92,10 @@ pub async fn page(
                     }
                 }
             }
+        }
+        p.row {
+            @if page > 1 { a href=(link(page - 1)) { "← Nowsze" } }
+            @if entries.len() as i64 == PER_PAGE { a href=(link(page + 1)) { "Starsze →" } }
         }
     };
     Ok(layout::page(&p, "/dziennik", "Dziennik", body))

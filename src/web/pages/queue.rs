@@ -1,6 +1,6 @@
 //! Kolejka: waiting orders by class, batches on numbered blanks.
 
-use crate::records::store::{span, BatchRequest, BatchView, OrderLine, NO_BLANKS};
+use crate::records::store::{span, BatchRequest, BatchSummary, OrderLine, NO_BLANKS};
 use crate::web::auth::{Change, Page};
 use crate::web::{layout, polish, App, Refusal};
 use axum::extract::{Path, State};
@@ -40,18 +40,29 @@ fn by_class(orders: &[OrderLine]) -> Vec<Group<'_>> {
     out
 }
 
-pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
+/// Above this many waiting orders the page lists classes, and a class's
+/// pupils when it is asked for: a school's September is thousands.
+const LISTED: usize = 300;
+
+#[derive(Deserialize, Default)]
+pub struct Show {
+    /// The class whose waiting pupils are listed.
+    #[serde(default)]
+    klasa: Option<String>,
+}
+
+pub async fn page(
+    State(app): State<App>,
+    p: Page,
+    axum::extract::Query(show): axum::extract::Query<Show>,
+) -> Result<Markup, Refusal> {
     let orders = app.store.order_lines(&["queued"]).await?;
     let (waiting, in_batch): (Vec<OrderLine>, Vec<OrderLine>) =
         orders.into_iter().partition(|o| o.batch_id.is_none());
-    let batches: Vec<BatchView> = app
-        .store
-        .batches()
-        .await?
-        .into_iter()
-        .filter(|b| b.status != "cancelled" && (b.waiting > 0 || b.status == "running"))
-        .collect();
+    let batches: Vec<BatchSummary> = app.store.batch_summaries(true, 100, 0).await?;
     let groups = by_class(&waiting);
+    let shown =
+        |c: &str, n: usize| waiting.len() <= LISTED || show.klasa.as_deref() == Some(c) || n == 0;
     let mode_batch = app.store.mode() == crate::records::store::QueueMode::Batch;
     let short = app.store.patterns_waiting_for_blanks().await?;
     let body = html! {
@@ -78,7 +89,7 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
                                 td { (b.class.as_deref().unwrap_or("—")) }
                                 td { (b.operator) }
                                 td { (b.pattern) " " (b.first_blank) }
-                                td.num { (b.printed_cards.len()) " z " (b.cards) }
+                                td.num { (b.printed) " z " (b.cards) }
                                 td.num { (b.waiting) }
                                 td {
                                     (polish::batch_status(&b.status))
@@ -132,7 +143,10 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
                                         " · " (os.len())
                                     }
                                 }
-                                @for o in os {
+                                @if !shown(c, 1) {
+                                    tr { td colspan="5" { a href={ "/kolejka?klasa=" (enc(c)) "#h-waiting" } { "Pokaż uczniów klasy " (c) } } }
+                                }
+                                @for o in os.iter().filter(|_| shown(c, 1)) {
                                     tr {
                                         td { @if p.may_change() { input type="checkbox" name="order" value=(o.order_id) data-class=(c) aria-label={ "Zaznacz " (o.last_name) " " (o.first_names) }; } }
                                         td { (o.last_name) " " (o.first_names) }
@@ -153,15 +167,20 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
                 table {
                     thead { tr { th { "Partia" } th { "Nazwisko i imiona" } th { "Klasa" } th { "Nr legitymacji" } } }
                     tbody {
-                        @for o in &in_batch {
+                        @for o in in_batch.iter().take(LISTED) {
                             tr { td { (o.batch_id.as_deref().unwrap_or("")) } td { (o.last_name) " " (o.first_names) } td { (o.class.as_deref().unwrap_or("")) } td { (o.card_number) } }
                         }
                     }
                 }
+                @if in_batch.len() > LISTED { p.muted { "Pokazano pierwsze " (LISTED) ", w kolejności druku." } }
             }
         }
     };
     Ok(layout::page(&p, "/kolejka", "Kolejka", body))
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn batch_button(p: &Page, id: &str, action: &str, label: &str, danger: bool) -> Markup {

@@ -3,7 +3,7 @@
 
 use crate::card::photo::Photo;
 use crate::records::hologram::FIELDS;
-use crate::records::store::{RegisterFilter, RegisterLine, Standing};
+use crate::records::store::{RegisterFilter, Standing};
 use crate::web::auth::Page;
 use crate::web::{layout, polish, App, Refusal};
 use axum::extract::{Path, Query, State};
@@ -26,31 +26,13 @@ fn state(s: Standing) -> (String, &'static str) {
     (s.to_string(), kind)
 }
 
-/// Whether a card matches every word of the search (name, number, class),
-/// case and Polish letters as typed.
-fn matches(e: &RegisterLine, words: &[String]) -> bool {
-    let hay = format!(
-        "{} {} {} {}",
-        e.last_name,
-        e.first_names,
-        e.card_number,
-        e.class.as_deref().unwrap_or("")
-    )
-    .to_lowercase();
-    words.iter().all(|w| hay.contains(w.as_str()))
-}
-
 pub async fn page(
     State(app): State<App>,
     p: Page,
     Query(s): Query<Search>,
 ) -> Result<Markup, Refusal> {
     let words: Vec<String> = s.q.split_whitespace().map(str::to_lowercase).collect();
-    let all = app.store.register_lines().await?;
-    let total = all.len();
-    let mut found: Vec<&RegisterLine> = all.iter().rev().filter(|e| matches(e, &words)).collect();
-    let count = found.len();
-    found.truncate(SHOWN);
+    let (total, count, found) = app.store.register_search(&words, SHOWN).await?;
     let today = crate::records::clock::today();
     let body = html! {
         form.row method="get" action="/rejestr" role="search" {

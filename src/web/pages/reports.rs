@@ -13,7 +13,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
-    let batches = app.store.batches().await?;
+    let batches = app.store.batch_summaries(false, 30, 0).await?;
     let (mut classes, years) = app.store.register_classes_and_years().await?;
     classes.sort_by_key(|c| catalogue::polish_key(c));
     let holo_years: Vec<String> = app
@@ -54,13 +54,23 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
                 h2 { "Protokoły partii" }
                 @if batches.is_empty() { p.muted { "Nie było jeszcze partii." } }
                 table.plain { tbody {
-                    @for b in batches.iter().rev().take(30) {
+                    @for b in &batches {
                         (row(
                             match &b.class { Some(c) => format!("{} (klasa {c})", b.id), None => b.id.clone() },
                             format!("rodzaj=partia&partia={}", enc(&b.id)),
                         ))
                     }
                 } }
+                @if batches.len() == 30 {
+                    // Older batches by their number: a decade has thousands.
+                    form.row method="get" action="/raporty/pobierz" {
+                        input type="hidden" name="rodzaj" value="partia";
+                        input type="hidden" name="format" value="pdf";
+                        label for="partia" { "Starsza partia (nr)" }
+                        input #partia name="partia" required placeholder="np. 20250910-B0001";
+                        button type="submit" { "Protokół PDF" }
+                    }
+                }
             }
             section.panel {
                 h2 { "Hologramy i druki" }
