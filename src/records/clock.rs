@@ -33,6 +33,9 @@ pub fn local(stored: &str) -> String {
 /// The Polish calendar day of a stored UTC time, `YYYY-MM-DD`; a date is
 /// left as it is.
 pub fn local_day(stored: &str) -> String {
+    if stored.len() <= 10 {
+        return stored.to_string();
+    }
     DateTime::parse_from_rfc3339(stored)
         .map(|t| t.with_timezone(&ZONE).date_naive().to_string())
         .unwrap_or_else(|_| stored.chars().take(10).collect())

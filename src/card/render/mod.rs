@@ -3,6 +3,7 @@
 //! Only the variable data is printed; the blank's own print appears in the
 //! preview and the proof, never on a panel.
 
+pub mod font;
 pub mod pdf;
 pub mod text;
 

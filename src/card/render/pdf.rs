@@ -137,43 +137,6 @@ fn line(x1: f32, y1: f32, x2: f32, y2: f32) -> Op {
     }
 }
 
-/// The shipped font cut down to the characters a document prints: whole,
-/// DejaVu Sans is 760 KB, and printpdf subsets only with its own text layout
-/// engine, which we do not build. The cmap is kept, so text stays
-/// extractable.
-fn subset(font: &[u8], chars: &BTreeSet<char>) -> Result<Vec<u8>, String> {
-    use allsorts::binary::read::ReadScope;
-    use allsorts::font_data::FontData;
-    use allsorts::subset::{CmapTarget, SubsetProfile};
-    use skrifa::MetadataProvider;
-    let map = skrifa::FontRef::new(font)
-        .map_err(|e| format!("the card font: {e}"))?
-        .charmap();
-    // Glyph 0 (.notdef) first, no duplicates: allsorts requires both.
-    let mut gids: Vec<u16> = chars
-        .iter()
-        .filter_map(|c| map.map(*c))
-        .filter_map(|g| u16::try_from(g.to_u32()).ok())
-        .filter(|g| *g != 0)
-        .collect();
-    gids.sort_unstable();
-    gids.dedup();
-    gids.insert(0, 0);
-    let data = ReadScope::new(font)
-        .read::<FontData<'_>>()
-        .map_err(|e| format!("the card font: {e}"))?;
-    let provider = data
-        .table_provider(0)
-        .map_err(|e| format!("the card font: {e}"))?;
-    allsorts::subset::subset(
-        &provider,
-        &gids,
-        &SubsetProfile::Minimal,
-        CmapTarget::Unicode,
-    )
-    .map_err(|e| format!("subsetting the card font: {e}"))
-}
-
 impl Renderer {
     fn shared(doc: &mut PdfDocument, cards: &[RenderedCard]) -> Result<Shared, String> {
         let used = |bold: bool| -> BTreeSet<char> {
@@ -185,9 +148,10 @@ impl Renderer {
                 .collect()
         };
         let mut w = Vec::new();
-        let regular = ParsedFont::from_bytes(&subset(FONT_REGULAR, &used(false))?, 0, &mut w)
-            .ok_or("the regular font does not parse")?;
-        let bold = ParsedFont::from_bytes(&subset(FONT_BOLD, &used(true))?, 0, &mut w)
+        let regular =
+            ParsedFont::from_bytes(&super::font::subset(FONT_REGULAR, &used(false))?, 0, &mut w)
+                .ok_or("the regular font does not parse")?;
+        let bold = ParsedFont::from_bytes(&super::font::subset(FONT_BOLD, &used(true))?, 0, &mut w)
             .ok_or("the bold font does not parse")?;
         Ok(Shared {
             fonts: Fonts {

@@ -7,6 +7,7 @@
 
 pub mod catalogue;
 
+use crate::card::render::font::{subset, Widths};
 use crate::card::render::{FONT_BOLD, FONT_REGULAR};
 use printpdf::{
     Color, Line, LinePoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
@@ -52,47 +53,25 @@ fn pt(mm: f32) -> Pt {
     Pt(mm * 72.0 / 25.4)
 }
 
-/// Width of `text` in mm at `size` points in `font`.
-fn width_mm(font: &skrifa::FontRef, text: &str, size: f32) -> f32 {
-    use skrifa::MetadataProvider;
-    let charmap = font.charmap();
-    let metrics = font.glyph_metrics(
-        skrifa::instance::Size::new(size),
-        skrifa::instance::LocationRef::default(),
-    );
-    let w: f32 = text
-        .chars()
-        .map(|c| {
-            charmap
-                .map(c)
-                .and_then(|g| metrics.advance_width(g))
-                .unwrap_or(size * 0.6)
-        })
-        .sum();
-    w * 25.4 / 72.0
-}
-
 /// Cuts `text` with an ellipsis to fit `max` mm.
-fn fit(font: &skrifa::FontRef, text: &str, size: f32, max: f32) -> String {
-    if width_mm(font, text, size) <= max {
+fn fit(font: &mut Widths, text: &str, size: f32, max: f32) -> String {
+    if font.mm(text, size) <= max {
         return text.to_string();
     }
     let mut s: String = text.to_string();
-    while !s.is_empty() && width_mm(font, &format!("{s}…"), size) > max {
+    while !s.is_empty() && font.mm(&format!("{s}…"), size) > max {
         s.pop();
     }
     format!("{s}…")
 }
 
-struct Writer<'a> {
+struct Writer {
     ops: Vec<Op>,
     regular: printpdf::FontId,
     bold: printpdf::FontId,
-    metrics: skrifa::FontRef<'a>,
-    bold_metrics: skrifa::FontRef<'a>,
 }
 
-impl Writer<'_> {
+impl Writer {
     fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, s: &str) {
         self.ops.push(Op::StartTextSection);
         self.ops.push(Op::SetFont {
@@ -112,6 +91,38 @@ impl Writer<'_> {
         self.ops.push(Op::ShowText {
             items: vec![TextItem::Text(s.to_string())],
         });
+        self.ops.push(Op::EndTextSection);
+    }
+
+    /// A table row: one text section, each cell placed relative to the
+    /// one before (`Td` moves from the last line's start). Ten thousand
+    /// rows of ten cells were a hundred thousand sections.
+    fn row(&mut self, y: f32, cells: &[(f32, String)]) {
+        self.ops.push(Op::StartTextSection);
+        self.ops.push(Op::SetFont {
+            font: PdfFontHandle::External(self.regular.clone()),
+            size: Pt(TEXT_PT),
+        });
+        let mut at = (0.0, 0.0);
+        for (i, (x, text)) in cells.iter().enumerate() {
+            let to = if i == 0 {
+                (pt(*x).0, pt(PAGE_H - y).0)
+            } else {
+                (pt(*x).0, at.1)
+            };
+            self.ops.push(Op::SetTextCursor {
+                pos: Point {
+                    x: Pt(to.0 - at.0),
+                    y: Pt(to.1 - at.1),
+                },
+            });
+            at = to;
+            if !text.is_empty() {
+                self.ops.push(Op::ShowText {
+                    items: vec![TextItem::Text(text.clone())],
+                });
+            }
+        }
         self.ops.push(Op::EndTextSection);
     }
 
@@ -136,13 +147,25 @@ impl Writer<'_> {
 pub fn pdf(t: &Table, printed_on: &str) -> Result<Vec<u8>, String> {
     let mut doc = PdfDocument::new(&t.title);
     let mut warnings = Vec::new();
-    let regular = ParsedFont::from_bytes(FONT_REGULAR, 0, &mut warnings)
+    // Only the characters the report prints: the whole fonts made a
+    // five-row register 747 KB, and compressing them was most of a long
+    // register's time.
+    let chars: std::collections::BTreeSet<char> = std::iter::once(t.title.as_str())
+        .chain(t.subtitle.iter().map(String::as_str))
+        .chain(t.columns.iter().map(|(h, _)| h.as_str()))
+        .chain(t.rows.iter().flatten().map(String::as_str))
+        .chain(t.after.iter().map(String::as_str))
+        .chain(t.signatures.iter().map(String::as_str))
+        .chain([printed_on, "Wydrukowano · legitka · Strona z 0123456789…"])
+        .flat_map(str::chars)
+        .collect();
+    let regular = ParsedFont::from_bytes(&subset(FONT_REGULAR, &chars)?, 0, &mut warnings)
         .ok_or("the regular font does not parse")?;
-    let bold = ParsedFont::from_bytes(FONT_BOLD, 0, &mut warnings)
+    let bold = ParsedFont::from_bytes(&subset(FONT_BOLD, &chars)?, 0, &mut warnings)
         .ok_or("the bold font does not parse")?;
     let (regular, bold) = (doc.add_font(&regular), doc.add_font(&bold));
-    let metrics = skrifa::FontRef::new(FONT_REGULAR).map_err(|e| e.to_string())?;
-    let bold_metrics = skrifa::FontRef::new(FONT_BOLD).map_err(|e| e.to_string())?;
+    let mut metrics = Widths::new(FONT_REGULAR)?;
+    let mut bold_metrics = Widths::new(FONT_BOLD)?;
     let head_h = 14.0 + 5.0 * t.subtitle.len() as f32 + 4.0;
     let per_page = (((PAGE_H - MARGIN - head_h - 12.0) / ROW_H).floor() as usize).max(1);
     let tail_lines = t.after.len() + if t.signatures.is_empty() { 0 } else { 4 };
@@ -170,8 +193,6 @@ pub fn pdf(t: &Table, printed_on: &str) -> Result<Vec<u8>, String> {
             ],
             regular: regular.clone(),
             bold: bold.clone(),
-            metrics: metrics.clone(),
-            bold_metrics: bold_metrics.clone(),
         };
         let mut y = MARGIN + 4.0;
         w.text(MARGIN, y, 14.0, true, &t.title);
@@ -185,7 +206,7 @@ pub fn pdf(t: &Table, printed_on: &str) -> Result<Vec<u8>, String> {
         if n < chunks.len() {
             let mut x = MARGIN;
             for (h, width) in t.columns.iter().filter(|(_, w)| *w > 0.0) {
-                let h = fit(&w.bold_metrics, h, TEXT_PT, width - 1.5);
+                let h = fit(&mut bold_metrics, h, TEXT_PT, width - 1.5);
                 w.text(x, y, TEXT_PT, true, &h);
                 x += width;
             }
@@ -193,12 +214,13 @@ pub fn pdf(t: &Table, printed_on: &str) -> Result<Vec<u8>, String> {
             y += ROW_H;
             for row in chunk {
                 let mut x = MARGIN;
+                let mut cells = Vec::new();
                 for (cell, (_, width)) in row.iter().zip(&t.columns).filter(|(_, (_, w))| *w > 0.0)
                 {
-                    let c = fit(&w.metrics, cell, TEXT_PT, width - 1.5);
-                    w.text(x, y, TEXT_PT, false, &c);
+                    cells.push((x, fit(&mut metrics, cell, TEXT_PT, width - 1.5)));
                     x += width;
                 }
+                w.row(y, &cells);
                 y += ROW_H;
             }
             w.rule(MARGIN, y - ROW_H + 1.8, PAGE_W - MARGIN);
@@ -223,7 +245,7 @@ pub fn pdf(t: &Table, printed_on: &str) -> Result<Vec<u8>, String> {
             "Wydrukowano {printed_on} · legitka · Strona {} z {pages_total}",
             n + 1
         );
-        let fw = width_mm(&w.metrics, &foot, 7.5);
+        let fw = metrics.mm(&foot, 7.5);
         w.text(PAGE_W - MARGIN - fw, PAGE_H - 7.0, 7.5, false, &foot);
         pages.push(PdfPage::new(Mm(PAGE_W), Mm(PAGE_H), w.ops));
     }
@@ -238,12 +260,12 @@ mod tests {
 
     #[test]
     fn a_long_name_is_cut_to_its_column_and_a_short_one_is_not() {
-        let font = skrifa::FontRef::new(FONT_REGULAR).unwrap();
+        let mut font = Widths::new(FONT_REGULAR).unwrap();
         let short = "Łucja Żółkiewska";
-        assert_eq!(fit(&font, short, TEXT_PT, 60.0), short);
+        assert_eq!(fit(&mut font, short, TEXT_PT, 60.0), short);
         let long = "Grzegorz Brzęczyszczykiewicz-Chrząszczewski ".repeat(3);
-        let cut = fit(&font, &long, TEXT_PT, 60.0);
-        assert!(cut.ends_with('…') && width_mm(&font, &cut, TEXT_PT) <= 60.0);
+        let cut = fit(&mut font, &long, TEXT_PT, 60.0);
+        assert!(cut.ends_with('…') && font.mm(&cut, TEXT_PT) <= 60.0);
     }
 
     #[test]

@@ -90,12 +90,10 @@ impl BatchView {
 /// the photo of each of the thousands waiting.
 const WAITING: &str = "COUNT(*) FROM orders w
     WHERE w.status IN ('queued', 'printing', 'held')
-      AND w.seq IN (SELECT m.seq FROM batch_orders bo JOIN orders m ON m.order_id = bo.order_id
-                    WHERE bo.batch_id = ?)";
+      AND w.seq IN (SELECT bo.seq FROM batch_orders bo WHERE bo.batch_id = ?)";
 const WAITING_OF_B: &str = "COUNT(*) FROM orders w
     WHERE w.status IN ('queued', 'printing', 'held')
-      AND w.seq IN (SELECT m.seq FROM batch_orders bo JOIN orders m ON m.order_id = bo.order_id
-                    WHERE bo.batch_id = b.id)";
+      AND w.seq IN (SELECT bo.seq FROM batch_orders bo WHERE bo.batch_id = b.id)";
 
 /// A batch in a list: what it is and how far it got.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
@@ -245,11 +243,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         for (order_id, _) in &rows {
-            sqlx::query("INSERT INTO batch_orders (order_id, batch_id) VALUES (?, ?)")
-                .bind(order_id)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO batch_orders (order_id, batch_id, seq)
+                 SELECT order_id, ?, seq FROM orders WHERE order_id = ?",
+            )
+            .bind(&id)
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
         }
         audit_in(
             &mut tx,
@@ -394,7 +395,8 @@ impl Store {
     ) -> Result<Vec<BatchSummary>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "WITH live AS (SELECT DISTINCT bo.batch_id AS id
-                           FROM orders o JOIN batch_orders bo ON bo.order_id = o.order_id
+                           FROM orders o INDEXED BY orders_status
+                           JOIN batch_orders bo ON bo.seq = o.seq
                            WHERE o.status IN ('queued', 'printing', 'held'))
              SELECT b.id, b.operator, b.class, b.pattern, b.first_blank, b.status, b.paused_reason,
                     b.created_at, b.cards,

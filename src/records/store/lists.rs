@@ -62,6 +62,36 @@ impl RegisterLine {
     }
 }
 
+/// What a search of the register looks in: name, number and class,
+/// lowercased as Polish is (Ł to ł), which SQLite's `lower()` does not.
+pub(super) fn search_text(last: &str, first: &str, number: &str, class: Option<&str>) -> String {
+    format!("{last} {first} {number} {}", class.unwrap_or("")).to_lowercase()
+}
+
+/// Cards registered before the search text was kept get theirs, once.
+pub(super) async fn fill_search(pool: &sqlx::SqlitePool) -> Result<()> {
+    loop {
+        let rows: Vec<(i64, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, last_name, first_names, card_number, class FROM cards
+             WHERE search IS NULL LIMIT 5000",
+        )
+        .fetch_all(pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        for (id, last, first, number, class) in rows {
+            sqlx::query("UPDATE cards SET search = ? WHERE id = ?")
+                .bind(search_text(&last, &first, &number, class.as_deref()))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+}
+
 fn line_of(r: &sqlx::sqlite::SqliteRow) -> RegisterLine {
     RegisterLine {
         id: r.get("id"),
@@ -122,21 +152,20 @@ impl Store {
                 .await?;
             (total as usize, ids.into_iter().map(|(id,)| id).collect())
         } else {
-            let rows: Vec<(i64, String, String, String, Option<String>)> = sqlx::query_as(
-                "SELECT id, last_name, first_names, card_number, class FROM cards ORDER BY id DESC",
+            // In the database, on the text the station lowercased: a scan
+            // of short strings, no rows carried out.
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT id FROM cards WHERE 1 = 1");
+            for w in words {
+                q.push(" AND instr(search, ")
+                    .push_bind(w.to_lowercase())
+                    .push(") > 0");
+            }
+            q.push(" ORDER BY id DESC");
+            let hits: Vec<(i64,)> = q.build_query_as().fetch_all(&self.pool).await?;
+            (
+                hits.len(),
+                hits.into_iter().take(limit).map(|(id,)| id).collect(),
             )
-            .fetch_all(&self.pool)
-            .await?;
-            let hits: Vec<i64> = rows
-                .into_iter()
-                .filter(|(_, last, first, number, class)| {
-                    let hay = format!("{last} {first} {number} {}", class.as_deref().unwrap_or(""))
-                        .to_lowercase();
-                    words.iter().all(|w| hay.contains(w.as_str()))
-                })
-                .map(|(id, ..)| id)
-                .collect();
-            (hits.len(), hits.into_iter().take(limit).collect())
         };
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "SELECT c.id, c.card_number, c.last_name, c.first_names, c.class,

@@ -143,7 +143,6 @@ pub struct Counts {
     pub pending: i64,
     pub printing: i64,
     pub held: i64,
-    pub printed: i64,
     /// Numbered blanks loaded in the printer, and in the cupboard.
     pub blanks_loaded: i64,
     pub blanks_in_stock: i64,
@@ -272,6 +271,7 @@ impl Store {
             .connect_with(opts)
             .await?;
         sqlx::migrate!().run(&pool).await?;
+        lists::fill_search(&pool).await?;
         Ok(Store {
             pool,
             station: station.to_string(),
@@ -511,10 +511,12 @@ impl Store {
             // are found once (through the status index), not per candidate.
             // A queued row without its photo is chosen too, and held below
             // as unreadable rather than skipped for ever.
-            // What blocks a card is found once, not per candidate: with a
-            // school's 5,000 orders waiting in a batch, correlated checks
-            // cost a second per card.
-            let next: Option<(String,)> = sqlx::query_as(
+            // What blocks a card is found once, and the card itself from
+            // indexes: the first running batch (by when it started) with a
+            // queued card that may print, and its first card; else, in auto
+            // mode, the first queued card outside batches. With a school's
+            // 5,000 orders waiting, checks per candidate cost seconds.
+            let next: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
                 "WITH checking AS (SELECT order_id FROM orders
                                    WHERE status = 'held' AND hold_code = 'needs_check'),
                       -- A batch waits while one of its cards may be on a
@@ -531,16 +533,24 @@ impl Store {
                       dry AS (SELECT d.pattern FROM (SELECT DISTINCT pattern FROM blank_deliveries) d
                               WHERE NOT EXISTS (SELECT 1 FROM blanks lb
                                                 WHERE lb.pattern = d.pattern AND lb.status = 'loaded'
-                                                  AND lb.order_id IS NULL))
-                 SELECT o.order_id FROM orders o
-                 LEFT JOIN batch_orders bo ON bo.order_id = o.order_id
-                 LEFT JOIN batches b ON b.id = bo.batch_id
-                 WHERE o.status = 'queued'
-                   AND (b.status = 'running' OR (bo.batch_id IS NULL AND ?1 = 'auto'))
-                   AND (bo.batch_id IS NULL OR bo.batch_id NOT IN held_batches)
-                   AND o.pattern NOT IN held_patterns
-                   AND (bo.batch_id IS NOT NULL OR o.pattern NOT IN dry)
-                 ORDER BY b.seq IS NULL, b.seq, o.seq LIMIT 1",
+                                                  AND lb.order_id IS NULL)),
+                      -- Batches with a queued card, and their first, from the
+                      -- status index and the batch's own.
+                      live AS (SELECT bo.batch_id, MIN(q.seq) AS first
+                               FROM orders q INDEXED BY orders_status
+                               JOIN batch_orders bo ON bo.seq = q.seq
+                               WHERE q.status = 'queued' GROUP BY bo.batch_id)
+                 SELECT (SELECT l.first FROM live l JOIN batches b ON b.id = l.batch_id
+                         WHERE b.status = 'running'
+                           AND l.batch_id NOT IN held_batches
+                           AND b.pattern NOT IN held_patterns
+                         ORDER BY b.seq LIMIT 1),
+                        (SELECT q.seq FROM orders q INDEXED BY orders_status
+                         WHERE ?1 = 'auto' AND q.status = 'queued'
+                           AND NOT EXISTS (SELECT 1 FROM batch_orders bo WHERE bo.seq = q.seq)
+                           AND q.pattern NOT IN held_patterns
+                           AND q.pattern NOT IN dry
+                         ORDER BY q.seq LIMIT 1)",
             )
             .bind(match self.mode {
                 QueueMode::Auto => "auto",
@@ -548,13 +558,13 @@ impl Store {
             })
             .fetch_optional(&self.pool)
             .await?;
-            let Some((order_id,)) = next else {
+            let Some(seq) = next.and_then(|(batch, loose)| batch.or(loose)) else {
                 return Ok(None);
             };
             let row = sqlx::query(
-                "SELECT seq, order_id, data, photo FROM orders WHERE order_id = ? AND status = 'queued'",
+                "SELECT seq, order_id, data, photo FROM orders WHERE seq = ? AND status = 'queued'",
             )
-            .bind(&order_id)
+            .bind(seq)
             .fetch_optional(&self.pool)
             .await?;
             // Taken meanwhile (a cancel): choose again.
@@ -745,8 +755,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO cards (card_number, order_id, student_id, last_name, first_names, reason,
                                 printed_at, printer_model, printer_serial, batch_id, operator,
-                                blank_pattern, blank_serial, class, issue_date)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                blank_pattern, blank_serial, class, issue_date, birth_date, search)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&p.card_number)
         .bind(order_id)
@@ -763,6 +773,13 @@ impl Store {
         .bind(&p.blank_serial)
         .bind(&data.class)
         .bind(data.issue_date.to_string())
+        .bind(data.birth_date.to_string())
+        .bind(lists::search_text(
+            &data.last_name,
+            &data.first_names,
+            &p.card_number,
+            data.class.as_deref(),
+        ))
         .execute(&mut **tx)
         .await?;
         data.redact();
@@ -1011,12 +1028,11 @@ impl Store {
     /// The queue and the blanks, for the state report (twice a card): from
     /// indexes only, never a walk through the register's rows.
     pub async fn counts(&self) -> Result<Counts> {
-        let (pending, printing, held, printed, loaded, in_stock): (i64, i64, i64, i64, i64, i64) =
+        let (pending, printing, held, loaded, in_stock): (i64, i64, i64, i64, i64) =
             sqlx::query_as(
                 "SELECT (SELECT COUNT(*) FROM orders WHERE status = 'queued'),
                         (SELECT COUNT(*) FROM orders WHERE status = 'printing'),
                         (SELECT COUNT(*) FROM orders WHERE status = 'held'),
-                        (SELECT COUNT(*) FROM orders WHERE status = 'printed'),
                         (SELECT COUNT(*) FROM blanks WHERE status = 'loaded'),
                         (SELECT COUNT(*) FROM blanks WHERE status = 'stock')",
             )
@@ -1026,7 +1042,6 @@ impl Store {
             pending,
             printing,
             held,
-            printed,
             blanks_loaded: loaded,
             blanks_in_stock: in_stock,
         })
