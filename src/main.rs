@@ -49,6 +49,13 @@ enum Command {
     Register(cmd::orders::RegisterArgs),
     /// Reports as PDF or CSV: the register, a batch's protocol, a class's handover list.
     Report(cmd::report::ReportArgs),
+    /// A checked copy of the register while the station prints (the daily
+    /// timer's job), encrypted to `[backup] recipient` when set.
+    Backup(cmd::backup::BackupArgs),
+    /// Put a backup in place of the station's database (the station stopped).
+    Restore(cmd::backup::RestoreArgs),
+    /// The database: `check` its integrity and accounting.
+    Db(cmd::backup::DbArgs),
     /// Accounts of the web page and the API: add, list, disable, passwd, token.
     User(cmd::user::UserArgs),
     /// Print a sample card.order (Polish names, a real photo) as JSON.
@@ -90,6 +97,9 @@ fn main() -> anyhow::Result<()> {
             Command::Hologram(a) => cmd::holograms::hologram(a).await,
             Command::Card(a) => cmd::holograms::card(a).await,
             Command::User(a) => cmd::user::run(a).await,
+            Command::Backup(a) => cmd::backup::backup(a).await,
+            Command::Restore(a) => cmd::backup::restore(a).await,
+            Command::Db(a) => cmd::backup::db(a).await,
             Command::SampleOrder { index } => {
                 println!("{:#}", legitka::card::sample::order(index));
                 Ok(())

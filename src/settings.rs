@@ -46,6 +46,38 @@ pub struct Settings {
     /// layout at start-up. Orders still carry their own.
     #[serde(default)]
     pub school_card: Option<SchoolCard>,
+    #[serde(default)]
+    pub backup: BackupSettings,
+}
+
+/// Copies of the register (`legitka backup`, the daily timer).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BackupSettings {
+    /// Where the daily backups go (another disk, a mounted share); unset:
+    /// the timer makes none and the page says so.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// How many backups are kept there, the newest.
+    #[serde(default = "default_keep")]
+    pub keep: usize,
+    /// An `age` public key (age1...): backups are encrypted to it, and only
+    /// its secret key, kept away from the station, opens them.
+    #[serde(default)]
+    pub recipient: Option<String>,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        BackupSettings {
+            dir: None,
+            keep: default_keep(),
+            recipient: None,
+        }
+    }
+}
+
+fn default_keep() -> usize {
+    14
 }
 
 /// What every card of the school prints about the school. The central
@@ -270,6 +302,14 @@ impl Settings {
                 ));
             }
         }
+        if self.backup.keep == 0 {
+            return bad("backup.keep must be at least 1: how many backups are kept".into());
+        }
+        if let Some(r) = &self.backup.recipient {
+            if let Err(e) = crate::records::backup::recipient(r) {
+                return bad(format!("backup.recipient: {e}"));
+            }
+        }
         if self.school.is_empty() || !self.school.bytes().all(|b| b.is_ascii_digit()) {
             return bad(format!(
                 "school {:?} must be the school's RSPO number (digits)",
@@ -317,6 +357,7 @@ impl Settings {
                 ..HttpSettings::default()
             },
             school_card: None,
+            backup: BackupSettings::default(),
         }
     }
 
@@ -339,6 +380,7 @@ const TOP_LEVEL: &[&str] = &[
     "queue",
     "http",
     "school_card",
+    "backup",
 ];
 
 /// `LEGITKA_` variables that are not settings: logging, and (by prefix) the

@@ -766,6 +766,12 @@ impl World {
                 fail(format!("{b:?}: {plain_registered} cards without a serial"));
             }
         }
+        // The station's own accounting check (`legitka db check`, run on
+        // every backup) agrees at every step.
+        let problems = self.store.check().await.unwrap();
+        if !problems.is_empty() {
+            fail(format!("db check: {problems:?}"));
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+pub mod backup;
 pub mod batch;
 pub mod blanks;
 pub mod daemon;

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod actor;
+pub mod backup;
 pub mod clock;
 pub mod event;
 pub mod hologram;

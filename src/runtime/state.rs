@@ -50,6 +50,7 @@ impl StateReport {
             "printer": printer,
             "queue": { "pending": self.queue.pending, "printing": self.queue.printing, "held": self.queue.held },
             "blanks": { "loaded": self.queue.blanks_loaded, "in_stock": self.queue.blanks_in_stock },
+            "backup": self.queue.backup.as_ref().map(|b| json!({ "at": b.at, "ok": b.ok, "message": b.message })),
             "at": crate::records::event::now(),
         })
         .to_string()

@@ -18,9 +18,11 @@ use std::time::Duration;
 use thiserror::Error;
 
 mod accounts;
+mod backups;
 mod batches;
 mod blanks;
 mod cards;
+mod check;
 mod holograms;
 mod lists;
 mod outbox;
@@ -28,11 +30,13 @@ mod register;
 mod withdrawals;
 pub(crate) use accounts::audit_in;
 pub use accounts::{AuditEntry, Session};
+pub use backups::{Holdings, LastBackup, RESTORED};
 pub use batches::{
     BatchError, BatchRequest, BatchSummary, BatchView, QueueMode, Started, NO_BLANKS,
 };
 pub use blanks::{span, BlankError, BlankRow, BlankStock, Unloaded, LARGE_DELIVERY, MAX_DELIVERY};
 pub use cards::{CardError, CardRef, CardSummary};
+pub use check::{check_file, schema_version, schema_version_of, Problem};
 pub use holograms::{Applied, ClassCards, HologramRow, HologramStock, LARGE_HOLOGRAM_DELIVERY};
 pub use lists::{HologramField, OrderLine, RegisterLine};
 pub use register::{RegisterEntry, RegisterFilter, RegisterRow, Standing};
@@ -146,6 +150,8 @@ pub struct Counts {
     /// Numbered blanks loaded in the printer, and in the cupboard.
     pub blanks_loaded: i64,
     pub blanks_in_stock: i64,
+    /// The last backup made (another process makes them: read each time).
+    pub backup: Option<LastBackup>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -1044,6 +1050,7 @@ impl Store {
             held,
             blanks_loaded: loaded,
             blanks_in_stock: in_stock,
+            backup: self.last_backup().await?,
         })
     }
 

@@ -27,6 +27,8 @@ async fn live_panel(app: &App) -> Result<Markup, Refusal> {
     let holograms = app.store.hologram_stock().await?;
     let blanks = app.store.blank_stock().await?;
     let waiting_for_blanks = app.store.patterns_waiting_for_blanks().await?;
+    let backup = app.store.last_backup().await?;
+    let backups_on = app.settings.backup.dir.is_some();
     let printer = &state["printer"];
     let word = printer["state"].as_str().unwrap_or("offline");
     let (_, kind) = polish::badge(&state);
@@ -93,6 +95,24 @@ async fn live_panel(app: &App) -> Result<Markup, Refusal> {
                         dt { "Hologramy " (h.school_year) } dd { (h.in_stock) " w magazynie" }
                     }
                     @if holograms.is_empty() { dt { "Hologramy" } dd { "nie przyjęto" } }
+                }
+            }
+            section.panel aria-labelledby="h-backup" {
+                h2 #h-backup { "Kopia zapasowa rejestru" }
+                @match &backup {
+                    Some(b) if !b.ok => {
+                        p #backup-state { span.state.err { "nieudana" } " " (polish::when(&b.at)) }
+                        p.advice role="alert" { "Rejestr nie ma świeżej kopii. Informatyk sprawdza: " code { "journalctl -u legitka-backup" } "." }
+                        p.muted { "Przyczyna: " (b.message) }
+                    }
+                    Some(b) => {
+                        p #backup-state { span.state.ok { "zrobiona" } " " (polish::when(&b.at)) }
+                        @if let Some(bytes) = b.bytes { p.muted { (bytes / 1_000_000) " MB, sprawdzona" } }
+                    }
+                    None => { p #backup-state { span.state.warn { "jeszcze nie zrobiona" } } }
+                }
+                @if !backups_on {
+                    p.advice { "Codzienna kopia jest wyłączona: administrator wpisuje katalog w [backup] dir pliku konfiguracji." }
                 }
             }
         }

@@ -1,0 +1,214 @@
+//! `legitka backup`, `legitka restore` and `legitka db check`: the register
+//! copied while the station prints, put back on a new workstation, and
+//! checked against its own accounting.
+
+use anyhow::Context;
+use legitka::records::backup;
+use legitka::records::store::{Holdings, Store};
+use legitka::runtime::lock::{DaemonLock, LockError};
+use legitka::settings::Settings;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct BackupArgs {
+    /// Where to put it; default: `[backup] dir` of the configuration.
+    #[arg(long)]
+    to: Option<PathBuf>,
+    /// Do nothing (and succeed) when no directory is configured: the daily
+    /// timer's way, so that backups are off until a directory is set.
+    #[arg(long)]
+    if_configured: bool,
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct RestoreArgs {
+    /// The backup file (`legitka-STATION-TIME.db`, or `.db.age` encrypted).
+    from: PathBuf,
+    /// The age secret key that opens an encrypted backup.
+    #[arg(long)]
+    identity: Option<PathBuf>,
+    /// Who restores (recorded in the audit log).
+    #[arg(long)]
+    operator: String,
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    command: DbCommand,
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum DbCommand {
+    /// SQLite's integrity check and the register's accounting; exits
+    /// non-zero naming what is wrong.
+    Check,
+}
+
+pub async fn backup(a: BackupArgs) -> anyhow::Result<()> {
+    let s = Settings::load(a.config.as_deref())?;
+    let Some(to) = a.to.clone().or_else(|| s.backup.dir.clone()) else {
+        if a.if_configured {
+            println!("backups are off: set [backup] dir in the configuration");
+            return Ok(());
+        }
+        anyhow::bail!("where to? give --to DIR, or set [backup] dir in the configuration");
+    };
+    let store = Store::open(&s.db_path(), &s.station)
+        .await
+        .with_context(|| format!("opening {}", s.db_path().display()))?;
+    let made = backup::make(
+        &store,
+        &s.data_dir,
+        &to,
+        &s.station,
+        s.backup.keep,
+        s.backup.recipient.as_deref(),
+    )
+    .await;
+    match made {
+        Ok(m) => {
+            let file = m.file.display().to_string();
+            let what = if m.encrypted {
+                "checked, encrypted"
+            } else {
+                "checked, NOT encrypted (set [backup] recipient)"
+            };
+            store
+                .record_backup(Some(&file), Some(m.bytes as i64), true, what)
+                .await?;
+            println!("{file}: {} bytes, {what}", m.bytes);
+            for r in &m.removed {
+                println!("removed the older {}", r.display());
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            // Recorded where the page and the state show it; the log of
+            // the timer has it too.
+            let _ = store.record_backup(None, None, false, &msg).await;
+            Err(anyhow::anyhow!("backup failed: {msg}"))
+        }
+    }
+}
+
+pub async fn restore(a: RestoreArgs) -> anyhow::Result<()> {
+    let s = Settings::load(a.config.as_deref())?;
+    std::fs::create_dir_all(&s.data_dir)
+        .with_context(|| format!("creating {}", s.data_dir.display()))?;
+    // Held until the restored register is in place: no daemon starts on a
+    // half-restored one.
+    let _lock = DaemonLock::take(&s.data_dir).map_err(|e| match e {
+        LockError::Held { holder, .. } => anyhow::anyhow!(
+            "the station runs ({holder}): stop it first (systemctl stop legitka), then restore"
+        ),
+        e => e.into(),
+    })?;
+    let operator = a.operator.trim();
+    anyhow::ensure!(!operator.is_empty(), "--operator: say who you are");
+    let prepared = backup::prepare(&a.from, a.identity.as_deref(), &s.data_dir).await?;
+    let db = s.db_path();
+    let kept = backup::put_in_place(&prepared, &db)?;
+    give_to_station(&s.data_dir, &db);
+    let store = Store::open(&db, &s.station)
+        .await
+        .with_context(|| format!("opening the restored {}", db.display()))?;
+    let actor = crate::cmd::actor(&store, operator).await?;
+    let from = a.from.display().to_string();
+    let paused = store.restored(&from, &actor).await?;
+    let h = store.holdings().await?;
+    println!("restored {from} as {}", db.display());
+    if let Some(k) = kept {
+        println!(
+            "the database it replaced is kept as {} (remove it once this one is found right)",
+            k.display()
+        );
+    }
+    print!("{}", holdings_text(&h));
+    for b in &paused {
+        println!(
+            "batch {b} is paused: compare the printer's feeder with the blanks above, then resume it"
+        );
+    }
+    println!("cards printed after the backup are not in this register: set them aside and compare them with it before printing on");
+    Ok(())
+}
+
+/// Run as root (sudo), the restored file would be root's and the station
+/// (its own user) could not write it: it belongs to whoever owns the data
+/// directory.
+fn give_to_station(data_dir: &Path, db: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    // Not root: the file is already the caller's, and a chown to another
+    // owner is refused; nothing to do either way.
+    if let Ok(m) = std::fs::metadata(data_dir) {
+        let _ = std::os::unix::fs::chown(db, Some(m.uid()), Some(m.gid()));
+    }
+}
+
+/// What the register holds, in the words the operator compares with the
+/// room: no names, only numbers.
+fn holdings_text(h: &Holdings) -> String {
+    let mut out = String::new();
+    match &h.last_card {
+        Some((number, at, serial)) => out.push_str(&format!(
+            "last card: {number}, printed {at}{} ({} cards in the register)\n",
+            serial
+                .as_ref()
+                .map(|s| format!(" on blank {s}"))
+                .unwrap_or_default(),
+            h.cards
+        )),
+        None => out.push_str("no card in the register\n"),
+    }
+    for (pattern, used, loaded) in &h.blanks {
+        out.push_str(&format!(
+            "blanks {pattern}: last used {}; in the printer {}\n",
+            used.as_deref().unwrap_or("none"),
+            match loaded {
+                Some((a, b, n)) => format!("{a} – {b} ({n})"),
+                None => "none".into(),
+            }
+        ));
+    }
+    for (year, serial, card) in &h.holograms {
+        out.push_str(&format!(
+            "holograms {year}: last {serial} on card {}\n",
+            card.as_deref().unwrap_or("?")
+        ));
+    }
+    out.push_str(&format!(
+        "waiting: {}, held: {}, in the printer when the backup was made: {}\n",
+        h.waiting, h.held, h.printing
+    ));
+    out
+}
+
+pub async fn db(a: DbArgs) -> anyhow::Result<()> {
+    match a.command {
+        DbCommand::Check => {
+            let (_, store) = crate::cmd::open_store(a.config.as_deref()).await?;
+            let problems = store.check().await?;
+            if problems.is_empty() {
+                let h = store.holdings().await?;
+                println!("the database is whole and its accounting adds up");
+                print!("{}", holdings_text(&h));
+                return Ok(());
+            }
+            for p in &problems {
+                println!("{p}");
+            }
+            anyhow::bail!(
+                "{} problem(s) found: the register does not add up",
+                problems.len()
+            )
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The database's side of backups: a consistent copy taken while the
+//! station prints, the record of every backup made (a failed one shows on
+//! the page and in the retained state), and what a restored register holds.
+
+use super::{audit_in, Result, Store};
+use crate::records::actor::Actor;
+use crate::records::event;
+use sqlx::Row;
+use std::path::Path;
+
+/// Why a batch waits after a restore: the feeder and the cards printed
+/// since the backup are for the operator to compare before it goes on.
+pub const RESTORED: &str = "restored";
+
+/// The last backup made, as the Pulpit page and the state show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LastBackup {
+    pub at: String,
+    pub ok: bool,
+    pub file: Option<String>,
+    pub bytes: Option<i64>,
+    pub message: String,
+}
+
+/// What a register holds, as `legitka restore` tells the operator: what to
+/// compare with the cards, blanks and stickers in the room.
+#[derive(Debug, Clone, Default)]
+pub struct Holdings {
+    /// Card number, printed at, blank serial of the last card registered.
+    pub last_card: Option<(String, String, Option<String>)>,
+    pub cards: i64,
+    /// Per pattern: the last serial printed on or spoiled, and the serials
+    /// the register has in the printer (first, last, how many).
+    pub blanks: Vec<(String, Option<String>, Option<(String, String, i64)>)>,
+    /// Per school year: the last hologram applied, on which card.
+    pub holograms: Vec<(String, String, Option<String>)>,
+    pub waiting: i64,
+    pub held: i64,
+    pub printing: i64,
+}
+
+impl Store {
+    /// A consistent copy of the whole database into `dest` (an empty or
+    /// missing file), taken inside one read transaction while the station
+    /// goes on writing: SQLite's `VACUUM INTO`, never a file copy, and with
+    /// no free pages (nothing deleted lives on in the copy).
+    pub async fn vacuum_into(&self, dest: &Path) -> Result<()> {
+        sqlx::query("VACUUM INTO ?")
+            .bind(dest.display().to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a backup made or failed.
+    pub async fn record_backup(
+        &self,
+        file: Option<&str>,
+        bytes: Option<i64>,
+        ok: bool,
+        message: &str,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO backups (at, file, bytes, ok, message) VALUES (?, ?, ?, ?, ?)")
+            .bind(event::now())
+            .bind(file)
+            .bind(bytes)
+            .bind(ok)
+            .bind(message)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn last_backup(&self) -> Result<Option<LastBackup>> {
+        let row = sqlx::query(
+            "SELECT at, ok, file, bytes, message FROM backups ORDER BY id DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| LastBackup {
+            at: r.get("at"),
+            ok: r.get("ok"),
+            file: r.get("file"),
+            bytes: r.get("bytes"),
+            message: r.get("message"),
+        }))
+    }
+
+    /// What the register holds now.
+    pub async fn holdings(&self) -> Result<Holdings> {
+        let last_card = sqlx::query_as(
+            "SELECT card_number, printed_at, blank_serial FROM cards ORDER BY id DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        let (cards, waiting, held, printing): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM cards),
+                    (SELECT COUNT(*) FROM orders WHERE status = 'queued'),
+                    (SELECT COUNT(*) FROM orders WHERE status = 'held'),
+                    (SELECT COUNT(*) FROM orders WHERE status = 'printing')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let patterns: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT pattern FROM blank_deliveries ORDER BY pattern")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut blanks = Vec::new();
+        for (p,) in patterns {
+            // The last one used: taken by the printer last (printed or
+            // spoiled), by the time it was used.
+            let used: Option<(String,)> = sqlx::query_as(
+                "SELECT serial FROM blanks WHERE pattern = ? AND status IN ('printed', 'spoiled')
+                 ORDER BY used_at DESC, length(serial) DESC, serial DESC LIMIT 1",
+            )
+            .bind(&p)
+            .fetch_optional(&self.pool)
+            .await?;
+            let loaded: Option<(Option<String>, Option<String>, i64)> = sqlx::query_as(
+                "SELECT
+                   (SELECT serial FROM blanks WHERE pattern = ?1 AND status = 'loaded' ORDER BY load_seq LIMIT 1),
+                   (SELECT serial FROM blanks WHERE pattern = ?1 AND status = 'loaded' ORDER BY load_seq DESC LIMIT 1),
+                   (SELECT COUNT(*) FROM blanks WHERE pattern = ?1 AND status = 'loaded')",
+            )
+            .bind(&p)
+            .fetch_optional(&self.pool)
+            .await?;
+            let loaded = loaded.and_then(|(a, b, n)| Some((a?, b?, n)));
+            blanks.push((p, used.map(|u| u.0), loaded));
+        }
+        // SQLite takes the bare columns from the row of the MAX.
+        let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT school_year, serial, card_number, MAX(applied_at) FROM holograms
+             WHERE status = 'applied' GROUP BY school_year ORDER BY school_year",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let holograms = rows.into_iter().map(|(y, s, c, _)| (y, s, c)).collect();
+        Ok(Holdings {
+            last_card,
+            cards,
+            blanks,
+            holograms,
+            waiting,
+            held,
+            printing,
+        })
+    }
+
+    /// A register just restored from a backup: every running batch waits
+    /// (what the printer took since the backup is not in it, and the
+    /// operator compares the feeder with it first), and the restore is in
+    /// the audit log. Answers the batches paused.
+    pub async fn restored(&self, from: &str, actor: &Actor) -> Result<Vec<String>> {
+        let mut tx = self.write_tx().await?;
+        let paused: Vec<(String,)> = sqlx::query_as(
+            "UPDATE batches SET status = 'paused', paused_reason = ?, updated_at = ?
+             WHERE status = 'running' RETURNING id",
+        )
+        .bind(RESTORED)
+        .bind(event::now())
+        .fetch_all(&mut *tx)
+        .await?;
+        audit_in(&mut tx, actor, "db.restore", Some(from), None).await?;
+        tx.commit().await?;
+        Ok(paused.into_iter().map(|p| p.0).collect())
+    }
+}
