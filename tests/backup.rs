@@ -52,7 +52,14 @@ async fn an_encrypted_backup_holds_no_readable_child_data_and_opens_only_with_th
     let data = dir.path().join("station");
     let key = age::x25519::Identity::generate();
     let key_file = dir.path().join("school.key");
-    std::fs::write(&key_file, format!("{}\n", age::secrecy::ExposeSecret::expose_secret(&key.to_string()))).unwrap();
+    std::fs::write(
+        &key_file,
+        format!(
+            "{}\n",
+            age::secrecy::ExposeSecret::expose_secret(&key.to_string())
+        ),
+    )
+    .unwrap();
     let backups = dir.path().join("backups");
     let config = config_with(
         dir.path(),
@@ -95,7 +102,10 @@ async fn an_encrypted_backup_holds_no_readable_child_data_and_opens_only_with_th
         !bytes.windows(pesel.len()).any(|w| w == pesel.as_bytes()),
         "the PESEL of the waiting card is not readable in the backup"
     );
-    assert!(!bytes.windows(6).any(|w| w == b"SQLite"), "no SQLite header");
+    assert!(
+        !bytes.windows(6).any(|w| w == b"SQLite"),
+        "no SQLite header"
+    );
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&newest).unwrap().permissions().mode() & 0o777;
@@ -114,7 +124,11 @@ async fn an_encrypted_backup_holds_no_readable_child_data_and_opens_only_with_th
     let new_data = dir.path().join("new-station");
     let new_config = config_with(dir.path(), &new_data, "");
     let f = newest.to_str().unwrap();
-    refused(&new_config, &["restore", f, "--operator", ANNA], "--identity");
+    refused(
+        &new_config,
+        &["restore", f, "--operator", ANNA],
+        "--identity",
+    );
     let other = dir.path().join("other.key");
     std::fs::write(
         &other,
@@ -123,20 +137,36 @@ async fn an_encrypted_backup_holds_no_readable_child_data_and_opens_only_with_th
     .unwrap();
     refused(
         &new_config,
-        &["restore", f, "--identity", other.to_str().unwrap(), "--operator", ANNA],
+        &[
+            "restore",
+            f,
+            "--identity",
+            other.to_str().unwrap(),
+            "--operator",
+            ANNA,
+        ],
         "cannot be opened",
     );
     assert!(!new_data.join("legitka.db").exists(), "nothing restored");
     let out = ok(
         &new_config,
-        &["restore", f, "--identity", key_file.to_str().unwrap(), "--operator", ANNA],
+        &[
+            "restore",
+            f,
+            "--identity",
+            key_file.to_str().unwrap(),
+            "--operator",
+            ANNA,
+        ],
     );
     assert!(
         out.contains(&format!("last card: {}", printed.data.card_number)),
         "{out}"
     );
     assert!(out.contains("waiting: 1"), "{out}");
-    let restored = Store::open(&new_data.join("legitka.db"), "s1").await.unwrap();
+    let restored = Store::open(&new_data.join("legitka.db"), "s1")
+        .await
+        .unwrap();
     let (_, photo) = restored
         .order_card(&waiting.data.order_id)
         .await
@@ -212,7 +242,14 @@ async fn db_check_names_what_does_not_add_up() {
     let out = ok(
         &config,
         &[
-            "blanks", "load", "--first", "000101", "--count", "3", "--operator", ANNA,
+            "blanks",
+            "load",
+            "--first",
+            "000101",
+            "--count",
+            "3",
+            "--operator",
+            ANNA,
         ],
     );
     assert!(out.contains("000101"), "{out}");
@@ -228,9 +265,10 @@ async fn db_check_names_what_does_not_add_up() {
 
     // Someone edits the file: the blank the card is on back in stock, a
     // serial of the delivery gone.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("legitka.db").display()))
-        .await
-        .unwrap();
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("legitka.db").display()))
+            .await
+            .unwrap();
     sqlx::query("UPDATE blanks SET status = 'stock', order_id = NULL WHERE serial = '000101'")
         .execute(&pool)
         .await
@@ -311,37 +349,58 @@ async fn a_backup_taken_mid_batch_is_restored_on_a_new_workstation_and_the_batch
         central
             .wait_events(Duration::from_secs(60), |ev| ids.iter().all(|id| ev
                 .iter()
-                .any(|e| e["order_id"] == id.as_str() && e["type"] == "order.accepted")))
+                .any(
+                    |e| e["order_id"] == id.as_str() && e["type"] == "order.accepted"
+                )))
             .await
     );
     common::cli::receive_blanks(&config, "000101", 8, ANNA);
     let batch = ok(
         &config,
-        &["batch", "start", "--first-blank", "000101", "--operator", ANNA],
+        &[
+            "batch",
+            "start",
+            "--first-blank",
+            "000101",
+            "--operator",
+            ANNA,
+        ],
     )
     .trim()
     .to_string();
 
     // A backup while a card is in the printer: a consistent register.
     assert!(sim.wait_until(Duration::from_secs(60), |p| p.is_printing()));
-    let out = ok(&config, &["backup", "--to", dir.path().join("b1").to_str().unwrap()]);
+    let out = ok(
+        &config,
+        &["backup", "--to", dir.path().join("b1").to_str().unwrap()],
+    );
     assert!(check_file(&made(&out)).await.unwrap().is_empty());
 
     // The feeder runs out after the fourth card: the batch waits, and the
     // nightly backup is taken then.
-    assert!(sim.wait_until(Duration::from_secs(60), |p| p.printed().len() == 4
-        && !p.is_printing()));
+    assert!(
+        sim.wait_until(Duration::from_secs(60), |p| p.printed().len() == 4
+            && !p.is_printing())
+    );
     central
         .wait_state(Duration::from_secs(60), |s| {
             s["printer"]["detail"] == "feeder_empty"
         })
         .await
         .expect("the station sees the empty feeder");
-    let out = ok(&config, &["backup", "--to", dir.path().join("b2").to_str().unwrap()]);
+    let out = ok(
+        &config,
+        &["backup", "--to", dir.path().join("b2").to_str().unwrap()],
+    );
     let backup = made(&out);
     let b = backup.to_str().unwrap();
     // Never under a running station.
-    refused(&config, &["restore", b, "--operator", ANNA], "stop it first");
+    refused(
+        &config,
+        &["restore", b, "--operator", ANNA],
+        "stop it first",
+    );
 
     // The workstation dies.
     first.kill().unwrap();
@@ -372,10 +431,18 @@ async fn a_backup_taken_mid_batch_is_restored_on_a_new_workstation_and_the_batch
         .await
         .expect("online again");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(sim.printed_count(), 4, "a restored batch waits for the operator");
-    ok(&new_config, &["batch", "resume", &batch, "--operator", ANNA]);
+    assert_eq!(
+        sim.printed_count(),
+        4,
+        "a restored batch waits for the operator"
+    );
+    ok(
+        &new_config,
+        &["batch", "resume", &batch, "--operator", ANNA],
+    );
     assert!(
-        sim.wait_until(Duration::from_secs(90), |p| p.printed().len() == 8 && !p.is_printing()),
+        sim.wait_until(Duration::from_secs(90), |p| p.printed().len() == 8
+            && !p.is_printing()),
         "the batch prints on"
     );
     // The central system sends every order again: each is a redelivery.
@@ -388,7 +455,9 @@ async fn a_backup_taken_mid_batch_is_restored_on_a_new_workstation_and_the_batch
         central
             .wait_events(Duration::from_secs(60), |ev| ev
                 .iter()
-                .any(|e| e["order_id"] == extra_id.as_str() && e["type"] == "order.accepted"))
+                .any(
+                    |e| e["order_id"] == extra_id.as_str() && e["type"] == "order.accepted"
+                ))
             .await
     );
     for id in &ids {

@@ -156,9 +156,14 @@ async fn a_register_made_by_an_early_station_is_kept_whole_by_todays() {
     pool.close().await;
 
     // Today's station opens it: migrated in place.
-    let store = Store::open(&db, "s1").await.unwrap().with_mode(QueueMode::Auto);
+    let store = Store::open(&db, "s1")
+        .await
+        .unwrap()
+        .with_mode(QueueMode::Auto);
     assert_eq!(
-        legitka::records::store::schema_version_of(&db).await.unwrap(),
+        legitka::records::store::schema_version_of(&db)
+            .await
+            .unwrap(),
         legitka::records::store::schema_version()
     );
     let problems = store.check().await.unwrap();
@@ -202,11 +207,22 @@ async fn a_register_made_by_an_early_station_is_kept_whole_by_todays() {
         .register_search(&[first.2.to_lowercase()], 50)
         .await
         .unwrap();
-    assert!(hits.iter().any(|h| h.card_number == first.0), "search finds {}", first.2);
+    assert!(
+        hits.iter().any(|h| h.card_number == first.0),
+        "search finds {}",
+        first.2
+    );
     // The card that was waiting prints, with its photo.
-    let next = store.next_queued().await.unwrap().expect("the waiting card");
+    let next = store
+        .next_queued()
+        .await
+        .unwrap()
+        .expect("the waiting card");
     assert_eq!(next.data.card_number, format!("{}/2025", CARDS + 1));
     // Blanks add up.
     let b = &store.blank_stock().await.unwrap()[0];
-    assert_eq!((b.received, b.printed, b.in_stock), (400, CARDS as i64, 100));
+    assert_eq!(
+        (b.received, b.printed, b.in_stock),
+        (400, CARDS as i64, 100)
+    );
 }

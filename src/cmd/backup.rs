@@ -105,7 +105,7 @@ pub async fn restore(a: RestoreArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", s.data_dir.display()))?;
     // Held until the restored register is in place: no daemon starts on a
     // half-restored one.
-    let _lock = DaemonLock::take(&s.data_dir).map_err(|e| match e {
+    let lock = DaemonLock::take(&s.data_dir).map_err(|e| match e {
         LockError::Held { holder, .. } => anyhow::anyhow!(
             "the station runs ({holder}): stop it first (systemctl stop legitka), then restore"
         ),
@@ -116,7 +116,6 @@ pub async fn restore(a: RestoreArgs) -> anyhow::Result<()> {
     let prepared = backup::prepare(&a.from, a.identity.as_deref(), &s.data_dir).await?;
     let db = s.db_path();
     let kept = backup::put_in_place(&prepared, &db)?;
-    give_to_station(&s.data_dir, &db);
     let store = Store::open(&db, &s.station)
         .await
         .with_context(|| format!("opening the restored {}", db.display()))?;
@@ -138,12 +137,17 @@ pub async fn restore(a: RestoreArgs) -> anyhow::Result<()> {
         );
     }
     println!("cards printed after the backup are not in this register: set them aside and compare them with it before printing on");
+    store.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        give_to_station(&s.data_dir, Path::new(&format!("{}{suffix}", db.display())));
+    }
+    give_to_station(&s.data_dir, &lock.path);
     Ok(())
 }
 
-/// Run as root (sudo), the restored file would be root's and the station
-/// (its own user) could not write it: it belongs to whoever owns the data
-/// directory.
+/// Run as root (sudo, to read a key kept elsewhere), the restored files
+/// would be root's and the station (its own user) could not write them:
+/// they belong to whoever owns the data directory.
 fn give_to_station(data_dir: &Path, db: &Path) {
     use std::os::unix::fs::MetadataExt;
     // Not root: the file is already the caller's, and a chown to another

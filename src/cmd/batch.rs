@@ -143,10 +143,10 @@ pub async fn run(a: BatchArgs) -> anyhow::Result<()> {
                 "batch {} ({}{}), operator {}, class {}, blanks {} from {}",
                 b.id,
                 b.status,
-                if b.paused_reason.is_some() {
-                    ": no blank loaded for its next card; load blanks and resume it"
-                } else {
-                    ""
+                match b.paused_reason.as_deref() {
+                    Some(legitka::records::store::RESTORED) => ": the register was restored from a backup; compare the feeder and the cards printed since with it, then resume it",
+                    Some(_) => ": no blank loaded for its next card; load blanks and resume it",
+                    None => "",
                 },
                 b.operator,
                 b.class.as_deref().unwrap_or("-"),

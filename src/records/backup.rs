@@ -28,13 +28,20 @@ pub enum BackupError {
     #[error("backup.recipient: {0}")]
     Recipient(String),
     #[error("{file} failed its check: {}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
-    Check { file: String, problems: Vec<Problem> },
+    Check {
+        file: String,
+        problems: Vec<Problem>,
+    },
     #[error("{0} is encrypted: give the secret key that opens it (--identity FILE, the age key kept away from the station)")]
     NeedsIdentity(String),
     #[error("{0} cannot be opened with that key: {1}")]
     Decrypt(String, String),
     #[error("{file} was made by a newer legitka (database version {theirs}, this one knows up to {ours}): restore it with that version or newer")]
-    Newer { file: String, theirs: i64, ours: i64 },
+    Newer {
+        file: String,
+        theirs: i64,
+        ours: i64,
+    },
 }
 
 type Result<T> = std::result::Result<T, BackupError>;

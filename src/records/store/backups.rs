@@ -52,6 +52,15 @@ impl Store {
         Ok(())
     }
 
+    /// Closes the database, its log emptied into it: a command that ran as
+    /// another user leaves no log file the station could not open.
+    pub async fn close(self) {
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await;
+        self.pool.close().await;
+    }
+
     /// Records a backup made or failed.
     pub async fn record_backup(
         &self,

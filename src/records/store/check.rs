@@ -162,10 +162,7 @@ pub async fn check_pool(pool: &SqlitePool) -> Result<Vec<Problem>> {
     }
     for &(check, sql) in RULES {
         let found: Vec<(String,)> = sqlx::query_as(sql).bind(LIST).fetch_all(pool).await?;
-        problems.extend(found.into_iter().map(|(detail,)| Problem {
-            check,
-            detail,
-        }));
+        problems.extend(found.into_iter().map(|(detail,)| Problem { check, detail }));
     }
     Ok(problems)
 }
@@ -192,7 +189,11 @@ pub(crate) async fn read_only(path: &Path) -> Result<SqlitePool> {
 
 /// The newest migration this station knows.
 pub fn schema_version() -> i64 {
-    sqlx::migrate!().iter().map(|m| m.version).max().unwrap_or(0)
+    sqlx::migrate!()
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
 }
 
 /// The newest migration applied to a database file (0: none).

@@ -1,6 +1,6 @@
 //! Kolejka: waiting orders by class, batches on numbered blanks.
 
-use crate::records::store::{span, BatchRequest, BatchSummary, OrderLine, NO_BLANKS};
+use crate::records::store::{span, BatchRequest, BatchSummary, OrderLine, NO_BLANKS, RESTORED};
 use crate::web::auth::{Change, Page};
 use crate::web::{layout, polish, App, Refusal};
 use axum::extract::{Path, State};
@@ -95,6 +95,9 @@ pub async fn page(
                                     (polish::batch_status(&b.status))
                                     @if b.paused_reason.as_deref() == Some(NO_BLANKS) {
                                         br; span.advice { "Brak załadowanych druków: włóż kolejne do podajnika i zapisz je (Druki → Załaduj); partia ruszy sama." }
+                                    }
+                                    @if b.paused_reason.as_deref() == Some(RESTORED) {
+                                        br; span.advice { "Rejestr odtworzono z kopii: porównaj druki w podajniku i karty wydrukowane po kopii z rejestrem (Druki), potem wznów." }
                                     }
                                 }
                                 td.actions {
