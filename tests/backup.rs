@@ -7,25 +7,14 @@
 mod common;
 
 use common::cli::{legitka, ok, refused};
+use common::daemon;
 use legitka::records::store::{check_file, Offer, Store};
-use legitka::runtime::central::Central;
 use legitka_sim::{SimConfig, Stack};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const PATTERN: &str = "MEiN-I/1";
 const ANNA: &str = "Anna Kowalska";
-
-fn daemon(config: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_legitka"))
-        .args(["daemon", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("daemon starts")
-}
 
 /// The file a `legitka backup` made, from its first line.
 fn made(out: &str) -> PathBuf {
@@ -323,37 +312,14 @@ async fn a_backup_taken_mid_batch_is_restored_on_a_new_workstation_and_the_batch
     let mut toml = std::fs::read_to_string(&config).unwrap();
     toml.push_str("[queue]\nmode = \"batch\"\n");
     std::fs::write(&config, &toml).unwrap();
-    let (host, port) = common::broker();
-    let mut central = Central::connect(
-        &host,
-        port,
-        &settings.mqtt.prefix,
-        common::SCHOOL,
-        &settings.station,
-    )
-    .await;
+    let mut central = common::central(&settings).await;
     let mut first = daemon(&config, &dir.path().join("first.log"));
     central
         .wait_state(Duration::from_secs(60), |s| s["online"] == true)
         .await
         .expect("online");
     let orders: Vec<_> = (0..8).map(legitka::card::sample::order).collect();
-    let ids: Vec<String> = orders
-        .iter()
-        .map(|o| o["order_id"].as_str().unwrap().to_string())
-        .collect();
-    for o in &orders {
-        central.send_order(o).await;
-    }
-    assert!(
-        central
-            .wait_events(Duration::from_secs(60), |ev| ids.iter().all(|id| ev
-                .iter()
-                .any(
-                    |e| e["order_id"] == id.as_str() && e["type"] == "order.accepted"
-                )))
-            .await
-    );
+    let ids = common::send_accepted(&mut central, &orders).await;
     common::cli::receive_blanks(&config, "000101", 8, ANNA);
     let batch = ok(
         &config,

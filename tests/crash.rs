@@ -7,19 +7,10 @@ mod common;
 
 use common::cli::ok;
 use legitka::records::store::Store;
-use legitka::runtime::central::Central;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-fn daemon(config: &std::path::Path, log: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_legitka"))
-        .args(["daemon", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("daemon starts")
-}
+use common::daemon;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_batch_loses_nothing_and_prints_nothing_twice() {
@@ -32,15 +23,7 @@ async fn sigkill_mid_batch_loses_nothing_and_prints_nothing_twice() {
     let mut toml = std::fs::read_to_string(&config).unwrap();
     toml.push_str("[queue]\nmode = \"batch\"\n");
     std::fs::write(&config, toml).unwrap();
-    let (host, port) = common::broker();
-    let mut central = Central::connect(
-        &host,
-        port,
-        &settings.mqtt.prefix,
-        common::SCHOOL,
-        &settings.station,
-    )
-    .await;
+    let mut central = common::central(&settings).await;
 
     let mut first = daemon(&config, &dir.path().join("first.log"));
     central
@@ -48,23 +31,7 @@ async fn sigkill_mid_batch_loses_nothing_and_prints_nothing_twice() {
         .await
         .expect("daemon online");
     let orders: Vec<_> = (0..4).map(legitka::card::sample::order).collect();
-    let ids: Vec<String> = orders
-        .iter()
-        .map(|o| o["order_id"].as_str().unwrap().to_string())
-        .collect();
-    for o in &orders {
-        central.send_order(o).await;
-    }
-    assert!(
-        central
-            .wait_events(Duration::from_secs(60), |ev| ids.iter().all(|id| ev
-                .iter()
-                .any(
-                    |e| e["order_id"] == id.as_str() && e["type"] == "order.accepted"
-                )))
-            .await,
-        "all four accepted"
-    );
+    let ids = common::send_accepted(&mut central, &orders).await;
     ok(
         &config,
         &[
@@ -215,15 +182,7 @@ async fn sigkill_at_random_moments_again_and_again_loses_nothing() {
     let settings = common::settings(dir.path(), &pty);
     let config = dir.path().join("legitka.toml");
     common::write_config(&settings, &config);
-    let (host, port) = common::broker();
-    let mut central = Central::connect(
-        &host,
-        port,
-        &settings.mqtt.prefix,
-        common::SCHOOL,
-        &settings.station,
-    )
-    .await;
+    let mut central = common::central(&settings).await;
     // Different moments each run; the seed is printed to replay a failure.
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -337,15 +296,7 @@ async fn a_second_daemon_on_the_same_register_is_refused_and_the_first_prints_on
     let settings = common::settings(dir.path(), &pty);
     let config = dir.path().join("legitka.toml");
     common::write_config(&settings, &config);
-    let (host, port) = common::broker();
-    let mut central = Central::connect(
-        &host,
-        port,
-        &settings.mqtt.prefix,
-        common::SCHOOL,
-        &settings.station,
-    )
-    .await;
+    let mut central = common::central(&settings).await;
     let mut first = daemon(&config, &dir.path().join("first.log"));
     central
         .wait_state(Duration::from_secs(60), |s| s["online"] == true)

@@ -14,7 +14,6 @@ use rcgen::{
     KeyUsagePurpose,
 };
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// PEM files in one directory.
@@ -184,16 +183,7 @@ async fn station_prints_over_tls_with_a_client_certificate() {
     );
 }
 
-fn daemon(config: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_legitka"))
-        .args(["daemon", "--config"])
-        .arg(config)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("daemon starts")
-}
+use common::daemon;
 
 fn toml_str(p: &Path) -> String {
     format!("{:?}", p.display().to_string())

@@ -201,3 +201,51 @@ pub fn write_config(s: &legitka::settings::Settings, path: &std::path::Path) {
     );
     std::fs::write(path, toml).unwrap();
 }
+
+/// `legitka daemon` in a process of its own, as systemd runs it; its log
+/// in `log`.
+pub fn daemon(config: &std::path::Path, log: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args(["daemon", "--config"])
+        .arg(config)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("daemon starts")
+}
+
+/// The central system, on the station's topics.
+pub async fn central(settings: &Settings) -> Central {
+    let (host, port) = broker();
+    Central::connect(
+        &host,
+        port,
+        &settings.mqtt.prefix,
+        SCHOOL,
+        &settings.station,
+    )
+    .await
+}
+
+/// Sends the orders and waits until every one is accepted: their ids.
+pub async fn send_accepted(central: &mut Central, orders: &[serde_json::Value]) -> Vec<String> {
+    let ids: Vec<String> = orders
+        .iter()
+        .map(|o| o["order_id"].as_str().unwrap().to_string())
+        .collect();
+    for o in orders {
+        central.send_order(o).await;
+    }
+    assert!(
+        central
+            .wait_events(Duration::from_secs(60), |ev| ids.iter().all(|id| ev
+                .iter()
+                .any(
+                    |e| e["order_id"] == id.as_str() && e["type"] == "order.accepted"
+                )))
+            .await,
+        "every order accepted"
+    );
+    ids
+}
