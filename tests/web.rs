@@ -664,3 +664,33 @@ fn urlencoding_decode(cookie: &str) -> String {
         .map(|(_, m)| m.into_owned())
         .unwrap_or_default()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pulpit_shows_a_failed_backup_until_one_succeeds() {
+    let w = WebStation::start(SimConfig::default(), |_| {}).await;
+    let base = &w.base;
+    let ewa = client();
+    log_in(&ewa, base, "ewa", PASSWORD).await;
+    let (_, html) = page(&ewa, format!("{base}/")).await;
+    assert!(html.contains("jeszcze nie zrobiona"), "no backup yet");
+    assert!(
+        html.contains("Codzienna kopia jest wyłączona"),
+        "no [backup] dir"
+    );
+    // The nightly backup fails (its directory cannot be made).
+    let blocker = w.h.dir.path().join("blocker");
+    std::fs::write(&blocker, "x").unwrap();
+    let to = blocker.join("sub");
+    let (ok, _, _) = common::cli::legitka(&w.config, &["backup", "--to", to.to_str().unwrap()]);
+    assert!(!ok);
+    let (_, html) = page(&ewa, format!("{base}/")).await;
+    assert!(html.contains("nieudana"), "a failed backup is shown");
+    assert!(html.contains("Not a directory"), "with its reason");
+    let dir = w.h.dir.path().join("kopie");
+    common::cli::ok(&w.config, &["backup", "--to", dir.to_str().unwrap()]);
+    let (_, html) = page(&ewa, format!("{base}/")).await;
+    assert!(
+        html.contains("zrobiona") && !html.contains("nieudana"),
+        "then done"
+    );
+}
