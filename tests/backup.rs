@@ -266,6 +266,13 @@ async fn db_check_names_what_does_not_add_up() {
         .execute(&pool)
         .await
         .unwrap();
+    // And leaves code behind that would run on every card recorded.
+    sqlx::query(
+        "CREATE TRIGGER quiet AFTER INSERT ON cards BEGIN UPDATE cards SET blank_serial = NULL WHERE id = NEW.id; END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     pool.close().await;
     let (success, out, err) = legitka(&config, &["db", "check"]);
     assert!(!success, "non-zero: {out}");
@@ -277,7 +284,11 @@ async fn db_check_names_what_does_not_add_up() {
         out.contains("blank delivery: delivery 1 (MEiN-I/1 from 000101) says 10 blanks, the register holds 9"),
         "{out}"
     );
-    assert!(err.contains("2 problem(s)"), "{err}");
+    assert!(
+        out.contains("foreign schema: a trigger named quiet is not the station's"),
+        "{out}"
+    );
+    assert!(err.contains("3 problem(s)"), "{err}");
     // A backup of a register that does not add up is refused, and recorded.
     let (success, _, err) = legitka(
         &config,

@@ -11,7 +11,7 @@
 
 use crate::records::store::{self, check_file, Problem, Store, StoreError};
 use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use thiserror::Error;
@@ -111,7 +111,12 @@ pub async fn make(
         .map(recipient)
         .transpose()
         .map_err(BackupError::Recipient)?;
-    std::fs::create_dir_all(to).map_err(io(to))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(to)
+        .map_err(io(to))?;
+    sweep(data_dir);
     let scratch = Scratch(
         data_dir.join(format!(".backup-{}.db", std::process::id())),
         false,
@@ -147,6 +152,29 @@ pub async fn make(
         encrypted,
         removed,
     })
+}
+
+/// Removes plaintext copies a killed backup or restore left beside the
+/// database (hours old: a backup running now keeps its own).
+fn sweep(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let ours = (name.starts_with(".backup-") || name.starts_with(".restore-"))
+            && name.ends_with(".db");
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(6 * 3600));
+        if ours && old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Copies (or encrypts) `src` into a new private `dst`, on disk when done.

@@ -33,6 +33,14 @@ impl std::fmt::Display for Problem {
 /// The accounting rules, each a query answering one line per breach.
 const RULES: &[(&str, &str)] = &[
     (
+        // The station makes no trigger or view: one found was put there by
+        // someone else (a crafted backup would otherwise run its code on
+        // every card the restored station records).
+        "foreign schema",
+        "SELECT 'a ' || type || ' named ' || name || ' is not the station''s: the file was changed outside it'
+         FROM sqlite_master WHERE type IN ('trigger', 'view') ORDER BY name LIMIT ?",
+    ),
+    (
         "card on a blank",
         "SELECT 'card ' || c.card_number || ' is registered on blank ' || c.blank_pattern || ' '
                 || c.blank_serial || ', which the blanks record as '
