@@ -172,11 +172,12 @@ fn holdings_text(h: &Holdings) -> String {
         )),
         None => out.push_str("no card in the register\n"),
     }
-    for (pattern, used, loaded) in &h.blanks {
+    for b in &h.blanks {
         out.push_str(&format!(
-            "blanks {pattern}: last used {}; in the printer {}\n",
-            used.as_deref().unwrap_or("none"),
-            match loaded {
+            "blanks {}: last used {}; in the printer {}\n",
+            b.pattern,
+            b.last_used.as_deref().unwrap_or("none"),
+            match &b.loaded {
                 Some((a, b, n)) => format!("{a} – {b} ({n})"),
                 None => "none".into(),
             }

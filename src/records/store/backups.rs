@@ -29,14 +29,22 @@ pub struct Holdings {
     /// Card number, printed at, blank serial of the last card registered.
     pub last_card: Option<(String, String, Option<String>)>,
     pub cards: i64,
-    /// Per pattern: the last serial printed on or spoiled, and the serials
-    /// the register has in the printer (first, last, how many).
-    pub blanks: Vec<(String, Option<String>, Option<(String, String, i64)>)>,
+    pub blanks: Vec<BlanksHeld>,
     /// Per school year: the last hologram applied, on which card.
     pub holograms: Vec<(String, String, Option<String>)>,
     pub waiting: i64,
     pub held: i64,
     pub printing: i64,
+}
+
+/// One pattern's blanks, as a restore reports them.
+#[derive(Debug, Clone, Default)]
+pub struct BlanksHeld {
+    pub pattern: String,
+    /// The last serial printed on or spoiled.
+    pub last_used: Option<String>,
+    /// The stack the register has in the printer: first, last, how many.
+    pub loaded: Option<(String, String, i64)>,
 }
 
 impl Store {
@@ -135,7 +143,11 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
             let loaded = loaded.and_then(|(a, b, n)| Some((a?, b?, n)));
-            blanks.push((p, used.map(|u| u.0), loaded));
+            blanks.push(BlanksHeld {
+                pattern: p,
+                last_used: used.map(|u| u.0),
+                loaded,
+            });
         }
         // SQLite takes the bare columns from the row of the MAX.
         let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(

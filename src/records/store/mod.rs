@@ -30,7 +30,7 @@ mod register;
 mod withdrawals;
 pub(crate) use accounts::audit_in;
 pub use accounts::{AuditEntry, Session};
-pub use backups::{Holdings, LastBackup, RESTORED};
+pub use backups::{BlanksHeld, Holdings, LastBackup, RESTORED};
 pub use batches::{
     BatchError, BatchRequest, BatchSummary, BatchView, QueueMode, Started, NO_BLANKS,
 };
