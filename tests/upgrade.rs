@@ -128,13 +128,16 @@ async fn a_register_made_by_an_early_station_is_kept_whole_by_todays() {
             expected.push((d.card_number.clone(), serial.clone(), d.last_name.clone()));
         }
         sqlx::query(
-            "INSERT INTO blanks (pattern, serial, delivery_id, status, order_id, used_at)
-             VALUES ('MEiN-I/1', ?, 1, ?, ?, ?)",
+            "INSERT INTO blanks (pattern, serial, delivery_id, status, order_id, used_at, load_seq, loaded_by)
+             VALUES ('MEiN-I/1', ?, 1, ?, ?, ?, ?, ?)",
         )
         .bind(&serial)
-        .bind(if printed { "printed" } else { "stock" })
+        // The next blank is in the printer, for the card that waits.
+        .bind(if printed { "printed" } else { "loaded" })
         .bind(printed.then_some(&d.order_id))
         .bind(printed.then_some(t))
+        .bind((!printed).then_some(1))
+        .bind((!printed).then_some("anna"))
         .execute(&pool)
         .await
         .unwrap();
@@ -222,7 +225,7 @@ async fn a_register_made_by_an_early_station_is_kept_whole_by_todays() {
     // Blanks add up.
     let b = &store.blank_stock().await.unwrap()[0];
     assert_eq!(
-        (b.received, b.printed, b.in_stock),
-        (400, CARDS as i64, 100)
+        (b.received, b.printed, b.loaded, b.in_stock),
+        (400, CARDS as i64, 1, 99)
     );
 }

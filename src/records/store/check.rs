@@ -186,9 +186,11 @@ pub async fn check_file(path: &Path) -> Result<Vec<Problem>> {
 
 /// One read-only connection to a database file.
 pub(crate) async fn read_only(path: &Path) -> Result<SqlitePool> {
-    let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-        .read_only(true)
-        .immutable(true);
+    // Not `immutable`: that would read the file without its write-ahead
+    // log, and miss what the live database committed since the last
+    // checkpoint.
+    let opts =
+        SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?.read_only(true);
     Ok(SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(opts)
