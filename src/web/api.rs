@@ -74,15 +74,10 @@ async fn state(State(app): State<App>, _u: ApiUser) -> Answer {
 }
 
 async fn orders(State(app): State<App>, _u: ApiUser, Query(p): Query<Paging>) -> Answer {
-    let all = app
+    let page = app
         .store
-        .order_lines(&["queued", "printing", "held"])
+        .order_lines_page(&["queued", "printing", "held"], p.limit(), p.offset())
         .await?;
-    let page: Vec<_> = all
-        .into_iter()
-        .skip(p.offset() as usize)
-        .take(p.limit() as usize)
-        .collect();
     Ok(p.answer("orders", page))
 }
 

@@ -208,6 +208,17 @@ impl Store {
 
     /// Orders in these states (`queued`, `printing`, `held`), oldest first.
     pub async fn order_lines(&self, statuses: &[&str]) -> Result<Vec<OrderLine>> {
+        self.order_lines_page(statuses, -1, 0).await
+    }
+
+    /// A page of them (`limit` -1: all): the API's lists read only the page
+    /// they answer, not every order waiting in September.
+    pub async fn order_lines_page(
+        &self,
+        statuses: &[&str],
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<OrderLine>> {
         let wanted = serde_json::to_string(statuses).expect("strings serialise");
         let rows = sqlx::query(
             "SELECT o.order_id, o.card_number, json_extract(o.data, '$.last_name') AS last_name,
@@ -216,9 +227,11 @@ impl Store {
                     bo.batch_id, o.hold_code, o.hold_message
              FROM orders o LEFT JOIN batch_orders bo ON bo.order_id = o.order_id
              WHERE o.status IN (SELECT value FROM json_each(?))
-             ORDER BY o.seq",
+             ORDER BY o.seq LIMIT ? OFFSET ?",
         )
         .bind(wanted)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
