@@ -190,7 +190,7 @@ fn holdings_text(h: &Holdings) -> String {
         ));
     }
     out.push_str(&format!(
-        "waiting: {}, held: {}, in the printer when the backup was made: {}\n",
+        "waiting: {}, held: {}, recorded as in the printer: {}\n",
         h.waiting, h.held, h.printing
     ));
     out
