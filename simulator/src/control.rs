@@ -87,7 +87,7 @@ fn status(p: &mut crate::printer::SimPrinter) -> serde_json::Value {
         "feeder": f.len(),
         "next": f.cards().next().map(|b| b.label()),
         "taken": f.taken(),
-        "printed": p.printed().len(),
+        "printed": p.printed_total(),
         "printing": p.is_printing(),
         "job_open": p.job_open(),
         "fault": p.faults.active.map(|c| c.as_str()),

@@ -15,4 +15,6 @@ pub mod printer;
 
 pub use feeder::{Blank, Feeder, Outcome, Stack, Taken};
 pub use link::{serve, spawn_pty, Link, PtyLink, TcpListenerLink};
-pub use printer::{Faults, OddReply, PrintedCard, SimConfig, SimHandle, SimPrinter, LINE_NOISE};
+pub use printer::{
+    Faults, OddReply, PrintedCard, SimConfig, SimHandle, SimPrinter, KEEP_PRINTED, LINE_NOISE,
+};

@@ -85,6 +85,8 @@ fn main() -> anyhow::Result<()> {
         card_time: Duration::from_secs_f64(args.card_seconds.max(0.0)),
         panel_time: Duration::from_secs_f64(args.panel_seconds.max(0.0)),
         out_dir: Some(args.out.clone()),
+        // It runs for hours: every card is on disk, a few in memory.
+        keep_printed: Some(legitka_sim::KEEP_PRINTED),
         ..SimConfig::default()
     });
     for f in &args.faults {

@@ -12,6 +12,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
+/// Printed cards a long-running simulator keeps in memory (the newest).
+pub const KEEP_PRINTED: usize = 32;
+
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub width: u32,
@@ -35,6 +38,11 @@ pub struct SimConfig {
     pub panel_time: Duration,
     /// Where each printed card is written as PNG; `None` keeps them in memory only.
     pub out_dir: Option<PathBuf>,
+    /// How many printed cards (each with its images, ~3 MB) are kept in
+    /// memory, the newest; `None`: all (tests read every one). A simulator
+    /// that runs for hours (the station's built-in one, `legitka-sim`)
+    /// keeps a few: a batch of 5,000 would otherwise hold 15 GB.
+    pub keep_printed: Option<usize>,
 }
 
 impl Default for SimConfig {
@@ -53,6 +61,7 @@ impl Default for SimConfig {
             card_time: Duration::ZERO,
             panel_time: Duration::ZERO,
             out_dir: None,
+            keep_printed: None,
         }
     }
 }
@@ -187,6 +196,7 @@ pub struct SimPrinter {
     job: Option<Job>,
     printing: Option<Printing>,
     printed: Vec<PrintedCard>,
+    printed_total: u64,
     jobs_started: u64,
     replies: u64,
     unplugged_until: Option<Instant>,
@@ -252,6 +262,7 @@ impl SimPrinter {
             job: None,
             printing: None,
             printed: Vec::new(),
+            printed_total: 0,
             jobs_started: 0,
             replies: 0,
             unplugged_until: None,
@@ -365,6 +376,13 @@ impl SimPrinter {
         &self.cfg
     }
 
+    /// Every card printed since the simulator started, kept or not.
+    pub fn printed_total(&self) -> u64 {
+        self.printed_total
+    }
+
+    /// The printed cards kept in memory, oldest first (all of them unless
+    /// `keep_printed` says otherwise).
     pub fn printed(&self) -> &[PrintedCard] {
         &self.printed
     }
@@ -457,7 +475,12 @@ impl SimPrinter {
             "card printed"
         );
         self.printed.push(card);
-        Some(self.printed.len() as u64)
+        self.printed_total += 1;
+        if let Some(keep) = self.cfg.keep_printed {
+            let over = self.printed.len().saturating_sub(keep.max(1));
+            self.printed.drain(..over);
+        }
+        Some(self.printed_total)
     }
 
     /// Builds the card the panels make: dyes subtract from white, resin is black.
@@ -762,7 +785,7 @@ impl SimHandle {
     }
 
     pub fn printed_count(&self) -> usize {
-        self.with(|p| p.printed().len())
+        self.with(|p| p.printed_total() as usize)
     }
 }
 

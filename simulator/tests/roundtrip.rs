@@ -23,7 +23,11 @@ fn caps() -> Capabilities {
 }
 
 fn start() -> (SimHandle, EvolisPrinter) {
-    let sim = SimHandle::new(SimPrinter::new(SimConfig::default()));
+    start_with(SimConfig::default())
+}
+
+fn start_with(config: SimConfig) -> (SimHandle, EvolisPrinter) {
+    let sim = SimHandle::new(SimPrinter::new(config));
     let path = spawn_pty(sim.clone(), Arc::new(AtomicBool::new(false))).unwrap();
     let link = SerialTransport::open(&path).unwrap();
     let printer =
@@ -49,6 +53,20 @@ fn test_card() -> PanelSet {
         black: Some(black),
         overlay: Some(Mono::filled(W, H)),
     }
+}
+
+#[test]
+fn a_long_running_simulator_keeps_only_its_newest_cards_in_memory_and_counts_all() {
+    let (sim, mut printer) = start_with(SimConfig {
+        keep_printed: Some(2),
+        ..SimConfig::default()
+    });
+    for _ in 0..5 {
+        printer.print(&test_card()).unwrap();
+    }
+    assert_eq!(sim.printed_count(), 5, "every card counted");
+    let kept: Vec<u64> = sim.with(|p| p.printed().iter().map(|c| c.number).collect());
+    assert_eq!(kept, [4, 5], "the newest two kept");
 }
 
 #[test]

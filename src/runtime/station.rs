@@ -70,6 +70,8 @@ fn start_simulator(settings: &Settings, profiles: &Profiles) -> Result<PrinterUr
         ribbon: profile.ribbon.clone(),
         card_time: Duration::from_secs_f32(settings.printer.sim_card_seconds.max(0.0)),
         out_dir: settings.printer.sim_out_dir.clone(),
+        // A station prints for days: nothing reads its cards back.
+        keep_printed: Some(legitka_sim::KEEP_PRINTED),
         ..SimConfig::default()
     }));
     let path = spawn_pty(sim, Arc::new(AtomicBool::new(false)))
