@@ -186,10 +186,11 @@ async fn a_failed_backup_is_recorded_for_the_page_and_the_state_and_an_unencrypt
         &data,
         &format!("[backup]\ndir = \"{}\"\n", blocked.join("sub").display()),
     );
+    // A station that has run: its database exists.
+    let store = Store::open(&data.join("legitka.db"), "s1").await.unwrap();
     let (success, _, err) = legitka(&config, &["backup"]);
     assert!(!success, "a failed backup exits non-zero");
     assert!(err.contains("backup failed"), "{err}");
-    let store = Store::open(&data.join("legitka.db"), "s1").await.unwrap();
     let last = store.last_backup().await.unwrap().expect("recorded");
     assert!(!last.ok);
     assert!(last.message.contains("not-a-dir"), "{}", last.message);
@@ -215,11 +216,21 @@ async fn a_failed_backup_is_recorded_for_the_page_and_the_state_and_an_unencrypt
     let last = store.last_backup().await.unwrap().unwrap();
     assert!(last.ok);
     assert_eq!(last.file.as_deref(), file.to_str());
+    assert_eq!(
+        store.counts().await.unwrap().backup,
+        Some(last),
+        "the state report reads the same"
+    );
     // The timer's way with no directory configured: nothing, and no failure.
     let off = config_with(dir.path(), &dir.path().join("off"), "");
     let out = ok(&off, &["backup", "--if-configured"]);
     assert!(out.contains("backups are off"), "{out}");
     refused(&off, &["backup"], "--to DIR");
+    // A mistyped data_dir: no empty register is made and called checked.
+    let to = dir.path().join("x").to_str().unwrap().to_string();
+    refused(&off, &["backup", "--to", &to], "no database at");
+    refused(&off, &["db", "check"], "no database at");
+    assert!(!dir.path().join("off").join("legitka.db").exists());
 }
 
 #[tokio::test]
@@ -400,6 +411,10 @@ async fn a_backup_taken_mid_batch_is_restored_on_a_new_workstation_and_the_batch
     // The technician puts the rest of the stack in; the station starts and
     // waits for the operator, who compared the feeder and resumes.
     sim.with(|p| p.load_blanks(&Stack::new(PATTERN, "000105", 4).unwrap()));
+    assert!(
+        out.contains("blanks MEiN-I/1 000105 – 000108 are taken out of the register's feeder"),
+        "{out}"
+    );
     let mut second = daemon(&new_config, &dir.path().join("second.log"));
     central
         .wait_state(Duration::from_secs(60), |s| {
@@ -412,6 +427,25 @@ async fn a_backup_taken_mid_batch_is_restored_on_a_new_workstation_and_the_batch
         sim.printed_count(),
         4,
         "a restored batch waits for the operator"
+    );
+    ok(
+        &new_config,
+        &[
+            "blanks",
+            "load",
+            "--first",
+            "000105",
+            "--count",
+            "4",
+            "--operator",
+            ANNA,
+        ],
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        sim.printed_count(),
+        4,
+        "loading blanks does not resume a restored batch by itself"
     );
     ok(
         &new_config,
@@ -472,4 +506,107 @@ async fn a_backup_taken_mid_batch_is_restored_on_a_new_workstation_and_the_batch
         ["000101", "000102", "000103", "000104", "000105", "000106", "000107", "000108"]
     );
     assert!(store.check().await.unwrap().is_empty());
+}
+
+/// A copy of `backup` changed as `sql` says, as someone with the backup
+/// directory could (an unencrypted one, or one made with the public key).
+async fn crafted(backup: &Path, to: &Path, sql: &'static str) -> PathBuf {
+    std::fs::copy(backup, to).unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", to.display()))
+        .await
+        .unwrap();
+    sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    to.to_path_buf()
+}
+
+#[tokio::test]
+async fn restore_refuses_a_crafted_or_newer_copy_and_keeps_the_database_it_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("station");
+    let config = config_with(dir.path(), &data, "");
+    let store = Store::open(&data.join("legitka.db"), "s1").await.unwrap();
+    let first = common::records::valid(0);
+    store.offer(&first).await.unwrap();
+    common::records::print(&store, &first).await;
+    let out = ok(
+        &config,
+        &["backup", "--to", dir.path().join("b").to_str().unwrap()],
+    );
+    let good = made(&out);
+    // The station prints on after the backup.
+    let second = common::records::valid(1);
+    store.offer(&second).await.unwrap();
+    common::records::print(&store, &second).await;
+    store.close().await;
+
+    let refusals = [
+        (
+            "CREATE TRIGGER quiet AFTER INSERT ON cards BEGIN UPDATE cards SET blank_serial = NULL WHERE id = NEW.id; END;",
+            "foreign schema: a trigger named quiet is not the station's",
+        ),
+        (
+            "DROP INDEX cards_blank;",
+            "schema: the station's index cards_blank is missing",
+        ),
+        (
+            "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time)
+             VALUES (9999, 'future', '2030-01-01', 1, x'00', 0);",
+            "made by a newer legitka",
+        ),
+    ];
+    for (i, (sql, why)) in refusals.iter().enumerate() {
+        let f = crafted(&good, &dir.path().join(format!("crafted-{i}.db")), sql).await;
+        refused(
+            &config,
+            &["restore", f.to_str().unwrap(), "--operator", ANNA],
+            why,
+        );
+    }
+    // Nothing was replaced by a refused copy: both cards are there.
+    let store = Store::open(&data.join("legitka.db"), "s1").await.unwrap();
+    assert_eq!(store.register().await.unwrap().len(), 2);
+    store.close().await;
+    let leftovers: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') || n.contains("replaced"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // The good one, over the database that went on: that one is kept.
+    let out = ok(
+        &config,
+        &["restore", good.to_str().unwrap(), "--operator", ANNA],
+    );
+    assert!(out.contains("is kept as"), "{out}");
+    assert!(out.contains("accounts that may log in"), "{out}");
+    let kept: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains("legitka.db.replaced-"))
+        .collect();
+    assert!(!kept.is_empty(), "the replaced database is kept");
+    let replaced = kept
+        .iter()
+        .find(|p| !p.to_string_lossy().ends_with("-wal") && !p.to_string_lossy().ends_with("-shm"))
+        .unwrap();
+    let old = Store::open(replaced, "s1").await.unwrap();
+    assert_eq!(
+        old.register().await.unwrap().len(),
+        2,
+        "with the card printed since"
+    );
+    let restored = Store::open(&data.join("legitka.db"), "s1").await.unwrap();
+    assert_eq!(
+        restored.register().await.unwrap().len(),
+        1,
+        "the backup's register"
+    );
 }

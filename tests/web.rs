@@ -690,7 +690,7 @@ async fn the_pulpit_shows_a_failed_backup_until_one_succeeds() {
     common::cli::ok(&w.config, &["backup", "--to", dir.to_str().unwrap()]);
     let (_, html) = page(&ewa, format!("{base}/")).await;
     assert!(
-        html.contains("zrobiona") && !html.contains("nieudana"),
+        html.contains(r#"class="state ok">zrobiona"#) && !html.contains("nieudana"),
         "then done"
     );
 }

@@ -4,10 +4,10 @@
 
 use anyhow::Context;
 use legitka::records::backup;
-use legitka::records::store::{Holdings, Store};
+use legitka::records::store::{span, Holdings, Store};
 use legitka::runtime::lock::{DaemonLock, LockError};
 use legitka::settings::Settings;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct BackupArgs {
@@ -60,9 +60,7 @@ pub async fn backup(a: BackupArgs) -> anyhow::Result<()> {
         }
         anyhow::bail!("where to? give --to DIR, or set [backup] dir in the configuration");
     };
-    let store = Store::open(&s.db_path(), &s.station)
-        .await
-        .with_context(|| format!("opening {}", s.db_path().display()))?;
+    let store = existing(&s).await?;
     let made = backup::make(
         &store,
         &s.data_dir,
@@ -99,13 +97,38 @@ pub async fn backup(a: BackupArgs) -> anyhow::Result<()> {
     }
 }
 
+/// The station's database, which must exist: opening a missing one would
+/// make an empty register and call it checked (a mistyped data_dir).
+async fn existing(s: &Settings) -> anyhow::Result<Store> {
+    let db = s.db_path();
+    anyhow::ensure!(
+        db.exists(),
+        "no database at {}: is data_dir right? (the station makes it when it first starts)",
+        db.display()
+    );
+    Store::open(&db, &s.station)
+        .await
+        .with_context(|| format!("opening {}", db.display()))
+}
+
 pub async fn restore(a: RestoreArgs) -> anyhow::Result<()> {
     let s = Settings::load(a.config.as_deref())?;
     std::fs::create_dir_all(&s.data_dir)
         .with_context(|| format!("creating {}", s.data_dir.display()))?;
+    let db = s.db_path();
+    // Whatever happens below, run as root (sudo, to read a key kept
+    // elsewhere) the files it made stay the station's, or it cannot start.
+    let _hand_back = HandBack {
+        data_dir: s.data_dir.clone(),
+        files: ["", "-wal", "-shm"]
+            .iter()
+            .map(|x| PathBuf::from(format!("{}{x}", db.display())))
+            .chain([s.data_dir.join("legitka.lock")])
+            .collect(),
+    };
     // Held until the restored register is in place: no daemon starts on a
     // half-restored one.
-    let lock = DaemonLock::take(&s.data_dir).map_err(|e| match e {
+    let _lock = DaemonLock::take(&s.data_dir).map_err(|e| match e {
         LockError::Held { holder, .. } => anyhow::anyhow!(
             "the station runs ({holder}): stop it first (systemctl stop legitka), then restore"
         ),
@@ -114,15 +137,15 @@ pub async fn restore(a: RestoreArgs) -> anyhow::Result<()> {
     let operator = a.operator.trim();
     anyhow::ensure!(!operator.is_empty(), "--operator: say who you are");
     let prepared = backup::prepare(&a.from, a.identity.as_deref(), &s.data_dir).await?;
-    let db = s.db_path();
     let kept = backup::put_in_place(&prepared, &db)?;
     let store = Store::open(&db, &s.station)
         .await
         .with_context(|| format!("opening the restored {}", db.display()))?;
     let actor = crate::cmd::actor(&store, operator).await?;
     let from = a.from.display().to_string();
-    let paused = store.restored(&from, &actor).await?;
+    // What the backup says, before the feeder is taken out of it.
     let h = store.holdings().await?;
+    let (paused, unloaded) = store.restored(&from, &actor).await?;
     println!("restored {from} as {}", db.display());
     if let Some(k) = kept {
         println!(
@@ -131,6 +154,12 @@ pub async fn restore(a: RestoreArgs) -> anyhow::Result<()> {
         );
     }
     print!("{}", holdings_text(&h));
+    for (pattern, serials) in &unloaded {
+        println!(
+            "blanks {pattern} {} are taken out of the register's feeder: load what the printer's feeder really holds (legitka blanks load) after comparing it",
+            span(serials)
+        );
+    }
     for b in &paused {
         println!(
             "batch {b} is paused: compare the printer's feeder with the blanks above, then resume it"
@@ -138,22 +167,25 @@ pub async fn restore(a: RestoreArgs) -> anyhow::Result<()> {
     }
     println!("cards printed after the backup are not in this register: set them aside and compare them with it before printing on");
     store.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        give_to_station(&s.data_dir, Path::new(&format!("{}{suffix}", db.display())));
-    }
-    give_to_station(&s.data_dir, &lock.path);
     Ok(())
 }
 
-/// Run as root (sudo, to read a key kept elsewhere), the restored files
-/// would be root's and the station (its own user) could not write them:
-/// they belong to whoever owns the data directory.
-fn give_to_station(data_dir: &Path, db: &Path) {
-    use std::os::unix::fs::MetadataExt;
-    // Not root: the file is already the caller's, and a chown to another
-    // owner is refused; nothing to do either way.
-    if let Ok(m) = std::fs::metadata(data_dir) {
-        let _ = std::os::unix::fs::chown(db, Some(m.uid()), Some(m.gid()));
+/// Gives files to the owner of the data directory when dropped.
+struct HandBack {
+    data_dir: PathBuf,
+    files: Vec<PathBuf>,
+}
+
+impl Drop for HandBack {
+    fn drop(&mut self) {
+        use std::os::unix::fs::MetadataExt;
+        // Not root: the files are already the caller's, and a chown to
+        // another owner is refused; nothing to do either way.
+        if let Ok(m) = std::fs::metadata(&self.data_dir) {
+            for f in self.files.iter().filter(|f| f.exists()) {
+                let _ = std::os::unix::fs::chown(f, Some(m.uid()), Some(m.gid()));
+            }
+        }
     }
 }
 
@@ -177,9 +209,10 @@ fn holdings_text(h: &Holdings) -> String {
             "blanks {}: last used {}; in the printer {}\n",
             b.pattern,
             b.last_used.as_deref().unwrap_or("none"),
-            match &b.loaded {
-                Some((a, b, n)) => format!("{a} – {b} ({n})"),
-                None => "none".into(),
+            if b.loaded.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{} ({})", span(&b.loaded), b.loaded.len())
             }
         ));
     }
@@ -189,6 +222,20 @@ fn holdings_text(h: &Holdings) -> String {
             card.as_deref().unwrap_or("?")
         ));
     }
+    let logins = |role: &str| {
+        h.accounts
+            .iter()
+            .filter(|(_, r)| r == role)
+            .map(|(l, _)| l.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    out.push_str(&format!(
+        "accounts that may log in: admin: {}; operator: {}; auditor: {}\n",
+        logins("admin"),
+        logins("operator"),
+        logins("auditor")
+    ));
     out.push_str(&format!(
         "waiting: {}, held: {}, recorded as in the printer: {}\n",
         h.waiting, h.held, h.printing
@@ -199,7 +246,7 @@ fn holdings_text(h: &Holdings) -> String {
 pub async fn db(a: DbArgs) -> anyhow::Result<()> {
     match a.command {
         DbCommand::Check => {
-            let (_, store) = crate::cmd::open_store(a.config.as_deref()).await?;
+            let store = existing(&Settings::load(a.config.as_deref())?).await?;
             let problems = store.check().await?;
             if problems.is_empty() {
                 let h = store.holdings().await?;

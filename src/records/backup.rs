@@ -87,12 +87,29 @@ fn private_file(path: &Path) -> Result<std::fs::File> {
 
 /// Removes the file when dropped, unless kept: a failed backup or restore
 /// leaves no plaintext copy behind.
-struct Scratch(PathBuf, bool);
+struct Scratch(Option<PathBuf>);
+
+impl Scratch {
+    fn new(path: PathBuf) -> Self {
+        Scratch(Some(path))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.as_deref().expect("a scratch file not yet kept")
+    }
+
+    /// The file stays; its path.
+    fn keep(mut self) -> PathBuf {
+        self.0.take().expect("kept once")
+    }
+}
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if !self.1 {
-            let _ = std::fs::remove_file(&self.0);
+        if let Some(p) = &self.0 {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+            }
         }
     }
 }
@@ -116,15 +133,17 @@ pub async fn make(
         .mode(0o700)
         .create(to)
         .map_err(io(to))?;
-    sweep(data_dir);
-    let scratch = Scratch(
-        data_dir.join(format!(".backup-{}.db", std::process::id())),
-        false,
-    );
-    let _ = std::fs::remove_file(&scratch.0);
-    private_file(&scratch.0)?;
-    store.vacuum_into(&scratch.0).await?;
-    let problems = check_file(&scratch.0).await?;
+    sweep(data_dir, |n| {
+        (n.starts_with(".backup-") || n.starts_with(".restore-")) && n.ends_with(".db")
+    });
+    // What a backup killed mid-write (SIGTERM on removal) left in `to`.
+    let prefix = format!("legitka-{station}-");
+    sweep(to, |n| n.starts_with(&prefix) && n.ends_with(".partial"));
+    let scratch = Scratch::new(data_dir.join(format!(".backup-{}.db", std::process::id())));
+    let _ = std::fs::remove_file(scratch.path());
+    private_file(scratch.path())?;
+    store.vacuum_into(scratch.path()).await?;
+    let problems = check_file(scratch.path()).await?;
     if !problems.is_empty() {
         return Err(BackupError::Check {
             file: "the copy".into(),
@@ -133,7 +152,7 @@ pub async fn make(
     }
     let final_path = to.join(name(station, key.is_some()));
     let partial = final_path.with_extension("partial");
-    let (src, dst) = (scratch.0.clone(), partial.clone());
+    let (src, dst) = (scratch.path().to_path_buf(), partial.clone());
     let encrypted = key.is_some();
     tokio::task::spawn_blocking(move || write_out(&src, &dst, key))
         .await
@@ -154,24 +173,20 @@ pub async fn make(
     })
 }
 
-/// Removes plaintext copies a killed backup or restore left beside the
-/// database (hours old: a backup running now keeps its own).
-fn sweep(data_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(data_dir) else {
+/// Removes files `ours` names in `dir` that are hours old: plaintext copies
+/// a killed backup or restore left. One running now keeps its own.
+fn sweep(dir: &Path, ours: impl Fn(&str) -> bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for e in entries.filter_map(|e| e.ok()) {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        let ours = (name.starts_with(".backup-") || name.starts_with(".restore-"))
-            && name.ends_with(".db");
         let old = e
             .metadata()
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > std::time::Duration::from_secs(6 * 3600));
-        if ours && old {
+        if old && ours(&e.file_name().to_string_lossy()) {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -181,7 +196,7 @@ fn sweep(data_dir: &Path) {
 fn write_out(src: &Path, dst: &Path, key: Option<age::x25519::Recipient>) -> Result<()> {
     let mut input = std::fs::File::open(src).map_err(io(src))?;
     let out = private_file(dst)?;
-    let guard = Scratch(dst.to_path_buf(), false);
+    let guard = Scratch::new(dst.to_path_buf());
     let out = match key {
         Some(k) => {
             let enc = age::Encryptor::with_recipients(std::iter::once(&k as &dyn age::Recipient))
@@ -203,7 +218,7 @@ fn write_out(src: &Path, dst: &Path, key: Option<age::x25519::Recipient>) -> Res
         }
     };
     out.sync_all().map_err(io(dst))?;
-    std::mem::forget(guard);
+    guard.keep();
     Ok(())
 }
 
@@ -244,21 +259,19 @@ fn prune(dir: &Path, station: &str, keep: usize) -> Result<Vec<PathBuf>> {
 }
 
 /// A backup about to become the station's database: decrypted (if it is
-/// encrypted) next to it, checked, and of a version this station reads.
-/// The caller holds the daemon's lock.
+/// encrypted) next to it, of a version this station reads, migrated to
+/// this version (a copy that cannot be is refused before anything is
+/// replaced), and checked. The caller holds the daemon's lock.
 pub async fn prepare(from: &Path, identity: Option<&Path>, data_dir: &Path) -> Result<PathBuf> {
     let mut head = [0u8; AGE_MAGIC.len()];
     let mut f = std::fs::File::open(from).map_err(io(from))?;
     let n = f.read(&mut head).map_err(io(from))?;
     drop(f);
     let encrypted = n == AGE_MAGIC.len() && head == AGE_MAGIC;
-    let scratch = Scratch(
-        data_dir.join(format!(".restore-{}.db", std::process::id())),
-        false,
-    );
-    let _ = std::fs::remove_file(&scratch.0);
     std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
-    let (src, dst) = (from.to_path_buf(), scratch.0.clone());
+    let scratch = Scratch::new(data_dir.join(format!(".restore-{}.db", std::process::id())));
+    let _ = std::fs::remove_file(scratch.path());
+    let (src, dst) = (from.to_path_buf(), scratch.path().to_path_buf());
     if encrypted {
         let Some(identity) = identity else {
             return Err(BackupError::NeedsIdentity(from.display().to_string()));
@@ -268,16 +281,11 @@ pub async fn prepare(from: &Path, identity: Option<&Path>, data_dir: &Path) -> R
             .await
             .expect("restore reader panicked")?;
     } else {
-        tokio::task::spawn_blocking(move || -> Result<()> {
-            let mut input = std::fs::File::open(&src).map_err(io(&src))?;
-            let mut out = private_file(&dst)?;
-            std::io::copy(&mut input, &mut out).map_err(io(&dst))?;
-            out.sync_all().map_err(io(&dst))
-        })
-        .await
-        .expect("restore reader panicked")?;
+        tokio::task::spawn_blocking(move || write_out(&src, &dst, None))
+            .await
+            .expect("restore reader panicked")?;
     }
-    let theirs = store::schema_version_of(&scratch.0).await?;
+    let theirs = store::schema_version_of(scratch.path()).await?;
     let ours = store::schema_version();
     if theirs > ours {
         return Err(BackupError::Newer {
@@ -286,18 +294,24 @@ pub async fn prepare(from: &Path, identity: Option<&Path>, data_dir: &Path) -> R
             ours,
         });
     }
-    let problems = check_file(&scratch.0).await?;
+    let copy = Store::open(scratch.path(), "restore").await?;
+    let problems = copy.check().await;
+    copy.close().await;
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", scratch.path().display()));
+    }
+    let problems = problems?;
     if !problems.is_empty() {
         return Err(BackupError::Check {
             file: from.display().to_string(),
             problems,
         });
     }
-    let mut scratch = scratch;
-    scratch.1 = true;
-    Ok(scratch.0.clone())
+    Ok(scratch.keep())
 }
 
+/// Decrypts `src` into a new private `dst` (the caller removes it if
+/// anything after fails).
 fn decrypt(src: &Path, identity: &Path, dst: &Path) -> Result<()> {
     let bad = |e: String| BackupError::Decrypt(src.display().to_string(), e);
     let ids = age::IdentityFile::from_file(identity.display().to_string())
@@ -309,13 +323,10 @@ fn decrypt(src: &Path, identity: &Path, dst: &Path) -> Result<()> {
     let mut r = dec
         .decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
         .map_err(|e| bad(e.to_string()))?;
-    let guard = Scratch(dst.to_path_buf(), false);
     let mut out = private_file(dst)?;
     std::io::copy(&mut r, &mut out).map_err(|e| bad(e.to_string()))?;
     out.flush().map_err(io(dst))?;
-    out.sync_all().map_err(io(dst))?;
-    std::mem::forget(guard);
-    Ok(())
+    out.sync_all().map_err(io(dst))
 }
 
 /// Puts a prepared copy in place of the station's database. The database
@@ -323,17 +334,17 @@ fn decrypt(src: &Path, identity: &Path, dst: &Path) -> Result<()> {
 /// operator removes it once the restored register is found right.
 pub fn put_in_place(prepared: &Path, db: &Path) -> Result<Option<PathBuf>> {
     let mut kept = None;
-    if db.exists() {
-        let at = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-        let aside = PathBuf::from(format!("{}.replaced-{at}", db.display()));
-        for suffix in ["-wal", "-shm", ""] {
-            let from = PathBuf::from(format!("{}{suffix}", db.display()));
-            if from.exists() {
-                let to = PathBuf::from(format!("{}{suffix}", aside.display()));
-                std::fs::rename(&from, &to).map_err(io(&from))?;
-            }
+    let at = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let aside = PathBuf::from(format!("{}.replaced-{at}", db.display()));
+    // The log files too, even without their database: a stale log beside
+    // the restored file would be replayed onto it.
+    for suffix in ["-wal", "-shm", ""] {
+        let from = PathBuf::from(format!("{}{suffix}", db.display()));
+        if from.exists() {
+            let to = PathBuf::from(format!("{}{suffix}", aside.display()));
+            std::fs::rename(&from, &to).map_err(io(&from))?;
+            kept = Some(aside.clone());
         }
-        kept = Some(aside);
     }
     std::fs::rename(prepared, db).map_err(io(db))?;
     std::fs::set_permissions(db, std::fs::Permissions::from_mode(0o600)).map_err(io(db))?;

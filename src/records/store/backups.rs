@@ -2,6 +2,7 @@
 //! station prints, the record of every backup made (a failed one shows on
 //! the page and in the retained state), and what a restored register holds.
 
+use super::blanks::{unload_in, Unload};
 use super::{audit_in, Result, Store};
 use crate::records::actor::Actor;
 use crate::records::event;
@@ -35,6 +36,8 @@ pub struct Holdings {
     pub waiting: i64,
     pub held: i64,
     pub printing: i64,
+    /// Accounts that may log in: login, role.
+    pub accounts: Vec<(String, String)>,
 }
 
 /// One pattern's blanks, as a restore reports them.
@@ -43,8 +46,8 @@ pub struct BlanksHeld {
     pub pattern: String,
     /// The last serial printed on or spoiled.
     pub last_used: Option<String>,
-    /// The stack the register has in the printer: first, last, how many.
-    pub loaded: Option<(String, String, i64)>,
+    /// The stack the register has in the printer, in feeder order.
+    pub loaded: Vec<String>,
 }
 
 impl Store {
@@ -110,14 +113,10 @@ impl Store {
         )
         .fetch_optional(&self.pool)
         .await?;
-        let (cards, waiting, held, printing): (i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM cards),
-                    (SELECT COUNT(*) FROM orders WHERE status = 'queued'),
-                    (SELECT COUNT(*) FROM orders WHERE status = 'held'),
-                    (SELECT COUNT(*) FROM orders WHERE status = 'printing')",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let (cards,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM cards")
+            .fetch_one(&self.pool)
+            .await?;
+        let counts = self.counts().await?;
         let patterns: Vec<(String,)> =
             sqlx::query_as("SELECT DISTINCT pattern FROM blank_deliveries ORDER BY pattern")
                 .fetch_all(&self.pool)
@@ -133,16 +132,12 @@ impl Store {
             .bind(&p)
             .fetch_optional(&self.pool)
             .await?;
-            let loaded: Option<(Option<String>, Option<String>, i64)> = sqlx::query_as(
-                "SELECT
-                   (SELECT serial FROM blanks WHERE pattern = ?1 AND status = 'loaded' ORDER BY load_seq LIMIT 1),
-                   (SELECT serial FROM blanks WHERE pattern = ?1 AND status = 'loaded' ORDER BY load_seq DESC LIMIT 1),
-                   (SELECT COUNT(*) FROM blanks WHERE pattern = ?1 AND status = 'loaded')",
-            )
-            .bind(&p)
-            .fetch_optional(&self.pool)
-            .await?;
-            let loaded = loaded.and_then(|(a, b, n)| Some((a?, b?, n)));
+            let loaded = self
+                .loaded_blanks(&p)
+                .await?
+                .into_iter()
+                .map(|(serial, _)| serial)
+                .collect();
             blanks.push(BlanksHeld {
                 pattern: p,
                 last_used: used.map(|u| u.0),
@@ -157,33 +152,65 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let holograms = rows.into_iter().map(|(y, s, c, _)| (y, s, c)).collect();
+        // Who may log in: a restored register brings its accounts with it,
+        // and the one restoring it should see whom it lets in.
+        let accounts = sqlx::query_as(
+            "SELECT login, role FROM users WHERE disabled_at IS NULL ORDER BY role, login",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(Holdings {
             last_card,
             cards,
             blanks,
             holograms,
-            waiting,
-            held,
-            printing,
+            waiting: counts.pending,
+            held: counts.held,
+            printing: counts.printing,
+            accounts,
         })
     }
 
-    /// A register just restored from a backup: every running batch waits
-    /// (what the printer took since the backup is not in it, and the
-    /// operator compares the feeder with it first), and the restore is in
-    /// the audit log. Answers the batches paused.
-    pub async fn restored(&self, from: &str, actor: &Actor) -> Result<Vec<String>> {
+    /// A register just restored from a backup. What the printer took
+    /// since the backup is not in it, so the register no longer knows what
+    /// is in the feeder: every loaded blank not reserved by a card is taken
+    /// out of the register (the operator loads what the feeder really
+    /// holds), and every batch with cards still to print waits for the
+    /// operator, even one that would go on by itself once blanks are
+    /// loaded. The restore is in the audit log. Answers the batches paused
+    /// and, per pattern, the serials unloaded.
+    pub async fn restored(
+        &self,
+        from: &str,
+        actor: &Actor,
+    ) -> Result<(Vec<String>, Vec<(String, Vec<String>)>)> {
         let mut tx = self.write_tx().await?;
         let paused: Vec<(String,)> = sqlx::query_as(
-            "UPDATE batches SET status = 'paused', paused_reason = ?, updated_at = ?
-             WHERE status = 'running' RETURNING id",
+            "UPDATE batches SET status = 'paused', paused_reason = ?1, updated_at = ?2
+             WHERE (status = 'running' OR (status = 'paused' AND paused_reason = ?3))
+               AND EXISTS (SELECT 1 FROM batch_orders bo JOIN orders w ON w.seq = bo.seq
+                           WHERE bo.batch_id = batches.id
+                             AND w.status IN ('queued', 'printing', 'held'))
+             RETURNING id",
         )
         .bind(RESTORED)
         .bind(event::now())
+        .bind(super::NO_BLANKS)
         .fetch_all(&mut *tx)
         .await?;
+        let patterns: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT pattern FROM blanks WHERE status = 'loaded'")
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut unloaded = Vec::new();
+        for (p,) in patterns {
+            let u = unload_in(&mut tx, &p, Unload::All).await?;
+            if !u.serials.is_empty() {
+                unloaded.push((p, u.serials));
+            }
+        }
         audit_in(&mut tx, actor, "db.restore", Some(from), None).await?;
         tx.commit().await?;
-        Ok(paused.into_iter().map(|p| p.0).collect())
+        Ok((paused.into_iter().map(|p| p.0).collect(), unloaded))
     }
 }

@@ -10,6 +10,7 @@
 use super::{Result, Store};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::SqlitePool;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -32,14 +33,6 @@ impl std::fmt::Display for Problem {
 
 /// The accounting rules, each a query answering one line per breach.
 const RULES: &[(&str, &str)] = &[
-    (
-        // The station makes no trigger or view: one found was put there by
-        // someone else (a crafted backup would otherwise run its code on
-        // every card the restored station records).
-        "foreign schema",
-        "SELECT 'a ' || type || ' named ' || name || ' is not the station''s: the file was changed outside it'
-         FROM sqlite_master WHERE type IN ('trigger', 'view') ORDER BY name LIMIT ?",
-    ),
     (
         "card on a blank",
         "SELECT 'card ' || c.card_number || ' is registered on blank ' || c.blank_pattern || ' '
@@ -168,9 +161,62 @@ pub async fn check_pool(pool: &SqlitePool) -> Result<Vec<Problem>> {
             ),
         });
     }
+    problems.extend(schema(pool).await?);
     for &(check, sql) in RULES {
         let found: Vec<(String,)> = sqlx::query_as(sql).bind(LIST).fetch_all(pool).await?;
         problems.extend(found.into_iter().map(|(detail,)| Problem { check, detail }));
+    }
+    Ok(problems)
+}
+
+/// The database's tables, indexes and constraints against those its
+/// migrations make: a file changed outside the station (a crafted backup
+/// with a trigger that runs on every card recorded, or without the unique
+/// index that keeps one card to a blank) is not the station's register.
+/// Run on a database at this station's version.
+async fn schema(pool: &SqlitePool) -> Result<Vec<Problem>> {
+    type Object = (String, String, String);
+    const OBJECTS: &str = "SELECT type, name, IFNULL(sql, '') FROM sqlite_master
+                           WHERE name NOT LIKE 'sqlite_%' AND name != '_sqlx_migrations'";
+    let fresh = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await?;
+    sqlx::migrate!().run(&fresh).await?;
+    let want: BTreeSet<Object> = sqlx::query_as(OBJECTS)
+        .fetch_all(&fresh)
+        .await?
+        .into_iter()
+        .collect();
+    fresh.close().await;
+    let have: BTreeSet<Object> = sqlx::query_as(OBJECTS)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .collect();
+    let names = |set: &BTreeSet<Object>| -> BTreeSet<(String, String)> {
+        set.iter().map(|(t, n, _)| (t.clone(), n.clone())).collect()
+    };
+    let (want_names, have_names) = (names(&want), names(&have));
+    let mut problems = Vec::new();
+    for (t, n) in have_names.difference(&want_names) {
+        problems.push(Problem {
+            check: "foreign schema",
+            detail: format!(
+                "a {t} named {n} is not the station's: the file was changed outside it"
+            ),
+        });
+    }
+    for (t, n, _) in want.difference(&have) {
+        let how = if have_names.contains(&(t.clone(), n.clone())) {
+            "changed"
+        } else {
+            "missing"
+        };
+        problems.push(Problem {
+            check: "schema",
+            detail: format!("the station's {t} {n} is {how}: the file was changed outside it"),
+        });
     }
     Ok(problems)
 }
