@@ -212,7 +212,8 @@ impl Store {
     }
 
     /// A page of them (`limit` -1: all): the API's lists read only the page
-    /// they answer, not every order waiting in September.
+    /// they answer, not every order waiting in September; the page is found
+    /// on the status index before any order's data is read.
     pub async fn order_lines_page(
         &self,
         statuses: &[&str],
@@ -226,8 +227,10 @@ impl Store {
                     json_extract(o.data, '$.class') AS class, o.reason, o.received_at, o.status,
                     bo.batch_id, o.hold_code, o.hold_message
              FROM orders o LEFT JOIN batch_orders bo ON bo.order_id = o.order_id
-             WHERE o.status IN (SELECT value FROM json_each(?))
-             ORDER BY o.seq LIMIT ? OFFSET ?",
+             WHERE o.seq IN (SELECT seq FROM orders
+                             WHERE status IN (SELECT value FROM json_each(?))
+                             ORDER BY seq LIMIT ? OFFSET ?)
+             ORDER BY o.seq",
         )
         .bind(wanted)
         .bind(limit)

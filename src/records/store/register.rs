@@ -117,12 +117,27 @@ impl Store {
         // row by row spends most of its time waking them.
         const CHUNK: i64 = 4000;
         let mut out = Vec::new();
+        // A page further on starts after the id the offset lands behind,
+        // found on the index: the rows skipped are never built.
         let mut after = 0i64;
-        let mut skip = f.offset;
+        if f.offset > 0 {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT c.id FROM cards c WHERE 1");
+            push_filters(&mut q, f);
+            q.push(" ORDER BY c.id LIMIT 1 OFFSET ")
+                .push_bind(f.offset - 1);
+            match q
+                .build_query_as::<(i64,)>()
+                .fetch_optional(&self.pool)
+                .await?
+            {
+                Some((id,)) => after = id,
+                None => return Ok(out),
+            }
+        }
         loop {
             let mut want = CHUNK;
             if let Some(n) = f.limit {
-                want = want.min(n - out.len() as i64 + skip);
+                want = want.min(n - out.len() as i64);
             }
             if want <= 0 {
                 break;
@@ -147,24 +162,8 @@ impl Store {
                       WHERE card_id = c.id AND status = 'applied') AS validated
                  FROM cards c WHERE c.id > ",
             );
-            // Only the conditions asked for, each on its index: a register
-            // of ten years is not scanned to print a batch's protocol.
             q.push_bind(after);
-            if let Some(y) = f.year {
-                q.push(" AND c.issue_date >= ")
-                    .push_bind(format!("{y:04}-01-01"))
-                    .push(" AND c.issue_date <= ")
-                    .push_bind(format!("{y:04}-12-31"));
-            }
-            if let Some(c) = &f.class {
-                q.push(" AND c.class = ").push_bind(c.clone());
-            }
-            if let Some(b) = &f.batch {
-                q.push(" AND c.batch_id = ").push_bind(b.clone());
-            }
-            if let Some(id) = f.id {
-                q.push(" AND c.id = ").push_bind(id);
-            }
+            push_filters(&mut q, f);
             q.push(" ORDER BY c.id LIMIT ").push_bind(want).push(")");
             let (json, last): (Option<String>, Option<i64>) =
                 q.build_query_as().fetch_one(&self.pool).await?;
@@ -173,19 +172,33 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt("register".into(), e.to_string()))?;
             rows.sort_by_key(|r| r.0);
             let got = rows.len() as i64;
-            let drop = skip.min(got);
-            skip -= drop;
-            out.extend(
-                rows.into_iter()
-                    .skip(drop as usize)
-                    .map(RegisterEntry::from),
-            );
+            out.extend(rows.into_iter().map(RegisterEntry::from));
             after = last;
             if got < want {
                 break;
             }
         }
         Ok(out)
+    }
+}
+
+/// The filter's conditions, each on its index: a register of ten years is
+/// not scanned to print a batch's protocol.
+fn push_filters(q: &mut sqlx::QueryBuilder<sqlx::Sqlite>, f: &RegisterFilter) {
+    if let Some(y) = f.year {
+        q.push(" AND c.issue_date >= ")
+            .push_bind(format!("{y:04}-01-01"))
+            .push(" AND c.issue_date <= ")
+            .push_bind(format!("{y:04}-12-31"));
+    }
+    if let Some(c) = &f.class {
+        q.push(" AND c.class = ").push_bind(c.clone());
+    }
+    if let Some(b) = &f.batch {
+        q.push(" AND c.batch_id = ").push_bind(b.clone());
+    }
+    if let Some(id) = f.id {
+        q.push(" AND c.id = ").push_bind(id);
     }
 }
 
