@@ -694,3 +694,46 @@ async fn the_pulpit_shows_a_failed_backup_until_one_succeeds() {
         "then done"
     );
 }
+
+/// September: more orders wait than a page lists. The queue page counts
+/// every class and lists a class's pupils when asked, not all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_page_counts_hundreds_waiting_by_class_and_lists_one_class() {
+    let w = WebStation::start(SimConfig::default(), |s| s.queue.mode = QueueMode::Batch).await;
+    let base = &w.base;
+    let store = legitka::records::store::Store::open(&w.h.db(), &w.h.settings.station)
+        .await
+        .unwrap();
+    for i in 0..320 {
+        let o = common::records::valid_with(i, |v| {
+            v["student"]["class"] = if i % 4 == 0 { "1a" } else { "2b" }.into();
+        });
+        store.offer(&o).await.unwrap();
+    }
+    let anna = client();
+    log_in(&anna, base, "anna", PASSWORD).await;
+    let (status, html) = page(&anna, format!("{base}/kolejka")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Czekają na druk (320)"),
+        "every order counted"
+    );
+    assert!(html.contains("Klasa 1a · 80") && html.contains("Klasa 2b · 240"));
+    assert_eq!(
+        html.matches(r#"name="order""#).count(),
+        0,
+        "no pupil listed"
+    );
+    assert!(html.contains("/kolejka?klasa=1a"));
+    let (_, html) = page(&anna, format!("{base}/kolejka?klasa=1a")).await;
+    assert_eq!(
+        html.matches(r#"name="order""#).count(),
+        80,
+        "class 1a listed"
+    );
+    assert!(
+        html.contains("Pokaż uczniów klasy 2b"),
+        "the other class folded"
+    );
+    assert!(html.contains("Czekają na druk (320)"));
+}

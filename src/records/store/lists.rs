@@ -23,6 +23,32 @@ pub struct OrderLine {
     pub hold_message: Option<String>,
 }
 
+/// An order's line as lists show it, without reading its photo.
+const LINE: &str =
+    "SELECT o.order_id, o.card_number, json_extract(o.data, '$.last_name') AS last_name,
+        json_extract(o.data, '$.first_names') AS first_names,
+        json_extract(o.data, '$.class') AS class, o.reason, o.received_at, o.status,
+        bo.batch_id, o.hold_code, o.hold_message
+    FROM orders o LEFT JOIN batch_orders bo ON bo.order_id = o.order_id";
+
+fn order_line(r: &sqlx::sqlite::SqliteRow) -> OrderLine {
+    OrderLine {
+        order_id: r.get("order_id"),
+        card_number: r.get("card_number"),
+        last_name: r.get::<Option<String>, _>("last_name").unwrap_or_default(),
+        first_names: r
+            .get::<Option<String>, _>("first_names")
+            .unwrap_or_default(),
+        class: r.get("class"),
+        reason: r.get("reason"),
+        received_at: r.get("received_at"),
+        status: r.get("status"),
+        batch_id: r.get("batch_id"),
+        hold_code: r.get("hold_code"),
+        hold_message: r.get("hold_message"),
+    }
+}
+
 /// One of a card's eight hologram fields, filled.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct HologramField {
@@ -221,40 +247,63 @@ impl Store {
         offset: i64,
     ) -> Result<Vec<OrderLine>> {
         let wanted = serde_json::to_string(statuses).expect("strings serialise");
-        let rows = sqlx::query(
-            "SELECT o.order_id, o.card_number, json_extract(o.data, '$.last_name') AS last_name,
-                    json_extract(o.data, '$.first_names') AS first_names,
-                    json_extract(o.data, '$.class') AS class, o.reason, o.received_at, o.status,
-                    bo.batch_id, o.hold_code, o.hold_message
-             FROM orders o LEFT JOIN batch_orders bo ON bo.order_id = o.order_id
-             WHERE o.seq IN (SELECT seq FROM orders
-                             WHERE status IN (SELECT value FROM json_each(?))
-                             ORDER BY seq LIMIT ? OFFSET ?)
-             ORDER BY o.seq",
-        )
+        // Only constants go into the text; every value is bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{LINE} WHERE o.seq IN (SELECT seq FROM orders
+                                    WHERE status IN (SELECT value FROM json_each(?))
+                                    ORDER BY seq LIMIT ? OFFSET ?)
+             ORDER BY o.seq"
+        )))
         .bind(wanted)
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| OrderLine {
-                order_id: r.get("order_id"),
-                card_number: r.get("card_number"),
-                last_name: r.get::<Option<String>, _>("last_name").unwrap_or_default(),
-                first_names: r
-                    .get::<Option<String>, _>("first_names")
-                    .unwrap_or_default(),
-                class: r.get("class"),
-                reason: r.get("reason"),
-                received_at: r.get("received_at"),
-                status: r.get("status"),
-                batch_id: r.get("batch_id"),
-                hold_code: r.get("hold_code"),
-                hold_message: r.get("hold_message"),
-            })
-            .collect())
+        Ok(rows.iter().map(order_line).collect())
+    }
+
+    /// The queue page's view of what waits: orders outside batches per
+    /// class (`""`: none) and how many wait in batches, counted in the
+    /// database (September's thousands are not handed over to be counted).
+    pub async fn queued_counts(&self) -> Result<(Vec<(String, i64)>, i64)> {
+        let classes = sqlx::query_as(
+            "SELECT IFNULL(json_extract(o.data, '$.class'), '') AS class, COUNT(*)
+             FROM orders o
+             WHERE o.status = 'queued'
+               AND NOT EXISTS (SELECT 1 FROM batch_orders bo WHERE bo.order_id = o.order_id)
+             GROUP BY class",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let (in_batches,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM orders o JOIN batch_orders bo ON bo.order_id = o.order_id
+             WHERE o.status = 'queued'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((classes, in_batches))
+    }
+
+    /// Queued orders in print order: in batches or outside them, of one
+    /// class (`""`: none) or all, at most `limit` (-1: all).
+    pub async fn queued_lines(
+        &self,
+        in_batch: bool,
+        class: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<OrderLine>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{LINE} WHERE o.status = 'queued' AND (bo.batch_id IS NOT NULL) = ?
+               AND (? IS NULL OR IFNULL(json_extract(o.data, '$.class'), '') = ?)
+             ORDER BY o.seq LIMIT ?"
+        )))
+        .bind(in_batch)
+        .bind(class)
+        .bind(class)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(order_line).collect())
     }
 
     /// An order's card data and, while it is kept, its photo.

@@ -9,27 +9,33 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// A class and its orders.
-type Group<'a> = (String, Vec<&'a OrderLine>);
+/// A class, how many of its orders wait, and those listed.
+type Group<'a> = (String, i64, Vec<&'a OrderLine>);
 
 /// Waiting orders by class in Polish order (no class last), each class's
 /// pupils in Polish alphabetical order (Ł after L, Ż last), as a class
-/// list is read.
-fn by_class(orders: &[OrderLine]) -> Vec<Group<'_>> {
-    let mut groups: BTreeMap<(bool, Vec<u32>), Group<'_>> = BTreeMap::new();
-    for o in orders {
+/// list is read. Every class counted is there; its pupils where listed.
+fn by_class<'a>(counts: &[(String, i64)], listed: &'a [OrderLine]) -> Vec<Group<'a>> {
+    let key = |c: &str| {
+        (
+            c.is_empty(),
+            crate::records::report::catalogue::polish_key(c),
+        )
+    };
+    let mut groups: BTreeMap<(bool, Vec<u32>), Group<'a>> = counts
+        .iter()
+        .map(|(c, n)| (key(c), (c.clone(), *n, Vec::new())))
+        .collect();
+    for o in listed {
         let c = o.class.clone().unwrap_or_default();
         groups
-            .entry((
-                c.is_empty(),
-                crate::records::report::catalogue::polish_key(&c),
-            ))
-            .or_insert_with(|| (c.clone(), Vec::new()))
-            .1
+            .entry(key(&c))
+            .or_insert_with(|| (c.clone(), 0, Vec::new()))
+            .2
             .push(o);
     }
-    let mut out: Vec<Group<'_>> = groups.into_values().collect();
-    for (_, os) in &mut out {
+    let mut out: Vec<Group<'a>> = groups.into_values().collect();
+    for (_, _, os) in &mut out {
         os.sort_by_cached_key(|o| {
             crate::records::report::catalogue::polish_key(&format!(
                 "{} {}",
@@ -56,13 +62,19 @@ pub async fn page(
     p: Page,
     axum::extract::Query(show): axum::extract::Query<Show>,
 ) -> Result<Markup, Refusal> {
-    let orders = app.store.order_lines(&["queued"]).await?;
-    let (waiting, in_batch): (Vec<OrderLine>, Vec<OrderLine>) =
-        orders.into_iter().partition(|o| o.batch_id.is_none());
+    // Counted in the database; the pupils read only where they are listed.
+    let (counts, in_batch_total) = app.store.queued_counts().await?;
+    let waiting_total: i64 = counts.iter().map(|(_, n)| n).sum();
+    let all_listed = waiting_total <= LISTED as i64;
+    let waiting = match (all_listed, show.klasa.as_deref()) {
+        (true, _) => app.store.queued_lines(false, None, -1).await?,
+        (false, Some(c)) => app.store.queued_lines(false, Some(c), -1).await?,
+        (false, None) => Vec::new(),
+    };
+    let in_batch = app.store.queued_lines(true, None, LISTED as i64).await?;
     let batches: Vec<BatchSummary> = app.store.batch_summaries(true, 100, 0).await?;
-    let groups = by_class(&waiting);
-    let shown =
-        |c: &str, n: usize| waiting.len() <= LISTED || show.klasa.as_deref() == Some(c) || n == 0;
+    let groups = by_class(&counts, &waiting);
+    let shown = |c: &str| all_listed || show.klasa.as_deref() == Some(c);
     let mode_batch = app.store.mode() == crate::records::store::QueueMode::Batch;
     let short = app.store.patterns_waiting_for_blanks().await?;
     let body = html! {
@@ -115,8 +127,8 @@ pub async fn page(
             }
         }
         section.panel aria-labelledby="h-waiting" {
-            h2 #h-waiting { "Czekają na druk (" (waiting.len()) ")" }
-            @if waiting.is_empty() { p.muted { "Nie ma zamówień poza partiami." } }
+            h2 #h-waiting { "Czekają na druk (" (waiting_total) ")" }
+            @if waiting_total == 0 { p.muted { "Nie ma zamówień poza partiami." } }
             @else {
                 form method="post" action="/kolejka/partia" {
                     (layout::csrf(&p))
@@ -127,7 +139,7 @@ pub async fn page(
                             label for="class" { "Klasa" }
                             select #class name="class" {
                                 option value="" { "— zaznaczone poniżej —" }
-                                @for (c, os) in &groups { @if !c.is_empty() { option value=(c) { (c) " (" (os.len()) ")" } } }
+                                @for (c, n, _) in &groups { @if !c.is_empty() { option value=(c) { (c) " (" (n) ")" } } }
                             }
                             button.primary type="submit" { "Uruchom partię" }
                         }
@@ -135,7 +147,7 @@ pub async fn page(
                     }
                     table {
                         thead { tr { th { span.muted { "✓" } } th { "Nazwisko i imiona" } th { "Nr legitymacji" } th { "Rodzaj" } th { "Przyjęte" } } }
-                        @for (c, os) in &groups {
+                        @for (c, n, os) in &groups {
                             tbody {
                                 tr.group {
                                     th colspan="5" {
@@ -143,13 +155,13 @@ pub async fn page(
                                             label { input type="checkbox" data-tick-class=(c) aria-label={ "Zaznacz całą klasę " (c) }; " " }
                                         }
                                         @if c.is_empty() { "Bez klasy" } @else { "Klasa " (c) }
-                                        " · " (os.len())
+                                        " · " (n)
                                     }
                                 }
-                                @if !shown(c, 1) {
+                                @if !shown(c) {
                                     tr { td colspan="5" { a href={ "/kolejka?klasa=" (enc(c)) "#h-waiting" } { "Pokaż uczniów klasy " (c) } } }
                                 }
-                                @for o in os.iter().filter(|_| shown(c, 1)) {
+                                @for o in os {
                                     tr {
                                         td { @if p.may_change() { input type="checkbox" name="order" value=(o.order_id) data-class=(c) aria-label={ "Zaznacz " (o.last_name) " " (o.first_names) }; } }
                                         td { (o.last_name) " " (o.first_names) }
@@ -164,18 +176,18 @@ pub async fn page(
                 }
             }
         }
-        @if !in_batch.is_empty() {
+        @if in_batch_total > 0 {
             section.panel aria-labelledby="h-inbatch" {
-                h2 #h-inbatch { "W partiach (" (in_batch.len()) ")" }
+                h2 #h-inbatch { "W partiach (" (in_batch_total) ")" }
                 table {
                     thead { tr { th { "Partia" } th { "Nazwisko i imiona" } th { "Klasa" } th { "Nr legitymacji" } } }
                     tbody {
-                        @for o in in_batch.iter().take(LISTED) {
+                        @for o in &in_batch {
                             tr { td { (o.batch_id.as_deref().unwrap_or("")) } td { (o.last_name) " " (o.first_names) } td { (o.class.as_deref().unwrap_or("")) } td { (o.card_number) } }
                         }
                     }
                 }
-                @if in_batch.len() > LISTED { p.muted { "Pokazano pierwsze " (LISTED) ", w kolejności druku." } }
+                @if in_batch_total > LISTED as i64 { p.muted { "Pokazano pierwsze " (LISTED) ", w kolejności druku." } }
             }
         }
     };
