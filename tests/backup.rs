@@ -610,3 +610,107 @@ async fn restore_refuses_a_crafted_or_newer_copy_and_keeps_the_database_it_repla
         "the backup's register"
     );
 }
+
+/// A restored register pauses only batches with cards still to print (a
+/// decade holds thousands that are over), a batch waiting for blanks too,
+/// and takes the loaded blanks out: loading them again does not set a
+/// paused batch going by itself.
+#[tokio::test]
+async fn a_restore_pauses_the_batches_with_cards_to_print_and_empties_the_feeder() {
+    use legitka::records::store::{BatchRequest, QueueMode, NO_BLANKS, RESTORED};
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::records::store(&dir)
+        .await
+        .with_mode(QueueMode::Batch);
+    let anna = common::records::anna();
+    let orders: Vec<_> = (0..4).map(common::records::valid).collect();
+    for o in &orders {
+        store.offer(o).await.unwrap();
+    }
+    store
+        .receive_blanks(&common::records::mein(), "000101", 10, false, &anna)
+        .await
+        .unwrap();
+    let batch = |first: &str, o: &[&legitka::card::order::ValidOrder]| BatchRequest {
+        first_blank: first.into(),
+        orders: o.iter().map(|o| o.data.order_id.clone()).collect(),
+        ..Default::default()
+    };
+    // One batch printed whole, one with a card still to print, one waiting
+    // for blanks (its card found none loaded).
+    let done = store
+        .start_batch(&batch("000101", &[&orders[0]]), &anna)
+        .await
+        .unwrap()
+        .id;
+    common::records::print(&store, &orders[0]).await;
+    let open = store
+        .start_batch(&batch("000102", &[&orders[1]]), &anna)
+        .await
+        .unwrap()
+        .id;
+    let short = store
+        .start_batch(&batch("000103", &[&orders[2]]), &anna)
+        .await
+        .unwrap()
+        .id;
+    store.unload_blanks("MEiN-I/1", &anna).await.unwrap();
+    store
+        .mark_printing(&orders[2].data.order_id, "m", "s")
+        .await
+        .unwrap();
+    let status = |id: String| {
+        let store = store.clone();
+        async move {
+            let b = store.batch(&id).await.unwrap();
+            (b.status, b.paused_reason)
+        }
+    };
+    assert_eq!(
+        status(short.clone()).await,
+        ("paused".into(), Some(NO_BLANKS.into()))
+    );
+
+    let (mut paused, unloaded) = store.restored("backup.db", &anna).await.unwrap();
+    paused.sort();
+    let mut want = vec![open.clone(), short.clone()];
+    want.sort();
+    assert_eq!(paused, want, "only batches with cards to print");
+    assert!(unloaded.is_empty());
+    assert_eq!(
+        status(done).await.0,
+        "running",
+        "a batch that is over stays as it was"
+    );
+    for id in [&open, &short] {
+        assert_eq!(
+            status(id.clone()).await,
+            ("paused".into(), Some(RESTORED.into()))
+        );
+    }
+    // Blanks loaded in a restored register: the batches still wait for the
+    // operator's word; a second restore takes them out again.
+    store
+        .load_blanks("MEiN-I/1", "000102", 3, &anna)
+        .await
+        .unwrap();
+    assert_eq!(
+        status(short).await,
+        ("paused".into(), Some(RESTORED.into())),
+        "loading blanks does not lift a restore's pause"
+    );
+    let (paused, unloaded) = store.restored("backup.db", &anna).await.unwrap();
+    assert!(paused.is_empty(), "already paused");
+    assert_eq!(
+        unloaded,
+        [(
+            "MEiN-I/1".to_string(),
+            vec![
+                "000102".to_string(),
+                "000103".to_string(),
+                "000104".to_string()
+            ]
+        )]
+    );
+    assert_eq!(store.counts().await.unwrap().blanks_loaded, 0);
+}

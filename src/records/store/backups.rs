@@ -185,14 +185,13 @@ impl Store {
         actor: &Actor,
     ) -> Result<(Vec<String>, Vec<(String, Vec<String>)>)> {
         let mut tx = self.write_tx().await?;
-        let paused: Vec<(String,)> = sqlx::query_as(
+        let paused: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE batches SET status = 'paused', paused_reason = ?1, updated_at = ?2
              WHERE (status = 'running' OR (status = 'paused' AND paused_reason = ?3))
-               AND EXISTS (SELECT 1 FROM batch_orders bo JOIN orders w ON w.seq = bo.seq
-                           WHERE bo.batch_id = batches.id
-                             AND w.status IN ('queued', 'printing', 'held'))
+               AND (SELECT {}) > 0
              RETURNING id",
-        )
+            super::batches::waiting_of("batches.id")
+        )))
         .bind(RESTORED)
         .bind(event::now())
         .bind(super::NO_BLANKS)

@@ -88,12 +88,13 @@ impl BatchView {
 /// A batch's cards still to print (queued, in the printer, held): counted
 /// from the status index, not from orders' rows, whose status lies behind
 /// the photo of each of the thousands waiting.
-const WAITING: &str = "COUNT(*) FROM orders w
-    WHERE w.status IN ('queued', 'printing', 'held')
-      AND w.seq IN (SELECT bo.seq FROM batch_orders bo WHERE bo.batch_id = ?)";
-const WAITING_OF_B: &str = "COUNT(*) FROM orders w
-    WHERE w.status IN ('queued', 'printing', 'held')
-      AND w.seq IN (SELECT bo.seq FROM batch_orders bo WHERE bo.batch_id = b.id)";
+pub(super) fn waiting_of(batch: &str) -> String {
+    format!(
+        "COUNT(*) FROM orders w
+         WHERE w.status IN ('queued', 'printing', 'held')
+           AND w.seq IN (SELECT bo.seq FROM batch_orders bo WHERE bo.batch_id = {batch})"
+    )
+}
 
 /// A batch in a list: what it is and how far it got.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
@@ -404,10 +405,11 @@ impl Store {
                       WHERE bo.batch_id = b.id) AS printed,
                     (SELECT COUNT(*) FROM batch_orders bo JOIN spoiled s ON s.order_id = bo.order_id
                       WHERE bo.batch_id = b.id) AS spoiled,
-                    (SELECT {WAITING_OF_B}) AS waiting
+                    (SELECT {}) AS waiting
              FROM batches b
              WHERE (?1 = 0 OR b.id IN live)
-             ORDER BY b.seq DESC LIMIT ?2 OFFSET ?3"
+             ORDER BY b.seq DESC LIMIT ?2 OFFSET ?3",
+            waiting_of("b.id")
         )))
         .bind(live)
         .bind(limit)
@@ -441,10 +443,11 @@ impl Store {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        let (waiting,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {WAITING}")))
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
+        let (waiting,): (i64,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {}", waiting_of("?"))))
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(BatchView {
             id: row.get("id"),
             operator: row.get("operator"),
