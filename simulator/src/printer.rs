@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 /// Printed cards a long-running simulator keeps in memory (the newest).
-pub const KEEP_PRINTED: usize = 32;
+pub const KEEP_PRINTED: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct SimConfig {
