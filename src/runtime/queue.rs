@@ -187,7 +187,12 @@ impl Queue {
                 }
                 continue;
             };
-            let (l, status) = blocking(l, |p| p.status()).await;
+            // The printer's status and the next card at once: between two
+            // cards the printer waits for both, and the database's answer
+            // (milliseconds on a decade's register) need not follow the
+            // printer's.
+            let ((l, status), next) =
+                tokio::join!(blocking(l, |p| p.status()), self.store.next_queued());
             let status = match status {
                 Ok(s) => s,
                 Err(e) => {
@@ -197,8 +202,8 @@ impl Queue {
                 }
             };
             let view = self.view(&l, &status);
-            self.report(Some(view), false).await;
             if !status.can_print() {
+                self.report(Some(view), false).await;
                 if paused_for != status.detail {
                     warn!(state = ?status.state, cause = ?status.detail, "queue paused until the printer is ready");
                     paused_for = status.detail;
@@ -214,19 +219,24 @@ impl Queue {
                 self.record(&[Event::printer_resumed(cause.as_str())]).await;
             }
             if self.test_cards.swap(0, Ordering::SeqCst) > 0 {
+                self.report(Some(view), false).await;
                 link = self.print_test_card(l).await;
                 continue;
             }
-            let next = match self.store.next_queued().await {
+            let next = match next {
                 Ok(n) => n,
                 Err(e) => {
                     error!(error = %e, "cannot read the queue");
+                    self.report(Some(view), false).await;
                     link = Some(l);
                     self.idle(Duration::from_secs(2), &mut shutdown).await;
                     continue;
                 }
             };
+            // A card to print reports the state as it starts (print_one);
+            // the state is reported here only when none does.
             let Some(card) = next else {
+                self.report(Some(view), false).await;
                 link = Some(l);
                 self.idle(Duration::from_secs(1), &mut shutdown).await;
                 continue;
@@ -305,7 +315,6 @@ impl Queue {
             }
         }
         let view = self.view(&l, status);
-        self.report(Some(view), true).await;
         info!(order_id = %id, card = %card.data.card_number, "printing");
         let panels = rendered.panels;
         // While the printer works, the next card is rendered: the printer
@@ -316,8 +325,15 @@ impl Queue {
                 _ => None,
             }
         };
-        let ((l, result), next) = self
-            .beating(async { tokio::join!(blocking(l, move |p| p.print(&panels)), next) })
+        // The state says "printing" as the data goes out, not before it.
+        let ((l, result), next, ()) = self
+            .beating(async {
+                tokio::join!(
+                    blocking(l, move |p| p.print(&panels)),
+                    next,
+                    self.report(Some(view), true)
+                )
+            })
             .await;
         let (outcome, keep_link) = match result {
             Ok(report) => {

@@ -412,9 +412,10 @@ impl Store {
     /// (they are accounted on numbered blanks, and none is loaded).
     pub async fn patterns_waiting_for_blanks(&self) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT DISTINCT o.pattern FROM orders o
-             WHERE o.status = 'queued'
-               AND EXISTS (SELECT 1 FROM blanks ab WHERE ab.pattern = o.pattern AND ab.status != 'voided')
+            // The waiting patterns first (a handful), then the blanks of
+            // each: not two lookups for every one of September's orders.
+            "SELECT o.pattern FROM (SELECT DISTINCT pattern FROM orders WHERE status = 'queued') o
+             WHERE EXISTS (SELECT 1 FROM blanks ab WHERE ab.pattern = o.pattern AND ab.status != 'voided')
                AND NOT EXISTS (SELECT 1 FROM blanks lb WHERE lb.pattern = o.pattern
                                AND lb.status = 'loaded' AND lb.order_id IS NULL)
              ORDER BY o.pattern",

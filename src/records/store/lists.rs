@@ -276,7 +276,8 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let (in_batches,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM orders o JOIN batch_orders bo ON bo.order_id = o.order_id
+            "SELECT COUNT(*) FROM orders o INDEXED BY orders_status
+             JOIN batch_orders bo ON bo.seq = o.seq
              WHERE o.status = 'queued'",
         )
         .fetch_one(&self.pool)

@@ -107,7 +107,7 @@ async fn live_panel(app: &App) -> Result<Markup, Refusal> {
                     }
                     Some(b) => {
                         p #backup-state { span.state.ok { "zrobiona" } " " (polish::when(&b.at)) }
-                        @if let Some(bytes) = b.bytes { p.muted { (bytes / 1_000_000) " MB, sprawdzona" } }
+                        @if let Some(bytes) = b.bytes { p.muted { (format!("{:.1}", bytes as f64 / 1e6).replace('.', ",")) " MB, sprawdzona" } }
                     }
                     None => { p #backup-state { span.state.warn { "jeszcze nie zrobiona" } } }
                 }
