@@ -33,6 +33,9 @@ enum Command {
     Release(cmd::orders::ReleaseArgs),
     /// A held card came out whole after all: register it, do not reprint.
     Confirm(cmd::orders::ConfirmArgs),
+    /// An order held because its pupil's photo was revoked will not print:
+    /// delete its data and tell the central system.
+    Discard(cmd::orders::DiscardArgs),
     /// Batches of waiting orders on numbered blanks: start, pause, resume,
     /// cancel, list, show.
     Batch(cmd::batch::BatchArgs),
@@ -56,7 +59,8 @@ enum Command {
     Restore(cmd::backup::RestoreArgs),
     /// The database: `check` its integrity and accounting.
     Db(cmd::backup::DbArgs),
-    /// Accounts of the web page and the API: add, list, disable, passwd, token.
+    /// Accounts of the web page and the API: add, list, disable, enable,
+    /// passwd, token, tokens.
     User(cmd::user::UserArgs),
     /// Print a sample card.order (Polish names, a real photo) as JSON.
     SampleOrder {
@@ -76,6 +80,12 @@ fn main() -> anyhow::Result<()> {
     unsafe {
         nix::libc::mallopt(nix::libc::M_ARENA_MAX, 2);
     }
+    // Everything the station and its commands write (the database, reports,
+    // exports, proofs, rendered cards, the demo's and the simulator's
+    // pictures) may carry children's photos, names and PESELs: readable by
+    // the user who made it only, whatever the shell's umask (0644 under
+    // `sudo -u legitka`).
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let cli = Cli::parse();
     cmd::init_logging();
     let rt = tokio::runtime::Runtime::new()?;
@@ -89,6 +99,7 @@ fn main() -> anyhow::Result<()> {
             Command::Orders(a) => cmd::orders::list(a).await,
             Command::Release(a) => cmd::orders::release(a).await,
             Command::Confirm(a) => cmd::orders::confirm(a).await,
+            Command::Discard(a) => cmd::orders::discard(a).await,
             Command::Register(a) => cmd::orders::register(a).await,
             Command::Batch(a) => cmd::batch::run(a).await,
             Command::Report(a) => cmd::report::run(a).await,

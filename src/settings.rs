@@ -33,6 +33,11 @@ pub struct Settings {
     /// are set, unsigned orders are rejected.
     #[serde(default)]
     pub central_keys: BTreeMap<String, String>,
+    /// Refuse unsigned orders even while no key is set (then every order is
+    /// refused until one is): broker permissions alone then never get a
+    /// card printed. The .deb's configuration sets it.
+    #[serde(default)]
+    pub require_signed: bool,
     /// A directory with `printers/` and `templates/`; the built-in set if unset.
     #[serde(default)]
     pub profiles_dir: Option<PathBuf>,
@@ -48,6 +53,37 @@ pub struct Settings {
     pub school_card: Option<SchoolCard>,
     #[serde(default)]
     pub backup: BackupSettings,
+    #[serde(default)]
+    pub retention: RetentionSettings,
+}
+
+/// How long children's data waits before it is deleted (README, "Security").
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionSettings {
+    /// An order not printed within this many days of its arrival is
+    /// deleted (photo, PESEL, names) and answered `order.rejected`/`expired`.
+    #[serde(default = "default_order_days")]
+    pub order_days: u32,
+    /// Audit lines, sent events and revocations older than this are deleted.
+    #[serde(default = "default_audit_months")]
+    pub audit_months: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            order_days: default_order_days(),
+            audit_months: default_audit_months(),
+        }
+    }
+}
+
+fn default_order_days() -> u32 {
+    60
+}
+
+fn default_audit_months() -> u32 {
+    24
 }
 
 /// Copies of the register (`legitka backup`, the daily timer).
@@ -117,9 +153,38 @@ pub struct HttpSettings {
     #[serde(default)]
     pub tls_key: Option<PathBuf>,
     /// Behind a reverse proxy that terminates TLS: cookies marked Secure
-    /// and the proxy's X-Forwarded-For names the client for rate limits.
+    /// and the proxy's X-Forwarded-For names the client for rate limits,
+    /// believed only from loopback or `trusted_proxies`.
     #[serde(default)]
     pub behind_proxy: bool,
+    /// The proxies' addresses when the proxy is on another machine.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Host names the page answers to besides IP addresses, `localhost` and
+    /// this machine's name (a DNS-rebinding page is refused by its name).
+    #[serde(default)]
+    pub host_names: Vec<String>,
+    /// Hours after which a session ends however busy it is.
+    #[serde(default = "default_session_max_hours")]
+    pub session_max_hours: u64,
+    /// Connections served at once; more wait in the kernel's queue.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (and finish TLS).
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_seconds: u64,
+}
+
+fn default_session_max_hours() -> u64 {
+    12
+}
+
+fn default_max_connections() -> usize {
+    256
+}
+
+fn default_header_timeout() -> u64 {
+    10
 }
 
 impl Default for HttpSettings {
@@ -130,6 +195,11 @@ impl Default for HttpSettings {
             tls_cert: None,
             tls_key: None,
             behind_proxy: false,
+            trusted_proxies: Vec::new(),
+            host_names: Vec::new(),
+            session_max_hours: default_session_max_hours(),
+            max_connections: default_max_connections(),
+            header_timeout_seconds: default_header_timeout(),
         }
     }
 }
@@ -293,6 +363,27 @@ impl Settings {
             if http.tls_cert.is_some() != http.tls_key.is_some() {
                 return bad("http.tls_cert and http.tls_key go together".into());
             }
+            // A proxy in front of a station that listens on every address
+            // leaves plain HTTP open to the network beside it, and anyone
+            // could send the X-Forwarded-For the station would believe.
+            if http.behind_proxy && addr.ip().is_unspecified() {
+                return bad(format!(
+                    "http.listen {} with behind_proxy serves plain HTTP to the whole network: listen on 127.0.0.1 (the proxy on this machine) or on the one address the proxy reaches, with http.trusted_proxies",
+                    http.listen
+                ));
+            }
+            if http.behind_proxy && !addr.ip().is_loopback() && http.trusted_proxies.is_empty() {
+                return bad(format!(
+                    "http.listen {} with behind_proxy: name the proxy's address in http.trusted_proxies (its X-Forwarded-For is believed from nowhere else)",
+                    http.listen
+                ));
+            }
+            if http.max_connections < 8
+                || http.header_timeout_seconds == 0
+                || http.session_max_hours == 0
+            {
+                return bad("http.max_connections is at least 8, http.header_timeout_seconds and http.session_max_hours at least 1".into());
+            }
             // Passwords and children's data must not cross the school's
             // network in clear text.
             if !addr.ip().is_loopback() && http.tls_cert.is_none() && !http.behind_proxy {
@@ -301,6 +392,9 @@ impl Settings {
                     http.listen
                 ));
             }
+        }
+        if self.retention.order_days == 0 || self.retention.audit_months == 0 {
+            return bad("retention.order_days and retention.audit_months are at least 1".into());
         }
         if self.backup.keep == 0 {
             return bad("backup.keep must be at least 1: how many backups are kept".into());
@@ -348,6 +442,7 @@ impl Settings {
                 ..PrinterSettings::default()
             },
             central_keys: BTreeMap::new(),
+            require_signed: false,
             profiles_dir: None,
             blanks: BlanksSettings::default(),
             queue: QueueSettings::default(),
@@ -358,6 +453,7 @@ impl Settings {
             },
             school_card: None,
             backup: BackupSettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 
@@ -375,6 +471,8 @@ const TOP_LEVEL: &[&str] = &[
     "mqtt",
     "printer",
     "central_keys",
+    "require_signed",
+    "retention",
     "profiles_dir",
     "blanks",
     "queue",
@@ -452,6 +550,44 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_config_requires_signed_orders_and_bounds_retention() {
+        let s = Settings::load(Some(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("config/legitka.toml"),
+        ))
+        .unwrap();
+        assert!(
+            s.require_signed,
+            "the .deb's configuration takes signed orders only"
+        );
+        assert_eq!((s.retention.order_days, s.retention.audit_months), (60, 24));
+        assert_eq!(s.http.session_max_hours, 12);
+    }
+
+    #[test]
+    fn a_proxy_in_front_of_every_address_or_an_unnamed_one_is_refused() {
+        let mut s = Settings::load(Some(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("config/legitka.toml"),
+        ))
+        .unwrap();
+        s.http.behind_proxy = true;
+        s.http.listen = "0.0.0.0:8080".into();
+        let e = s.check().unwrap_err().to_string();
+        assert!(e.contains("plain HTTP to the whole network"), "{e}");
+        s.http.trusted_proxies = vec!["192.0.2.5".parse().unwrap()];
+        assert!(
+            s.check().is_err(),
+            "every address stays refused with a named proxy"
+        );
+        s.http.listen = "192.0.2.10:8080".into();
+        assert!(s.check().is_ok(), "one address, the proxy named");
+        s.http.trusted_proxies.clear();
+        let e = s.check().unwrap_err().to_string();
+        assert!(e.contains("trusted_proxies"), "{e}");
+        s.http.listen = "127.0.0.1:8080".into();
+        assert!(s.check().is_ok(), "a proxy on this machine needs no name");
+    }
+
+    #[test]
     fn a_bad_station_id_is_refused() {
         let mut s = Settings::load(Some(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("config/legitka.toml"),
@@ -482,7 +618,9 @@ mod tests {
         let open = format!("{MINIMAL}[http]\nlisten = \"0.0.0.0:8080\"\n");
         let e = load_text(&open).unwrap_err().to_string();
         assert!(e.contains("tls_cert") && e.contains("behind_proxy"), "{e}");
-        assert!(load_text(&format!("{open}behind_proxy = true\n")).is_ok());
+        // A proxy does not make every address safe: plain HTTP would still
+        // be served to the network beside it (issue 17).
+        assert!(load_text(&format!("{open}behind_proxy = true\n")).is_err());
         assert!(load_text(&format!(
             "{open}tls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n"
         ))

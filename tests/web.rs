@@ -4,63 +4,10 @@
 
 mod common;
 
-use common::web::{csrf_of, pesels, WebStation, PASSWORD};
+use common::web::{client, csrf_of, log_in, page, pesels, WebStation, PASSWORD};
 use legitka::records::store::QueueMode;
 use legitka_sim::SimConfig;
-use reqwest::redirect::Policy;
 use reqwest::StatusCode;
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Logs in through the form, as a browser does: the form's page first
-/// (its CSRF cookie and field), then the post. Returns where it redirected.
-async fn log_in(
-    c: &reqwest::Client,
-    base: &str,
-    login: &str,
-    password: &str,
-) -> (String, Vec<String>) {
-    let form = c
-        .get(format!("{base}/logowanie"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = c
-        .post(format!("{base}/logowanie"))
-        .form(&[
-            ("_csrf", csrf_of(&form).as_str()),
-            ("login", login),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let cookies = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    (
-        r.headers()["location"].to_str().unwrap().to_string(),
-        cookies,
-    )
-}
-
-async fn page(c: &reqwest::Client, url: String) -> (StatusCode, String) {
-    let r = c.get(url).send().await.unwrap();
-    (r.status(), r.text().await.unwrap())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_csrf_roles_and_tokens_guard_every_change() {
@@ -429,29 +376,41 @@ async fn a_session_unused_past_its_limit_is_refused_and_deleted() {
         .unwrap();
     let (token, _) = store.open_session("anna").await.unwrap();
     assert!(
-        store.session(&token, 60).await.unwrap().is_some(),
+        store.session(&token, 60, 3600).await.unwrap().is_some(),
         "a fresh session is live"
     );
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert!(
-        store.session(&token, 1).await.unwrap().is_none(),
+        store.session(&token, 1, 3600).await.unwrap().is_none(),
         "idle past the limit"
     );
     assert!(
-        store.session(&token, 3600).await.unwrap().is_none(),
+        store.session(&token, 3600, 3600).await.unwrap().is_none(),
         "and gone for good"
     );
+    // A session in use every second still ends at its absolute lifetime.
+    let (token, _) = store.open_session("anna").await.unwrap();
+    for _ in 0..3 {
+        assert!(store.session(&token, 3600, 3).await.unwrap().is_some());
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    assert!(
+        !store.session_is_live(&token, 3600, 3).await.unwrap(),
+        "used all along, but older than its lifetime"
+    );
+    assert!(store.session(&token, 3600, 3).await.unwrap().is_none());
     // Disabling an account ends its sessions and tokens at once.
     let (token, _) = store.open_session("anna").await.unwrap();
-    let api = store
-        .add_api_token("anna", &common::records::anna())
+    let (_, api) = store
+        .add_api_token("anna", 90, &common::records::anna())
         .await
         .unwrap();
     store
         .disable_user("anna", &common::records::anna())
         .await
         .unwrap();
-    assert!(store.session(&token, 3600).await.unwrap().is_none());
+    assert!(store.session(&token, 3600, 3600).await.unwrap().is_none());
     assert!(store.user_by_token(&api).await.unwrap().is_none());
     assert!(
         store.password_hash("anna").await.unwrap().is_none(),

@@ -43,7 +43,11 @@
     Array.prototype.forEach.call(boxes, function (b) {
       b.addEventListener("change", function () {
         var cls = b.getAttribute("data-tick-class");
-        var items = document.querySelectorAll('input[data-class="' + cls + '"]');
+        // Compared as data, never built into a selector: a class named
+        // 4"a (or worse) must not change what the selector means.
+        var items = Array.prototype.filter.call(
+          document.querySelectorAll("input[data-class]"),
+          function (i) { return i.getAttribute("data-class") === cls; });
         Array.prototype.forEach.call(items, function (i) { i.checked = b.checked; });
       });
     });

@@ -66,6 +66,8 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    // The cards it writes carry photos and PESELs: the user's own only.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

@@ -111,13 +111,17 @@ struct Envelope {
     sig: String,
 }
 
-/// The central system's Ed25519 public keys, by `key_id`.
+/// The central system's Ed25519 public keys, by `key_id`, and whether a
+/// signature is required even with none configured (`require_signed`).
 #[derive(Debug, Clone, Default)]
-pub struct TrustedKeys(BTreeMap<String, VerifyingKey>);
+pub struct TrustedKeys(BTreeMap<String, VerifyingKey>, bool);
 
 impl TrustedKeys {
     /// Keys as configured: key id to base64 of the 32-byte public key.
-    pub fn from_config(keys: &BTreeMap<String, String>) -> Result<Self, String> {
+    pub fn from_config(
+        keys: &BTreeMap<String, String>,
+        require_signed: bool,
+    ) -> Result<Self, String> {
         let mut out = BTreeMap::new();
         for (id, b64) in keys {
             let bytes = base64::engine::general_purpose::STANDARD
@@ -129,16 +133,20 @@ impl TrustedKeys {
             let key = VerifyingKey::from_bytes(&arr).map_err(|e| format!("key {id}: {e}"))?;
             out.insert(id.clone(), key);
         }
-        Ok(TrustedKeys(out))
+        Ok(TrustedKeys(out, require_signed))
     }
 
+    /// Whether unsigned messages are taken (no key set, none required).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_empty() && !self.1
     }
 
     /// The inner bytes of a signed envelope, if its signature holds.
     fn open(&self, raw: &[u8]) -> Result<Vec<u8>, Rejection> {
         let bad = |m: &str| Rejection::new(Code::SignatureInvalid, None, m);
+        if self.0.is_empty() {
+            return Err(bad("this station requires signed orders (require_signed) and has no central_keys configured: nothing is accepted until the central system's public key is set"));
+        }
         let env: Envelope = serde_json::from_slice(raw)
             .map_err(|_| bad("message is not a signed envelope and keys are configured"))?;
         let key = self
@@ -172,24 +180,93 @@ fn without_values(message: &str) -> String {
         .collect()
 }
 
-/// The id a message names, for addressing a rejection even when the message
-/// is otherwise unusable; only a real UUID is ever echoed back.
-pub fn order_id_hint(value: &serde_json::Value) -> Option<String> {
-    order_id_hint_str(value.get("order_id")?.as_str()?)
+/// The fields every message is first read for; everything else is skipped
+/// unread (serde's `IgnoredAny` allocates nothing).
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "type", default)]
+    kind: TextOrSkip,
+    #[serde(default)]
+    order_id: TextOrSkip,
 }
 
+/// A string, or anything else skipped without being kept: `"order_id": [..]`
+/// must not make the head fail (the typed pass names the field) nor be read
+/// into memory.
+#[derive(Default)]
+struct TextOrSkip(Option<String>);
+
+impl<'de> Deserialize<'de> for TextOrSkip {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TextOrSkip;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<TextOrSkip, E> {
+                Ok(TextOrSkip(Some(v.to_string())))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<TextOrSkip, E> {
+                Ok(TextOrSkip(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<TextOrSkip, E> {
+                Ok(TextOrSkip(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<TextOrSkip, E> {
+                Ok(TextOrSkip(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<TextOrSkip, E> {
+                Ok(TextOrSkip(None))
+            }
+            fn visit_unit<E>(self) -> Result<TextOrSkip, E> {
+                Ok(TextOrSkip(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<TextOrSkip, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(TextOrSkip(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<TextOrSkip, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(TextOrSkip(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The id a message names, for addressing a rejection even when the message
+/// is otherwise unusable; only a real UUID is ever echoed back.
 pub fn order_id_hint_str(id: &str) -> Option<String> {
     (id.len() <= 36 && uuid::Uuid::parse_str(id).is_ok()).then(|| id.to_string())
 }
 
-/// A student id as the contract uses it (`S-000123`): 1 to 64 printable
-/// ASCII characters. It is published back in `photo.purged`.
-pub fn student_id(id: &str) -> Result<(), Rejection> {
-    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+/// A student id as the contract uses it (`S-000123`): 1 to 64 ASCII letters,
+/// digits and `- _ . /`, beginning with a letter or digit. It is published
+/// back in `photo.purged` and written in reports and CSV exports, where a
+/// value beginning with `=`, `+`, `-` or `@` would be a spreadsheet formula.
+pub fn student_id(field: &str, id: &str) -> Result<(), Rejection> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && id.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || crate::card::repertoire::STUDENT_ID_PUNCTUATION.contains(&c)
+        });
+    if !ok {
         return Err(Rejection::new(
             Code::Schema,
-            Some("student_id"),
-            "student_id must be 1 to 64 printable ASCII characters",
+            Some(field),
+            &format!("{field} must be 1 to 64 ASCII letters, digits and - _ . /, beginning with a letter or digit"),
         ));
     }
     Ok(())
@@ -224,23 +301,31 @@ pub fn parse(raw: &[u8], keys: &TrustedKeys) -> Result<Inbound, (Option<String>,
         inner = keys.open(raw).map_err(|r| (None, r))?;
         &inner[..]
     };
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+    // Straight into the typed message: a JSON value first would cost many
+    // times the message in memory (a 9.8 MB array of numbers is 200 MB as
+    // a `Value`). The head reads `type` and `order_id` and skips the rest.
+    let head: Head = serde_json::from_slice(bytes).map_err(|e| {
         (
             None,
-            Rejection::new(Code::Schema, None, &format!("not JSON: {e}")),
+            Rejection::new(
+                Code::Schema,
+                None,
+                &format!("not a JSON object: {}", without_values(&e.to_string())),
+            ),
         )
     })?;
-    let hint = order_id_hint(&value);
+    let hint = head.order_id.0.as_deref().and_then(order_id_hint_str);
     let fail = |r: Rejection| (hint.clone(), r);
-    let kind = value.get("type").and_then(|t| t.as_str()).ok_or_else(|| {
+    let kind = head.kind.0.as_deref().ok_or_else(|| {
         fail(Rejection::new(
             Code::Schema,
             Some("type"),
             "type is missing",
         ))
     })?;
-    fn typed<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, Rejection> {
-        serde_path_to_error::deserialize(v).map_err(|e| {
+    fn typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Rejection> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             Rejection::new(
                 Code::Schema,
@@ -250,11 +335,11 @@ pub fn parse(raw: &[u8], keys: &TrustedKeys) -> Result<Inbound, (Option<String>,
         })
     }
     match kind {
-        "card.order" => typed::<OrderMsg>(&value)
+        "card.order" => typed::<OrderMsg>(bytes)
             .map(|o| Inbound::Order(Box::new(o)))
             .map_err(fail),
-        "card.cancel" => typed(&value).map(Inbound::Cancel).map_err(fail),
-        "photo.revoke" => typed(&value).map(Inbound::Revoke).map_err(fail),
+        "card.cancel" => typed(bytes).map(Inbound::Cancel).map_err(fail),
+        "photo.revoke" => typed(bytes).map(Inbound::Revoke).map_err(fail),
         other => Err(fail(Rejection::new(
             Code::Schema,
             Some("type"),

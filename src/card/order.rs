@@ -257,7 +257,11 @@ pub fn validate(msg: &OrderMsg, ctx: &Context) -> Result<ValidOrder, Rejection> 
         pattern: msg.pattern.clone(),
         card_number: n,
         issue_date,
-        student_id: text("student.id", &s.id, Repertoire::StudentId, 64)?,
+        student_id: {
+            let id = text("student.id", &s.id, Repertoire::StudentId, 64)?;
+            crate::card::message::student_id("student.id", &id)?;
+            id
+        },
         first_names: text(
             "student.first_names",
             &s.first_names,

@@ -21,6 +21,10 @@ pub enum Code {
     AlreadyPrinted,
     /// The station could not store a valid message (its database refused it).
     StationError,
+    /// Not printed within the station's retention period: its data is deleted.
+    Expired,
+    /// Held (its photo revoked) and discarded by the operator: its data is deleted.
+    Discarded,
 }
 
 impl Code {
@@ -39,6 +43,8 @@ impl Code {
             Code::SignatureInvalid => "signature_invalid",
             Code::AlreadyPrinted => "already_printed",
             Code::StationError => "station_error",
+            Code::Expired => "expired",
+            Code::Discarded => "discarded",
         }
     }
 }

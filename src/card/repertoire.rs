@@ -56,6 +56,8 @@ pub const DOCUMENT_NUMBER_PUNCTUATION: &[char] = &[' ', '-', '/'];
 
 /// Punctuation in a card number (contract: ASCII letters and digits, `/`, `-`).
 pub const CARD_NUMBER_PUNCTUATION: &[char] = &['/', '-'];
+/// In a student id: what ids such as `S-000123` or `2025/4b/17` need.
+pub const STUDENT_ID_PUNCTUATION: &[char] = &['-', '_', '.', '/'];
 
 /// Which characters a field may contain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +97,9 @@ impl Repertoire {
             Repertoire::CardNumber => {
                 c.is_ascii_alphanumeric() || CARD_NUMBER_PUNCTUATION.contains(&c)
             }
-            Repertoire::StudentId => c == ' ' || c.is_ascii_graphic(),
+            Repertoire::StudentId => {
+                c.is_ascii_alphanumeric() || STUDENT_ID_PUNCTUATION.contains(&c)
+            }
         }
     }
 
@@ -110,7 +114,7 @@ impl Repertoire {
             }
             Repertoire::DocumentNumber => "ASCII letters, digits 0-9, space, '-' and '/'",
             Repertoire::CardNumber => "ASCII letters, digits 0-9, '/' and '-'",
-            Repertoire::StudentId => "printable ASCII characters",
+            Repertoire::StudentId => "ASCII letters, digits, and - _ . /",
         }
     }
 }
@@ -456,7 +460,7 @@ mod tests {
         assert_eq!(ok("AB 123456", DocumentNumber), "AB 123456");
         assert_eq!(ok("FR-12/345", DocumentNumber), "FR-12/345");
         assert_eq!(ok("S-000123", StudentId), "S-000123");
-        assert_eq!(ok("S_12:ab#3 x", StudentId), "S_12:ab#3 x");
+        assert_eq!(ok("S_12.ab/3", StudentId), "S_12.ab/3");
     }
 
     #[test]
@@ -464,6 +468,9 @@ mod tests {
         refused("student.id", "S-00012\u{202E}3", StudentId);
         refused("student.id", "S-ó", StudentId);
         refused("student.id", "uczeń-12", StudentId);
+        // A spreadsheet formula is not an id (issue 17: CSV exports).
+        refused("student.id", "=HYPERLINK(\"x\")", StudentId);
+        refused("student.id", "S 12", StudentId);
         refused("card.number", "12\u{FF0F}2025", CardNumber);
         refused("card.number", "12_2025", CardNumber);
         refused("card.number", "１２/2025", CardNumber);

@@ -135,7 +135,10 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         writeln!(events, "{e}")?;
     }
     let store = Store::open(&settings.db_path(), STATION).await?;
-    std::fs::write(a.out.join("register.csv"), store.register_csv().await?)?;
+    super::write_private(
+        &a.out.join("register.csv"),
+        store.register_csv().await?.as_bytes(),
+    )?;
     let register = store.register().await?;
     for (n, o) in orders.iter().enumerate() {
         let id = o["order_id"].as_str().unwrap_or_default();

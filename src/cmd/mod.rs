@@ -75,6 +75,40 @@ pub fn renderer(settings: &Settings) -> anyhow::Result<Renderer> {
     Ok(Renderer::new(profiles, printer))
 }
 
+/// Writes a file only its owner can read (0600, also when it existed with a
+/// wider mode): reports, exports and proofs carry children's data.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// A picture as a private PNG file (see [`write_private`]).
+pub fn save_png_private<P, C>(
+    img: &image::ImageBuffer<P, C>,
+    path: &std::path::Path,
+) -> anyhow::Result<()>
+where
+    P: image::PixelWithColorType,
+    [P::Subpixel]: image::EncodableLayout,
+    C: std::ops::Deref<Target = [P::Subpixel]>,
+{
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)?;
+    write_private(path, &out.into_inner())
+}
+
 /// Logs to stderr; `LEGITKA_LOG` sets the filter, `LEGITKA_LOG_JSON=1` makes
 /// them structured JSON for journald collectors.
 pub fn init_logging() {

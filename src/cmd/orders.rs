@@ -1,6 +1,5 @@
 //! Operator commands on the station's database: list, release, register.
 
-use anyhow::Context;
 use legitka::records::store::Store;
 use std::path::PathBuf;
 
@@ -43,6 +42,17 @@ pub struct ConfirmArgs {
     /// off the card (else it is registered without one).
     #[arg(long)]
     blank: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct DiscardArgs {
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// The order held because its pupil's photo was revoked.
+    order_id: String,
+    /// Who decides: recorded with the discard.
+    #[arg(long)]
+    operator: String,
 }
 
 #[derive(clap::Args)]
@@ -89,6 +99,7 @@ pub async fn release(a: ReleaseArgs) -> anyhow::Result<()> {
     let released = store
         .release(&a.order_id, &actor, a.spoiled, a.blank.as_deref())
         .await?;
+    store.checkpoint_if_purged().await?;
     match released {
         legitka::records::store::Released::Queued => {
             println!("order {} queued again on {}'s word", a.order_id, a.operator)
@@ -108,8 +119,23 @@ pub async fn confirm(a: ConfirmArgs) -> anyhow::Result<()> {
     store
         .confirm_printed(&a.order_id, &actor, a.blank.as_deref())
         .await?;
+    // The photo is deleted: its pages leave the file now, not at the
+    // station's next checkpoint.
+    store.checkpoint_if_purged().await?;
     println!(
         "order {} registered as issued on {}'s word",
+        a.order_id, a.operator
+    );
+    Ok(())
+}
+
+pub async fn discard(a: DiscardArgs) -> anyhow::Result<()> {
+    let store = open(a.config.as_deref()).await?;
+    let actor = super::actor(&store, &a.operator).await?;
+    store.discard_held(&a.order_id, &actor).await?;
+    store.checkpoint_if_purged().await?;
+    println!(
+        "order {} discarded on {}'s word: its data is deleted and the central system is told (order.rejected, discarded)",
         a.order_id, a.operator
     );
     Ok(())
@@ -119,7 +145,7 @@ pub async fn register(a: RegisterArgs) -> anyhow::Result<()> {
     let store = open(a.config.as_deref()).await?;
     let csv = store.register_csv().await?;
     match a.out {
-        Some(p) => std::fs::write(&p, csv).with_context(|| format!("writing {}", p.display()))?,
+        Some(p) => super::write_private(&p, csv.as_bytes())?,
         None => print!("{csv}"),
     }
     Ok(())

@@ -62,7 +62,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     let pdf = renderer
         .batch_proof_pdf(&cards, "Legitymacje: proof")
         .map_err(|e| anyhow::anyhow!(e))?;
-    std::fs::write(&a.out, pdf).with_context(|| format!("writing {}", a.out.display()))?;
+    super::write_private(&a.out, &pdf)?;
     println!(
         "{} card(s) on {} A4 page(s) in {}",
         cards.len(),

@@ -42,20 +42,20 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .map_err(|r| anyhow::anyhow!("order rejected: {} ({})", r.message, r.code))?;
     let card = renderer.render(&order.data, &order.photo)?;
     std::fs::create_dir_all(&a.out)?;
-    renderer.preview(&card)?.save(a.out.join("front.png"))?;
+    super::save_png_private(&renderer.preview(&card)?, &a.out.join("front.png"))?;
     if let Some(c) = &card.panels.colour {
-        c.save(a.out.join("panel-colour.png"))?;
+        super::save_png_private(c, &a.out.join("panel-colour.png"))?;
     }
     if let Some(k) = &card.panels.black {
-        k.to_gray().save(a.out.join("panel-black.png"))?;
+        super::save_png_private(&k.to_gray(), &a.out.join("panel-black.png"))?;
     }
     if let Some(o) = &card.panels.overlay {
-        o.to_gray().save(a.out.join("panel-overlay.png"))?;
+        super::save_png_private(&o.to_gray(), &a.out.join("panel-overlay.png"))?;
     }
     let pdf = renderer
         .proof_pdf(&card, &format!("Legitymacja {}", order.data.card_number))
         .map_err(|e| anyhow::anyhow!("proof: {e}"))?;
-    std::fs::write(a.out.join("proof.pdf"), pdf)?;
+    super::write_private(&a.out.join("proof.pdf"), &pdf)?;
     for w in &card.warnings {
         eprintln!("warning: {w}");
     }

@@ -1,7 +1,7 @@
 //! `legitka report`: the register, a batch's print protocol and a class's
 //! handover list, as PDF (A4 landscape, Polish) or CSV (UTF-8 with BOM).
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use legitka::records::report::catalogue::{self, Report};
 use legitka::records::report::{self as format, Table};
 use std::path::{Path, PathBuf};
@@ -58,7 +58,7 @@ fn write(t: &Table, out: &Path) -> anyhow::Result<()> {
         Some("csv") => format::csv(t),
         _ => bail!("{}: the report is written as .pdf or .csv", out.display()),
     };
-    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    super::write_private(out, &bytes)?;
     println!("{} rows written to {}", t.rows.len(), out.display());
     Ok(())
 }

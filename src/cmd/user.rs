@@ -35,14 +35,30 @@ enum UserCommand {
     List,
     /// The account can no longer log in; its sessions and tokens end.
     Disable { login: String },
-    /// A new password, read from standard input; the account's sessions end.
+    /// A disabled account may log in again (its old sessions and tokens
+    /// stay ended).
+    Enable { login: String },
+    /// A new password, read from standard input; the account's sessions and
+    /// API tokens end.
     Passwd {
         login: String,
         #[arg(long, required = true)]
         password_stdin: bool,
     },
     /// A new API token for the account's scripts (shown once).
-    Token { login: String },
+    Token {
+        login: String,
+        /// Days the token works (at most 365).
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=365))]
+        days: u32,
+    },
+    /// The account's API tokens (their ids and dates, never the tokens);
+    /// `--revoke ID` ends one.
+    Tokens {
+        login: String,
+        #[arg(long, value_name = "ID")]
+        revoke: Option<i64>,
+    },
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -103,12 +119,39 @@ pub async fn run(a: UserArgs) -> anyhow::Result<()> {
             let hash =
                 tokio::task::spawn_blocking(move || account::hash_password(&password)).await?;
             store.set_password(&login, &hash, &by_cli()).await?;
-            println!("password of {login} changed; its sessions ended");
+            println!("password of {login} changed; its sessions and API tokens ended");
         }
-        UserCommand::Token { login } => {
-            let token = store.add_api_token(&login, &by_cli()).await?;
+        UserCommand::Enable { login } => {
+            store.enable_user(&login, &by_cli()).await?;
+            println!("account {login} enabled");
+        }
+        UserCommand::Token { login, days } => {
+            let (id, token) = store.add_api_token(&login, days, &by_cli()).await?;
             println!("{token}");
-            eprintln!("an API token for {login}: send it as 'Authorization: Bearer <token>'; it is not shown again");
+            eprintln!("API token #{id} for {login}, valid {days} days: send it as 'Authorization: Bearer <token>'; it is not shown again (`legitka user tokens {login} --revoke {id}` ends it)");
+        }
+        UserCommand::Tokens { login, revoke } => {
+            if store.user(&login).await?.is_none() {
+                anyhow::bail!("no account {login:?}");
+            }
+            if let Some(id) = revoke {
+                store.revoke_api_token(&login, id, &by_cli()).await?;
+                println!("API token #{id} of {login} revoked");
+                return Ok(());
+            }
+            let tokens = store.api_tokens(&login).await?;
+            if tokens.is_empty() {
+                println!("{login} has no API tokens");
+            }
+            for t in tokens {
+                println!(
+                    "#{:<5} made {}  {} {}",
+                    t.id,
+                    t.created_at,
+                    if t.expired { "expired" } else { "expires" },
+                    t.expires_at
+                );
+            }
         }
     }
     Ok(())

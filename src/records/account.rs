@@ -17,6 +17,8 @@ pub enum AccountError {
     ShortPassword,
     #[error("no account {0:?}")]
     NoSuchUser(String),
+    #[error("account {0:?} has no API token #{1}")]
+    NoSuchToken(String, i64),
     #[error("an account {0:?} exists already")]
     Exists(String),
     #[error("the name must not be empty")]

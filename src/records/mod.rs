@@ -11,4 +11,5 @@ pub mod event;
 pub mod hologram;
 pub mod report;
 pub mod serial;
+pub mod spreadsheet;
 pub mod store;

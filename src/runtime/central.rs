@@ -136,6 +136,16 @@ impl Central {
             .await;
     }
 
+    /// A revocation dated `created_at` (RFC 3339), as a clock that is
+    /// wrong, or a central system that is, would date it.
+    pub async fn send_revoke_dated(&self, student_id: &str, created_at: &str) {
+        let msg = serde_json::json!({
+            "type": "photo.revoke", "student_id": student_id, "created_at": created_at,
+        });
+        self.publish(&self.topics.revocations, msg.to_string().into_bytes())
+            .await;
+    }
+
     /// Events of one type for one order.
     pub fn events_for<'a>(
         &'a self,

@@ -77,6 +77,9 @@ pub enum Outcome {
     Revoked(usize),
 }
 
+/// How far ahead of this station's clock a revocation may be dated.
+pub const FUTURE_SLACK_MINUTES: i64 = 5;
+
 /// What checking a message needs, shared by the checking threads.
 pub struct Checker {
     pub renderer: Arc<Renderer>,
@@ -128,7 +131,22 @@ impl Checker {
                         ),
                     );
                 };
-                if let Err(r) = message::student_id(&r.student_id) {
+                // A revocation covers photos accepted up to its date: one
+                // dated ahead would hold every order of the pupil until then.
+                // A few minutes cover clocks that disagree.
+                if at.with_timezone(&Utc)
+                    > Utc::now() + chrono::Duration::minutes(FUTURE_SLACK_MINUTES)
+                {
+                    return Checked::Rejected(
+                        None,
+                        Rejection::new(
+                            Code::Schema,
+                            Some("created_at"),
+                            &format!("created_at is more than {FUTURE_SLACK_MINUTES} minutes ahead of the station's clock: a revocation cannot be dated in the future"),
+                        ),
+                    );
+                }
+                if let Err(r) = message::student_id("student_id", &r.student_id) {
                     return Checked::Rejected(None, r);
                 }
                 Checked::Revoke {

@@ -129,7 +129,8 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         PrinterUri::Sim => start_simulator(&settings, &profiles)?,
         other => other,
     };
-    let keys = TrustedKeys::from_config(&settings.central_keys).map_err(StationError::Keys)?;
+    let keys = TrustedKeys::from_config(&settings.central_keys, settings.require_signed)
+        .map_err(StationError::Keys)?;
     let store = Store::open(&settings.db_path(), &settings.station)
         .await?
         .with_mode(settings.queue.mode);
@@ -211,6 +212,13 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         heartbeat.clone(),
         net_stop.clone(),
     ));
+    let keeper = tokio::spawn(retention(
+        store.clone(),
+        settings.retention.clone(),
+        outbox_ready.clone(),
+        queue_ready.clone(),
+        net_stop.clone(),
+    ));
     let purger = tokio::spawn(purge_checkpoints(store.clone(), net_stop));
     let (web_trigger, mut web_stop) = shutdown::channel();
     let test_cards = Arc::new(std::sync::atomic::AtomicU32::new(0));
@@ -273,6 +281,7 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         warn!("the web page did not stop within 3 s");
     }
     let _ = purger.await;
+    let _ = keeper.await;
     if let Err(e) = store.checkpoint().await {
         warn!(error = %e, "cannot checkpoint the database");
     }
@@ -283,6 +292,53 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
     }
     info!("station stopped");
     Ok(())
+}
+
+/// How often the retention rules are applied (and once at start).
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Keeps only what is needed (`[retention]`): at start and hourly.
+async fn retention(
+    store: Store,
+    rules: crate::settings::RetentionSettings,
+    outbox_ready: Arc<Notify>,
+    queue_ready: Arc<Notify>,
+    mut stop: Shutdown,
+) {
+    loop {
+        match store
+            .retention_pass(rules.order_days, rules.audit_months)
+            .await
+        {
+            Ok(run) => {
+                if run.orders_expired > 0 {
+                    info!(
+                        orders = run.orders_expired,
+                        days = rules.order_days,
+                        "orders not printed in time: their data is deleted and the central system told"
+                    );
+                    outbox_ready.notify_one();
+                    queue_ready.notify_one();
+                }
+                if run.audit_deleted + run.outbox_deleted > 0 {
+                    info!(
+                        audit = run.audit_deleted,
+                        events = run.outbox_deleted,
+                        months = rules.audit_months,
+                        "old audit lines and sent events deleted"
+                    );
+                }
+                if let Err(e) = store.checkpoint_if_purged().await {
+                    warn!(error = %e, "cannot checkpoint the database after retention");
+                }
+            }
+            Err(e) => warn!(error = %e, "cannot apply the retention rules"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(RETENTION_EVERY) => {}
+            _ = stop.wait() => return,
+        }
+    }
 }
 
 /// Photos and PESELs deleted from the database must not live on in the

@@ -51,7 +51,27 @@ pub fn redirect(to: &str, ok: bool, text: &str) -> Response {
 
 /// Headers on every answer: no caching of children's data, no framing, no
 /// scripts but ours; and a shown message is cleared.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+pub async fn security_headers(
+    axum::extract::State(app): axum::extract::State<super::App>,
+    req: Request,
+    next: Next,
+) -> Response {
+    // A page on another site whose name was made to point at this station
+    // (DNS rebinding) reaches it as same-origin: it is known by the Host it
+    // sends. Browsers always send one.
+    if let Some(host) = req.headers().get(header::HOST) {
+        if !host_allowed(host.to_str().unwrap_or(""), &app.0.host_names) {
+            tracing::warn!(host = ?host, "request for a host name this station does not answer to");
+            return (
+                StatusCode::MISDIRECTED_REQUEST,
+                bare(
+                    "Nieznany adres",
+                    "Stacja odpowiada tylko pod swoim adresem IP, nazwą tego komputera i nazwami wpisanymi w [http] host_names.",
+                ),
+            )
+                .into_response();
+        }
+    }
     let had_flash = req
         .headers()
         .get_all(header::COOKIE)
@@ -79,6 +99,14 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'",
         ),
     );
+    if app.0.secure_cookies {
+        // Served over TLS (here or at the proxy): the browser is to come
+        // back only over TLS.
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     if had_flash && shown && !static_file {
         h.append(
             header::SET_COOKIE,
@@ -88,6 +116,27 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         );
     }
     r
+}
+
+/// Whether a Host header names this station: an IP address (v4, or v6 in
+/// brackets), or one of its names; any port.
+pub(crate) fn host_allowed(host: &str, names: &[String]) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest
+            .split(']')
+            .next()
+            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    let name = host.rsplit_once(':').map_or(host.as_str(), |(n, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            n
+        } else {
+            ""
+        }
+    });
+    let name = name.strip_suffix('.').unwrap_or(name);
+    name.parse::<std::net::Ipv4Addr>().is_ok() || names.iter().any(|n| n == name)
 }
 
 /// The menu: (path, label, admins only).
@@ -184,4 +233,33 @@ pub fn bare(title: &str, text: &str) -> Markup {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_addresses_and_the_stations_own_names_are_answered() {
+        let names = vec!["localhost".to_string(), "sekretariat".to_string()];
+        for ok in [
+            "127.0.0.1:8080",
+            "192.0.2.10",
+            "[::1]:8080",
+            "localhost:8080",
+            "Sekretariat",
+            "sekretariat.:80",
+        ] {
+            assert!(super::host_allowed(ok, &names), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8080",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example",
+            "",
+            "[nope]:1",
+            "sekretariat:abc",
+        ] {
+            assert!(!super::host_allowed(bad, &names), "{bad}");
+        }
+    }
 }

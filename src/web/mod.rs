@@ -13,6 +13,9 @@ mod auth;
 mod layout;
 mod pages;
 mod polish;
+mod server;
+
+pub use auth::FAILURES_ALLOWED;
 
 use crate::card::render::Renderer;
 use crate::records::store::{Store, StoreError};
@@ -47,6 +50,10 @@ struct AppInner {
     parts: WebParts,
     limits: auth::Limits,
     secure_cookies: bool,
+    /// Names the page answers to besides IP addresses (DNS rebinding).
+    host_names: Vec<String>,
+    /// Previews decoded at once (a photo is up to 40 megapixels).
+    previews: tokio::sync::Semaphore,
     /// Set when the station stops: live streams end so the server can.
     stopping: watch::Receiver<bool>,
 }
@@ -84,6 +91,8 @@ pub(crate) enum Refusal {
     NotFound,
     /// The request was understood and refused: the message says why.
     Invalid(String),
+    /// Too many such requests at once: try again shortly.
+    Busy,
     Internal(String),
 }
 
@@ -112,6 +121,11 @@ impl IntoResponse for Refusal {
                 "Sprawdź adres albo wróć do pulpitu.".to_string(),
             ),
             Refusal::Invalid(m) => (StatusCode::BAD_REQUEST, "Nie udało się", m),
+            Refusal::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Stacja jest zajęta",
+                "Za dużo podglądów naraz. Odśwież stronę za chwilę.".to_string(),
+            ),
             Refusal::Internal(m) => {
                 tracing::error!(error = %m, "web request failed");
                 (
@@ -138,7 +152,13 @@ fn router(app: App) -> Router {
     Router::new()
         .route("/", get(pages::dashboard::page))
         .route("/na-zywo", get(pages::dashboard::live))
-        .route("/logowanie", get(auth::login_form).post(auth::login))
+        .route(
+            "/logowanie",
+            // A login form is a few hundred bytes; nothing bigger is read.
+            get(auth::login_form)
+                .post(auth::login)
+                .layer(axum::extract::DefaultBodyLimit::max(auth::LOGIN_FORM_BYTES)),
+        )
         .route("/wyloguj", post(auth::logout))
         .route("/kolejka", get(pages::queue::page))
         .route("/kolejka/partia", post(pages::queue::start_batch))
@@ -173,7 +193,10 @@ fn router(app: App) -> Router {
         .route("/static/{file}", get(assets::serve))
         .nest("/api/v1", api::router())
         .fallback(|| async { Refusal::NotFound })
-        .layer(axum::middleware::from_fn(layout::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            layout::security_headers,
+        ))
         .with_state(app)
 }
 
@@ -192,10 +215,18 @@ pub async fn serve(
         .parse()
         .map_err(|e| WebError::Bind(http.listen.clone(), std::io::Error::other(e)))?;
     let (stopping_tx, stopping) = watch::channel(false);
+    let mut host_names: Vec<String> = ["localhost".to_string()]
+        .into_iter()
+        .chain(this_host())
+        .chain(http.host_names.iter().map(|h| h.to_ascii_lowercase()))
+        .collect();
+    host_names.dedup();
     let app = App(Arc::new(AppInner {
         parts,
         limits: auth::Limits::new(),
         secure_cookies: http.tls_cert.is_some() || http.behind_proxy,
+        host_names,
+        previews: tokio::sync::Semaphore::new(PREVIEWS_AT_ONCE),
         stopping,
     }));
     let mut stopped = app.0.stopping.clone();
@@ -207,37 +238,40 @@ pub async fn serve(
         let _ = stopped.wait_for(|s| *s).await;
     };
     tokio::spawn(auth::expire_sessions(app.clone()));
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
-    match (&http.tls_cert, &http.tls_key) {
-        (Some(cert), Some(key)) => {
-            // The broker link installs the same provider; whichever comes
-            // first wins, and neither may depend on the other's order.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .map_err(|e| WebError::Tls(format!("{}: {e}", cert.display())))?;
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                stop.await;
-                h.graceful_shutdown(Some(std::time::Duration::from_secs(2)));
-            });
-            tracing::info!(%addr, "web page at https://{addr}/");
-            axum_server::bind_rustls(addr, config)
-                .handle(handle)
-                .serve(service)
-                .await
-                .map_err(|e| WebError::Bind(http.listen.clone(), e))
-        }
-        _ => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| WebError::Bind(http.listen.clone(), e))?;
-            tracing::info!(%addr, "web page at http://{addr}/");
-            axum::serve(listener, service)
-                .with_graceful_shutdown(stop)
-                .await
-                .map_err(|e| WebError::Bind(http.listen.clone(), e))
-        }
+    tokio::spawn(auth::forget_attempts(app.clone()));
+    let tls = match (&http.tls_cert, &http.tls_key) {
+        (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+        _ => None,
+    };
+    server::serve(
+        server::Listen {
+            addr,
+            tls,
+            max_connections: http.max_connections,
+            header_timeout: std::time::Duration::from_secs(http.header_timeout_seconds),
+        },
+        router(app),
+        stop,
+    )
+    .await
+}
+
+/// Previews rendered at once: each decodes a photo of up to 40 megapixels
+/// (160 MB of pixels); more wait for their turn.
+const PREVIEWS_AT_ONCE: usize = 2;
+
+/// This machine's name and its first label, as a browser on the school's
+/// network may call it.
+fn this_host() -> Vec<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if name.is_empty() {
+        return Vec::new();
     }
+    let short = name.split('.').next().unwrap_or_default().to_string();
+    let mut v = vec![name.clone(), short];
+    v.dedup();
+    v
 }

@@ -151,9 +151,13 @@ pub fn store_error(e: &StoreError) -> String {
             format!("Zamówienie {order_id} nie jest wstrzymane ({status}).")
         }
         StoreError::NoSuchOrder(id) => format!("Nie ma zamówienia {id}."),
+        StoreError::NotDiscardable(id) => format!(
+            "Zamówienie {id} nie czeka z powodu wycofanego zdjęcia: usunąć można tylko takie. Kartę, która mogła się wydrukować, rozstrzyga się przyciskami obok."
+        ),
         StoreError::Account(a) => match a {
             AccountError::Exists(l) => format!("Konto {l} już istnieje."),
             AccountError::NoSuchUser(l) => format!("Nie ma konta {l}."),
+            AccountError::NoSuchToken(l, id) => format!("Konto {l} nie ma tokenu #{id}."),
             AccountError::ShortPassword => format!(
                 "Hasło musi mieć co najmniej {} znaków.",
                 crate::records::account::MIN_PASSWORD

@@ -71,3 +71,57 @@ pub fn csrf_of(html: &str) -> String {
     let v = rest.find("value=\"").unwrap() + 7;
     rest[v..v + rest[v..].find('"').unwrap()].to_string()
 }
+
+/// A client that keeps cookies and does not follow redirects (a login's
+/// redirect says how it went).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Logs in through the form, as a browser does: the form's page first
+/// (its CSRF cookie and field), then the post. Returns where it redirected.
+pub async fn log_in(
+    c: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+) -> (String, Vec<String>) {
+    let form = c
+        .get(format!("{base}/logowanie"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = c
+        .post(format!("{base}/logowanie"))
+        .form(&[
+            ("_csrf", csrf_of(&form).as_str()),
+            ("login", login),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    let cookies = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    (
+        r.headers()["location"].to_str().unwrap().to_string(),
+        cookies,
+    )
+}
+
+pub async fn page(c: &reqwest::Client, url: String) -> (reqwest::StatusCode, String) {
+    let r = c.get(url).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}

@@ -38,13 +38,28 @@ impl Report {
             Report::Register { year: Some(y) } => format!("rejestr-{y}"),
             Report::Register { year: None } => "rejestr".into(),
             Report::Batch { batch } => format!("protokol-{batch}"),
-            Report::Handover { class } => format!("odbior-klasa-{class}"),
+            Report::Handover { class } => format!("odbior-klasa-{}", file_safe(class)),
             Report::Holograms { year } => {
                 format!("hologramy-{}", year.to_string().replace('/', "-"))
             }
             Report::Blanks => "druki".into(),
         }
     }
+}
+
+/// A class as part of a file name: ASCII letters and digits, `-`, and `_`
+/// for anything else (a quote, a slash or a space would break a download's
+/// header or a path).
+fn file_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn status_pl(s: &str) -> &str {

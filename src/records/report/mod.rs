@@ -44,7 +44,7 @@ pub fn csv(t: &Table) -> Vec<u8> {
         .from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = w.write_record(t.columns.iter().map(|(h, _)| h));
     for r in &t.rows {
-        let _ = w.write_record(r);
+        let _ = w.write_record(r.iter().map(|c| super::spreadsheet::safe(c).into_owned()));
     }
     w.into_inner().unwrap_or_default()
 }

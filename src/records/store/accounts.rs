@@ -19,6 +19,15 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
+/// An API token as listed: never the token, only its id and dates.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub created_at: String,
+    pub expires_at: String,
+    pub expired: bool,
+}
+
 /// A live session: whose, and the token its forms must carry.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -99,7 +108,7 @@ impl Store {
         Ok(row.map(|(h,)| h))
     }
 
-    /// A new password ends every session of the account.
+    /// A new password ends every session and API token of the account.
     pub async fn set_password(
         &self,
         login: &str,
@@ -113,7 +122,9 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        Self::end_sessions(&mut tx, n, login, false).await?;
+        // A password changed because it leaked: the scripts' tokens made by
+        // whoever knew it end too.
+        Self::end_sessions(&mut tx, n, login, true).await?;
         audit_in(&mut tx, actor, "user.passwd", Some(login), None).await?;
         tx.commit().await?;
         Ok(())
@@ -160,6 +171,23 @@ impl Store {
         Ok(())
     }
 
+    /// A disabled account may log in again (with the password it had; its
+    /// ended sessions and tokens stay ended).
+    pub async fn enable_user(&self, login: &str, actor: &Actor) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("UPDATE users SET disabled_at = NULL WHERE login = ?")
+            .bind(login)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(AccountError::NoSuchUser(login.to_string()).into());
+        }
+        audit_in(&mut tx, actor, "user.enable", Some(login), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A new session: its cookie token and its CSRF token.
     pub async fn open_session(&self, login: &str) -> Result<(String, String)> {
         let (token, hash) = account::new_token();
@@ -176,37 +204,78 @@ impl Store {
     }
 
     /// The session a cookie names, if it is still live: used within
-    /// `idle_secs` and its account enabled. Using it keeps it live.
-    pub async fn session(&self, token: &str, idle_secs: i64) -> Result<Option<Session>> {
+    /// `idle_secs`, younger than `max_secs`, and its account enabled. Using
+    /// it keeps it live.
+    pub async fn session(
+        &self,
+        token: &str,
+        idle_secs: i64,
+        max_secs: i64,
+    ) -> Result<Option<Session>> {
         let hash = account::token_hash(token);
         let now = unix_now();
-        let row = sqlx::query(
-            "SELECT u.login, u.name, u.role, u.disabled_at, s.csrf, s.last_seen
-             FROM sessions s JOIN users u ON u.login = s.login
-             WHERE s.token_sha256 = ?",
-        )
-        .bind(&hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let user = user_of(&row);
-        if user.disabled || now - row.get::<i64, _>("last_seen") > idle_secs {
+        let Some((session, last_seen)) = self.session_row(&hash, idle_secs, max_secs).await? else {
             self.close_session(token).await?;
             return Ok(None);
-        }
+        };
         // Written at most once a minute: every page and every live update
         // would otherwise be a database write.
-        if now - row.get::<i64, _>("last_seen") >= 60 {
+        if now - last_seen >= 60 {
             sqlx::query("UPDATE sessions SET last_seen = ? WHERE token_sha256 = ?")
                 .bind(now)
                 .bind(&hash)
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(Some(Session {
-            user,
-            csrf: row.get("csrf"),
-        }))
+        Ok(Some(session))
+    }
+
+    /// Whether a session is still live, without counting this as its use:
+    /// a live stream asks it every few seconds and must not keep an idle
+    /// session alive by asking.
+    pub async fn session_is_live(
+        &self,
+        token: &str,
+        idle_secs: i64,
+        max_secs: i64,
+    ) -> Result<bool> {
+        Ok(self
+            .session_row(&account::token_hash(token), idle_secs, max_secs)
+            .await?
+            .is_some())
+    }
+
+    async fn session_row(
+        &self,
+        hash: &str,
+        idle_secs: i64,
+        max_secs: i64,
+    ) -> Result<Option<(Session, i64)>> {
+        let row = sqlx::query(
+            "SELECT u.login, u.name, u.role, u.disabled_at, s.csrf, s.last_seen, s.created_at
+             FROM sessions s JOIN users u ON u.login = s.login
+             WHERE s.token_sha256 = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let user = user_of(&row);
+        let last_seen: i64 = row.get("last_seen");
+        let born = chrono::DateTime::parse_from_rfc3339(row.get::<&str, _>("created_at"))
+            .map(|t| t.timestamp())
+            .unwrap_or(0);
+        let now = unix_now();
+        if user.disabled || now - last_seen > idle_secs || now - born > max_secs {
+            return Ok(None);
+        }
+        Ok(Some((
+            Session {
+                user,
+                csrf: row.get("csrf"),
+            },
+            last_seen,
+        )))
     }
 
     pub async fn close_session(&self, token: &str) -> Result<()> {
@@ -217,41 +286,115 @@ impl Store {
         Ok(())
     }
 
-    /// Sessions idle past the limit are deleted (they would be refused anyway).
-    pub async fn expire_sessions(&self, idle_secs: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE last_seen < ?")
-            .bind(unix_now() - idle_secs)
+    /// Sessions idle or older past the limits are deleted (they would be
+    /// refused anyway), and API tokens expired a month ago.
+    pub async fn expire_sessions(&self, idle_secs: i64, max_secs: i64) -> Result<u64> {
+        let born_after = chrono::DateTime::from_timestamp(unix_now() - max_secs, 0)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let month_ago = (chrono::Utc::now() - chrono::Duration::days(31))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        sqlx::query("DELETE FROM api_tokens WHERE expires_at < ?")
+            .bind(month_ago)
             .execute(&self.pool)
-            .await?
-            .rows_affected())
+            .await?;
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE last_seen < ? OR created_at < ?")
+                .bind(unix_now() - idle_secs)
+                .bind(born_after)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
-    /// A new API token for an account; the token is shown once, only its
-    /// hash is kept.
-    pub async fn add_api_token(&self, login: &str, actor: &Actor) -> Result<String> {
+    /// A new API token for an account, valid `days` days; the token is
+    /// shown once, only its hash is kept. Returns its id and the token.
+    pub async fn add_api_token(
+        &self,
+        login: &str,
+        days: u32,
+        actor: &Actor,
+    ) -> Result<(i64, String)> {
         if self.user(login).await?.is_none() {
             return Err(AccountError::NoSuchUser(login.to_string()).into());
         }
         let (token, hash) = account::new_token();
+        let expires = (chrono::Utc::now() + chrono::Duration::days(days.into()))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut tx = self.write_tx().await?;
-        sqlx::query("INSERT INTO api_tokens (token_sha256, login, created_at) VALUES (?, ?, ?)")
+        let id = sqlx::query("INSERT INTO api_tokens (token_sha256, login, created_at, expires_at) VALUES (?, ?, ?, ?)")
             .bind(hash)
             .bind(login)
             .bind(event::now())
+            .bind(&expires)
             .execute(&mut *tx)
-            .await?;
-        audit_in(&mut tx, actor, "user.token", Some(login), None).await?;
+            .await?
+            .last_insert_rowid();
+        audit_in(
+            &mut tx,
+            actor,
+            "user.token",
+            Some(login),
+            Some(&format!("#{id}, until {expires}")),
+        )
+        .await?;
         tx.commit().await?;
-        Ok(token)
+        Ok((id, token))
+    }
+
+    /// An account's API tokens, live or expired (never the tokens themselves).
+    pub async fn api_tokens(&self, login: &str) -> Result<Vec<ApiToken>> {
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT rowid, created_at, expires_at FROM api_tokens WHERE login = ? ORDER BY rowid",
+        )
+        .bind(login)
+        .fetch_all(&self.pool)
+        .await?;
+        let now = event::now();
+        Ok(rows
+            .into_iter()
+            .map(|(id, created_at, expires_at)| ApiToken {
+                id,
+                expired: expires_at.as_deref().is_none_or(|e| e <= now.as_str()),
+                created_at,
+                expires_at: expires_at.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Ends one of an account's API tokens.
+    pub async fn revoke_api_token(&self, login: &str, id: i64, actor: &Actor) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let n = sqlx::query("DELETE FROM api_tokens WHERE login = ? AND rowid = ?")
+            .bind(login)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(AccountError::NoSuchToken(login.to_string(), id).into());
+        }
+        audit_in(
+            &mut tx,
+            actor,
+            "user.token_revoke",
+            Some(login),
+            Some(&format!("#{id}")),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
         let row = sqlx::query(
             "SELECT u.login, u.name, u.role, u.disabled_at FROM api_tokens t
              JOIN users u ON u.login = t.login
-             WHERE t.token_sha256 = ? AND u.disabled_at IS NULL",
+             WHERE t.token_sha256 = ? AND u.disabled_at IS NULL AND t.expires_at > ?",
         )
         .bind(account::token_hash(token))
+        .bind(event::now())
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(user_of))

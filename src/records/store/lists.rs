@@ -309,10 +309,12 @@ impl Store {
 
     /// An order's card data and, while it is kept, its photo.
     pub async fn order_card(&self, order_id: &str) -> Result<Option<(CardData, Option<Photo>)>> {
-        let row = sqlx::query("SELECT data, photo FROM orders WHERE order_id = ?")
-            .bind(order_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT data, photo FROM orders WHERE order_id = ? AND status != 'cancelled'",
+        )
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let data = Self::card_data(order_id, row.get("data"))?;
         let photo = match row.get::<Option<Vec<u8>>, _>("photo") {

@@ -27,9 +27,10 @@ mod holograms;
 mod lists;
 mod outbox;
 mod register;
+mod retention;
 mod withdrawals;
 pub(crate) use accounts::audit_in;
-pub use accounts::{AuditEntry, Session};
+pub use accounts::{ApiToken, AuditEntry, Session};
 pub use backups::{BlanksHeld, Holdings, LastBackup, RESTORED};
 pub use batches::{
     BatchError, BatchRequest, BatchSummary, BatchView, QueueMode, Started, NO_BLANKS,
@@ -40,6 +41,7 @@ pub use check::{check_file, schema_version, schema_version_of, Problem};
 pub use holograms::{Applied, ClassCards, HologramRow, HologramStock, LARGE_HOLOGRAM_DELIVERY};
 pub use lists::{HologramField, OrderLine, RegisterLine};
 pub use register::{RegisterEntry, RegisterFilter, RegisterRow, Standing};
+pub use retention::RetentionRun;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -55,6 +57,8 @@ pub enum StoreError {
     Io(String, std::io::Error),
     #[error("order {order_id} is {status}, not held")]
     NotHeld { order_id: String, status: String },
+    #[error("order {0} is not held for a revoked photo: only such a hold is discarded (a card that may exist is settled with confirm or release)")]
+    NotDiscardable(String),
     #[error("{0}")]
     Hologram(#[from] crate::records::hologram::HologramError),
     #[error("{0}")]
@@ -451,6 +455,8 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         if early.is_some() {
+            // Kept only so that a redelivery is known for what it is.
+            self.forget_order(tx, &d.order_id).await?;
             self.emit(tx, &[Event::cancelled(&d.order_id)]).await?;
             return Ok(Offer::CancelledEarly);
         }

@@ -257,7 +257,7 @@ impl Store {
     /// The school's name as the latest order gave it, for report headings.
     pub async fn school_name(&self) -> Result<Option<String>> {
         let row: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT json_extract(data, '$.school_name') FROM orders ORDER BY seq DESC LIMIT 1",
+            "SELECT json_extract(data, '$.school_name') FROM orders WHERE status != 'cancelled' ORDER BY seq DESC LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await?;
@@ -313,7 +313,29 @@ impl Store {
     /// Writes the register as CSV (UTF-8, a header row).
     pub async fn register_csv(&self) -> Result<String> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        for row in self.register().await? {
+        for mut row in self.register().await? {
+            // Every text a central system or an operator typed, as text.
+            for f in [
+                &mut row.card_number,
+                &mut row.student_id,
+                &mut row.last_name,
+                &mut row.first_names,
+                &mut row.printer_model,
+                &mut row.printer_serial,
+            ] {
+                *f = crate::records::spreadsheet::safe(f).into_owned();
+            }
+            for f in [
+                &mut row.batch_id,
+                &mut row.operator,
+                &mut row.blank_pattern,
+                &mut row.blank_serial,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *f = crate::records::spreadsheet::safe(f).into_owned();
+            }
             w.serialize(row)
                 .map_err(|e| StoreError::Corrupt("register".into(), e.to_string()))?;
         }

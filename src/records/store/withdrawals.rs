@@ -14,8 +14,8 @@ impl Store {
 
     /// `cancel`, as part of a larger transaction.
     pub async fn cancel_in(&self, tx: &mut WriteTx, order_id: &str) -> Result<CancelOutcome> {
-        let row: Option<(String, Option<String>, String)> =
-            sqlx::query_as("SELECT status, hold_code, data FROM orders WHERE order_id = ?")
+        let row: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT status, hold_code FROM orders WHERE order_id = ?")
                 .bind(order_id)
                 .fetch_optional(&mut **tx)
                 .await?;
@@ -37,7 +37,7 @@ impl Store {
                 CancelOutcome::Remembered
             }
             // A card held for checking may exist: only the operator can say.
-            Some((status, code, _)) if status == "held" && code.as_deref() == Some(NEEDS_CHECK) => {
+            Some((status, code)) if status == "held" && code.as_deref() == Some(NEEDS_CHECK) => {
                 self.emit(
                     tx,
                     &[refuse(
@@ -68,26 +68,9 @@ impl Store {
                 CancelOutcome::Printing
             }
             Some((status, ..)) if status == "cancelled" => CancelOutcome::AlreadyCancelled,
-            Some((_, _, data)) => {
-                // An unreadable stored order is still cancelled: what cannot
-                // be read cannot be redacted, so it is dropped whole.
-                let redacted = match Self::card_data(order_id, &data) {
-                    Ok(mut d) => {
-                        d.redact();
-                        serde_json::to_string(&d).expect("card data serialises")
-                    }
-                    Err(e) => {
-                        tracing::warn!(%order_id, error = %e, "cancelling an unreadable order");
-                        "{}".to_string()
-                    }
-                };
-                self.purged();
-                sqlx::query("UPDATE orders SET status = 'cancelled', photo = NULL, data = ?, updated_at = ? WHERE order_id = ?")
-                    .bind(redacted)
-                    .bind(event::now())
-                    .bind(order_id)
-                    .execute(&mut **tx)
-                    .await?;
+            Some(_) => {
+                // Only what recognises a redelivery stays (issue 17).
+                self.forget_order(tx, order_id).await?;
                 self.emit(tx, &[Event::cancelled(order_id)]).await?;
                 CancelOutcome::Cancelled
             }
@@ -148,8 +131,20 @@ impl Store {
                 .await?;
             events.push(Event::held(id, "photo_revoked", message));
         }
+        // The PESEL (or document number) goes with the photo: an order that
+        // cannot print without a new photo needs neither, and a held order
+        // may stay held for long (issue 17). A card that may exist keeps
+        // its names for the operator's decision; the PESEL is never in the
+        // register anyway.
         sqlx::query(
-            "UPDATE orders SET photo = NULL, updated_at = ?
+            "UPDATE orders SET photo = NULL, updated_at = ?,
+                    data = CASE
+                      WHEN status NOT IN ('queued', 'held') THEN data
+                      WHEN json_extract(data, '$.identity.pesel') IS NOT NULL
+                        THEN json_set(data, '$.identity.pesel', '')
+                      WHEN json_extract(data, '$.identity.document.number') IS NOT NULL
+                        THEN json_set(data, '$.identity.document.number', '')
+                      ELSE data END
               WHERE student_id = ? AND photo IS NOT NULL
                 AND (photo_accepted_at IS NULL OR photo_accepted_at <= ?)",
         )

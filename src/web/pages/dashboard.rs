@@ -29,6 +29,9 @@ async fn live_panel(app: &App) -> Result<Markup, Refusal> {
     let waiting_for_blanks = app.store.patterns_waiting_for_blanks().await?;
     let backup = app.store.last_backup().await?;
     let backups_on = app.settings.backup.dir.is_some();
+    let (_, removed) = app.store.last_retention_runs().await?;
+    let retention = &app.settings.retention;
+    let unsigned = app.settings.central_keys.is_empty();
     let printer = &state["printer"];
     let word = printer["state"].as_str().unwrap_or("offline");
     let (_, kind) = polish::badge(&state);
@@ -115,18 +118,61 @@ async fn live_panel(app: &App) -> Result<Markup, Refusal> {
                     p.advice { "Codzienna kopia jest wyłączona: administrator wpisuje katalog w [backup] dir pliku konfiguracji." }
                 }
             }
+            section.panel aria-labelledby="h-data" {
+                h2 #h-data { "Dane uczniów" }
+                @if unsigned && !app.settings.require_signed {
+                    p.advice role="alert" #unsigned {
+                        "Zamówienia bez podpisu są przyjmowane: kartę może zamówić każdy, kto może pisać do brokera MQTT. "
+                        "Administrator wpisuje klucz publiczny systemu centralnego w [central_keys] i ustawia require_signed = true."
+                    }
+                } @else if unsigned {
+                    p.advice role="alert" #unsigned {
+                        "Stacja przyjmuje tylko podpisane zamówienia, a nie ma klucza systemu centralnego: żadne zamówienie nie zostanie przyjęte, dopóki administrator nie wpisze go w [central_keys]."
+                    }
+                }
+                p #retention {
+                    "Zamówienie niewydrukowane w ciągu " (retention.order_days) " dni jest usuwane (zdjęcie, PESEL, dane), a system centralny dostaje o tym informację. "
+                    "Dziennik zdarzeń i wysłane komunikaty są usuwane po " (retention.audit_months) " miesiącach. Rejestr wydanych legitymacji jest przechowywany bez limitu."
+                }
+                @if let Some(r) = &removed {
+                    p.muted #retention-last {
+                        "Ostatnio usunięto " (polish::when(&r.at)) ": zamówień " (r.orders_expired)
+                        ", wpisów dziennika " (r.audit_deleted) ", komunikatów " (r.outbox_deleted) "."
+                    }
+                }
+            }
         }
     })
 }
 
+/// How often a live stream asks whether its session still lives.
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Server-sent events: the dashboard's panel and the header's badge, each
 /// time the station's state changes (and every 15 s, for the counts).
+///
+/// The stream lives no longer than its session: logging out, a disabled
+/// account, a new password or an idle or old session ends it within
+/// [`SESSION_CHECK`], and nothing is sent once the session is gone.
 pub async fn live(
     State(app): State<App>,
+    headers: axum::http::HeaderMap,
     p: Result<Page, Refusal>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, axum::http::StatusCode> {
     // A stream is not a page: without a session it is 401, not a redirect.
     p.map_err(|_| axum::http::StatusCode::UNAUTHORIZED)?;
+    let token = crate::web::auth::session_token(&headers).unwrap_or_default();
+    let ended = {
+        let (app, token) = (app.clone(), token.clone());
+        async move {
+            loop {
+                tokio::time::sleep(SESSION_CHECK).await;
+                if !crate::web::auth::session_is_live(&app, &token).await {
+                    return;
+                }
+            }
+        }
+    };
     let changes = tokio_stream::wrappers::WatchStream::new(app.state.clone());
     let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(
         std::time::Duration::from_secs(15),
@@ -135,8 +181,11 @@ pub async fn live(
     let wake = futures_util::stream::select(changes.map(|_| ()), ticks.map(|_| ()));
     let events = wake
         .then(move |_| {
-            let app = app.clone();
+            let (app, token) = (app.clone(), token.clone());
             async move {
+                if !crate::web::auth::session_is_live(&app, &token).await {
+                    return futures_util::stream::iter(Vec::new().into_iter().map(Ok));
+                }
                 let state: Value = app.state_json();
                 let (text, kind) = polish::badge(&state);
                 let mut out = vec![Event::default()
@@ -152,7 +201,10 @@ pub async fn live(
         .flatten()
         .take_until(async move {
             let mut stop = stop;
-            let _ = stop.wait_for(|s| *s).await;
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => {}
+                _ = ended => {}
+            }
         });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }

@@ -29,6 +29,11 @@ fn decision(word: &str) -> Option<(&'static str, &'static str, &'static str)> {
             "Tak, druk zepsuty — drukuj ponownie",
             "wróciła do kolejki, druk zapisany jako zepsuty",
         ),
+        "usun" => (
+            "Zdjęcie ucznia zostało wycofane, więc tej karty nie da się wydrukować. Usunąć dane zamówienia (imiona, datę urodzenia, PESEL)? System centralny dostanie o tym informację; karta wymaga nowego zamówienia z nowym zdjęciem.",
+            "Tak, usuń dane zamówienia",
+            "usunięta: dane zamówienia skasowane",
+        ),
         _ => return None,
     })
 }
@@ -57,6 +62,8 @@ pub async fn page(State(app): State<App>, p: Page) -> Result<Markup, Refusal> {
                                 a.button href={ "/sprawdzenie/" (o.order_id) "/zepsuty" } { "Druk zepsuty — drukuj ponownie" }
                             } @else if code != "photo_revoked" {
                                 a.button href={ "/sprawdzenie/" (o.order_id) "/ponow" } { "Drukuj ponownie" }
+                            } @else {
+                                a.button href={ "/sprawdzenie/" (o.order_id) "/usun" } { "Usuń dane zamówienia" }
                             }
                         }
                     }
@@ -86,7 +93,9 @@ pub async fn confirm_page(
     let body = html! {
         section.panel {
             h2 { (line.last_name) " " (line.first_names) " · nr " (line.card_number) }
-            img.preview src={ "/podglad/" (line.order_id) } alt={ "Podgląd legitymacji " (line.card_number) };
+            @if word != "usun" {
+                img.preview src={ "/podglad/" (line.order_id) } alt={ "Podgląd legitymacji " (line.card_number) };
+            }
             p.big { (question) }
             @if let Some((pattern, serial)) = &reserved {
                 p { "Karta zaczęła się drukować na druku " strong { (pattern) " nr " (serial) } ". Sprawdź numer na karcie: "
@@ -122,6 +131,14 @@ pub async fn decide(
     let (_, _, done) = decision(&word).ok_or(Refusal::NotFound)?;
     let actor = c.page.actor();
     let blank = Some(c.form.blank.trim()).filter(|b| !b.is_empty());
+    let card = app
+        .store
+        .order_lines(&["held"])
+        .await
+        .ok()
+        .and_then(|l| l.into_iter().find(|o| o.order_id == order))
+        .map(|o| o.card_number)
+        .unwrap_or_else(|| order.clone());
     let result = match word.as_str() {
         "potwierdz" => app
             .store
@@ -133,20 +150,13 @@ pub async fn decide(
             .release(&order, &actor, true, blank)
             .await
             .map(Some),
+        "usun" => app.store.discard_held(&order, &actor).await.map(|_| None),
         _ => app
             .store
             .release(&order, &actor, false, None)
             .await
             .map(Some),
     };
-    let card = app
-        .store
-        .order_lines(&["queued", "held", "printed"])
-        .await
-        .ok()
-        .and_then(|l| l.into_iter().find(|o| o.order_id == order))
-        .map(|o| o.card_number)
-        .unwrap_or_else(|| order.clone());
     match result {
         Ok(released) => {
             app.queue_ready.notify_one();
@@ -177,6 +187,12 @@ pub fn masked(mut data: CardData) -> CardData {
 
 /// A PNG of the card's front, `width` pixels wide.
 pub async fn png(app: &App, data: CardData, photo: Photo) -> Result<Response, Refusal> {
+    // A photo decodes to up to 160 MB of pixels: a few at a time, the rest
+    // wait their turn (and give up after a while rather than pile up).
+    let _turn = tokio::time::timeout(PREVIEW_WAIT, app.0.previews.acquire())
+        .await
+        .map_err(|_| Refusal::Busy)?
+        .map_err(|e| Refusal::Internal(e.to_string()))?;
     let renderer = app.renderer.clone();
     let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
         let card = renderer.render(&data, &photo).map_err(|e| e.to_string())?;
@@ -195,6 +211,9 @@ pub async fn png(app: &App, data: CardData, photo: Photo) -> Result<Response, Re
     .map_err(Refusal::Internal)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], bytes).into_response())
 }
+
+/// How long a preview waits for its turn before the page is told to retry.
+const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 pub async fn preview(
     State(app): State<App>,
