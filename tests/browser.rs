@@ -227,6 +227,13 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
     for id in &ids {
         h.wait_for(id, "order.accepted").await;
     }
+    // A class whose name has a quote in it: the page's "tick the class"
+    // must tick its pupil and nothing else (issue 17).
+    let mut quoted = legitka::card::sample::order(40);
+    quoted["student"]["class"] = "4\"a".into();
+    h.central.send_order(&quoted).await;
+    h.wait_for(quoted["order_id"].as_str().unwrap(), "order.accepted")
+        .await;
     common::cli::receive_blanks(&config, "000101", 20, "Anna Kowalska");
     let year = legitka::records::hologram::SchoolYear::current().to_string();
     common::cli::ok(
@@ -268,6 +275,36 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
             assert!(!queue.contains(&p), "a full PESEL on the queue page");
         }
         person.shot("kolejka").await;
+        let ticks = person
+            .c
+            .find_all(Locator::Css("[data-tick-class]"))
+            .await
+            .unwrap();
+        let mut tick = None;
+        for t in ticks {
+            if t.attr("data-tick-class").await.unwrap().as_deref() == Some("4\"a") {
+                tick = Some(t);
+            }
+        }
+        let tick = tick.expect("a tick box for class 4\"a");
+        tick.click().await.unwrap();
+        let mut ticked = Vec::new();
+        for b in person
+            .c
+            .find_all(Locator::Css("input[name='order']"))
+            .await
+            .unwrap()
+        {
+            if b.prop("checked").await.unwrap().as_deref() == Some("true") {
+                ticked.push(b.attr("data-class").await.unwrap().unwrap_or_default());
+            }
+        }
+        assert_eq!(
+            ticked,
+            vec!["4\"a".to_string()],
+            "ticking class 4\"a ticked {ticked:?}"
+        );
+        tick.click().await.unwrap();
         person.fill("#first_blank", "000101").await;
         person
             .c
@@ -381,14 +418,15 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
                 person.text_of("#queue-held").await,
                 person.text_of("#queue-pending").await,
             );
-            if live.0.trim() == "0" && live.1.trim() == "0" {
+            // Class 4"a's pupil waits for a batch of its own.
+            if live.0.trim() == "0" && live.1.trim() == "1" {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert_eq!(
             (live.0.trim(), live.1.trim()),
-            ("0", "0"),
+            ("0", "1"),
             "the dashboard updates live"
         );
         let same_page = person
