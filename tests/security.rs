@@ -134,15 +134,7 @@ async fn a_long_or_unknown_login_is_refused_unkept() {
     let w = WebStation::start(SimConfig::default(), |_| {}).await;
     let base = &w.base;
     let c = client();
-    let form = c
-        .get(format!("{base}/logowanie"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&form);
+    let csrf = common::web::login_csrf(&c, base).await;
     // 1.5 MB of login: not read at all.
     let huge = "Ż".repeat(750_000);
     let r = c

@@ -82,14 +82,8 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// Logs in through the form, as a browser does: the form's page first
-/// (its CSRF cookie and field), then the post. Returns where it redirected.
-pub async fn log_in(
-    c: &reqwest::Client,
-    base: &str,
-    login: &str,
-    password: &str,
-) -> (String, Vec<String>) {
+/// The login form's CSRF token, its cookie kept by the client.
+pub async fn login_csrf(c: &reqwest::Client, base: &str) -> String {
     let form = c
         .get(format!("{base}/logowanie"))
         .send()
@@ -98,10 +92,22 @@ pub async fn log_in(
         .text()
         .await
         .unwrap();
+    csrf_of(&form)
+}
+
+/// Logs in through the form, as a browser does: the form's page first
+/// (its CSRF cookie and field), then the post. Returns where it redirected.
+pub async fn log_in(
+    c: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+) -> (String, Vec<String>) {
+    let csrf = login_csrf(c, base).await;
     let r = c
         .post(format!("{base}/logowanie"))
         .form(&[
-            ("_csrf", csrf_of(&form).as_str()),
+            ("_csrf", csrf.as_str()),
             ("login", login),
             ("password", password),
         ])
