@@ -352,6 +352,10 @@ async fn previews_of_huge_photos_are_decoded_a_few_at_a_time() {
         "{statuses:?}"
     );
     let grew = hwm().saturating_sub(before);
+    eprintln!(
+        "10 previews of a 40 MP photo: peak grew {} MB; {statuses:?}",
+        grew / 1_000_000
+    );
     // One preview holds the decoded photo twice (240 MB); ten at once held
     // 2.4 GB. Two at a time stay well under a gigabyte.
     assert!(
@@ -884,6 +888,7 @@ fn a_huge_unsigned_message_is_parsed_without_a_json_tree() {
         panic!("an order with no fields is refused")
     };
     assert_eq!(r.code.as_str(), "schema");
+    eprintln!("a {} byte message parsed with {peak} bytes at most", msg.len());
     assert!(
         peak < 4_000_000,
         "parsing a {} MB message took {} MB",
@@ -924,4 +929,46 @@ async fn unsigned_orders_are_named_on_the_page_and_refused_when_required() {
     );
     assert_eq!(count_events(&h, "order.accepted").len(), 0);
     h.stop().await;
+}
+
+/// Point 8: served over TLS, the page tells the browser to come back only
+/// over TLS (HSTS), and a client that never finishes its handshake is cut.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_page_sends_hsts_and_cuts_a_silent_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("web.pem"), dir.path().join("web.key"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, signing_key.serialize_pem()).unwrap();
+    let w = WebStation::start(SimConfig::default(), |s| {
+        s.http.tls_cert = Some(cert_path.clone());
+        s.http.tls_key = Some(key_path.clone());
+        s.http.header_timeout_seconds = 2;
+    })
+    .await;
+    let url = w.base.replace("http://", "https://");
+    let curl = tokio::process::Command::new("curl")
+        .args(["-sk", "-o", "/dev/null", "-D", "-", &format!("{url}/logowanie")])
+        .output()
+        .await
+        .expect("curl (Debian's package) runs");
+    let headers = String::from_utf8_lossy(&curl.stdout).to_lowercase();
+    assert!(headers.starts_with("http/"), "{headers}");
+    assert!(
+        headers.contains("strict-transport-security: max-age=31536000"),
+        "{headers}"
+    );
+    // Connected, but never a ClientHello: closed within the timeout.
+    use tokio::io::AsyncReadExt;
+    let mut silent = tokio::net::TcpStream::connect(w.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let mut buf = [0u8; 8];
+    let closed = tokio::time::timeout(Duration::from_secs(6), silent.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "a silent TLS client is still connected after 6 s: {closed:?}"
+    );
+    w.h.stop().await;
 }
