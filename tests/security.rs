@@ -888,7 +888,10 @@ fn a_huge_unsigned_message_is_parsed_without_a_json_tree() {
         panic!("an order with no fields is refused")
     };
     assert_eq!(r.code.as_str(), "schema");
-    eprintln!("a {} byte message parsed with {peak} bytes at most", msg.len());
+    eprintln!(
+        "a {} byte message parsed with {peak} bytes at most",
+        msg.len()
+    );
     assert!(
         peak < 4_000_000,
         "parsing a {} MB message took {} MB",
@@ -949,7 +952,14 @@ async fn over_tls_the_page_sends_hsts_and_cuts_a_silent_handshake() {
     .await;
     let url = w.base.replace("http://", "https://");
     let curl = tokio::process::Command::new("curl")
-        .args(["-sk", "-o", "/dev/null", "-D", "-", &format!("{url}/logowanie")])
+        .args([
+            "-sk",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            &format!("{url}/logowanie"),
+        ])
         .output()
         .await
         .expect("curl (Debian's package) runs");

@@ -5,6 +5,7 @@
 //! one interface ([`Printer`]), sent over one of the [`transport`]s.
 
 pub mod evolis;
+pub mod ipp;
 pub mod panels;
 pub mod printer;
 pub mod serial;

@@ -19,7 +19,7 @@ pub enum TransportError {
     Usb(#[from] rusb::Error),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
-    #[error("bad printer uri {0:?}: expected usb:auto, usb:VVVV:PPPP[:serial], serial:/dev/..., tcp://host:port or sim")]
+    #[error("bad printer uri {0:?}: expected usb:auto, usb:VVVV:PPPP[:serial], serial:/dev/..., tcp://host:port, ipp://host:631/..., cups:QUEUE or sim")]
     BadUri(String),
 }
 
@@ -44,6 +44,9 @@ pub enum PrinterUri {
     },
     /// The first USB printer-class device of a known make.
     UsbAuto,
+    /// An IPP printer or CUPS queue (`ipp://`, `ipps://`, `http://`, or
+    /// `cups:QUEUE` for the local CUPS): not a byte stream, a job service.
+    Ipp(String),
 }
 
 /// USB vendors whose card printers speak a protocol we drive.
@@ -71,6 +74,14 @@ impl std::str::FromStr for PrinterUri {
         }
         if s == "usb:auto" {
             return Ok(PrinterUri::UsbAuto);
+        }
+        if ["ipp://", "ipps://", "http://", "https://"]
+            .iter()
+            .any(|p| s.starts_with(p))
+            || s.strip_prefix("cups:")
+                .is_some_and(|q| !q.is_empty() && !q.contains('/'))
+        {
+            return Ok(PrinterUri::Ipp(s.to_string()));
         }
         if let Some(rest) = s.strip_prefix("usb:") {
             let mut parts = rest.splitn(3, ':');
@@ -107,6 +118,10 @@ pub fn open_uri(uri: &PrinterUri) -> Result<Box<dyn Transport>, TransportError> 
             serial.as_deref(),
         )?)),
         PrinterUri::UsbAuto => Ok(Box::new(UsbTransport::open(None, None)?)),
+        PrinterUri::Ipp(uri) => Err(TransportError::Open {
+            uri: uri.clone(),
+            message: "an IPP printer takes jobs, not a byte stream: give it a profile with protocol = \"ipp\"".into(),
+        }),
     }
 }
 

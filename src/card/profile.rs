@@ -56,6 +56,35 @@ pub struct PrinterProfile {
     pub seconds_per_card: f32,
     #[serde(default)]
     pub overlay_holes: Vec<Rect>,
+    /// For `protocol = "ipp"`: how a card goes to the printer or CUPS queue.
+    #[serde(default)]
+    pub ipp: Option<IppProfile>,
+}
+
+/// How a card is sent over IPP: the document, the page the driver expects
+/// at the profile's dpi, and the job attributes that pick ribbon, resin
+/// black and overlay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IppProfile {
+    /// `image/pwg-raster` or `application/vnd.cups-raster`.
+    pub document_format: String,
+    pub page_width_px: u32,
+    pub page_height_px: u32,
+    /// The card turned a quarter clockwise onto a portrait page.
+    #[serde(default)]
+    pub rotate: bool,
+    /// Where the card's corner goes on the page (negative: cropped).
+    #[serde(default)]
+    pub offset_x_px: i64,
+    #[serde(default)]
+    pub offset_y_px: i64,
+    /// `printer-make-and-model` words this profile fits (`printers probe`).
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Job attributes, name = value (a keyword, or an integer).
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, String>,
 }
 
 impl PrinterProfile {
@@ -90,8 +119,27 @@ impl PrinterProfile {
                 message,
             })
         };
-        if self.protocol != "evolis" {
-            say("protocol", format!("no driver for {:?}", self.protocol));
+        match (self.protocol.as_str(), &self.ipp) {
+            ("evolis", None) => {}
+            ("evolis", Some(_)) => say(
+                "ipp",
+                "an [ipp] section belongs to protocol = \"ipp\"".into(),
+            ),
+            ("ipp", None) => say("ipp", "protocol = \"ipp\" needs an [ipp] section".into()),
+            ("ipp", Some(i)) => {
+                if !["image/pwg-raster", "application/vnd.cups-raster"]
+                    .contains(&i.document_format.as_str())
+                {
+                    say(
+                        "ipp.document_format",
+                        format!("{:?}: the station sends image/pwg-raster or application/vnd.cups-raster", i.document_format),
+                    );
+                }
+                if i.page_width_px == 0 || i.page_height_px == 0 {
+                    say("ipp.page_width_px", "the page needs a size".into());
+                }
+            }
+            (other, _) => say("protocol", format!("no driver for {other:?}")),
         }
         if crate::card::render::KNOWN_RIBBONS
             .iter()
@@ -152,6 +200,22 @@ const BUILTIN_PRINTERS: &[(&str, &str)] = &[
     (
         "evolis-zenius",
         include_str!("../../profiles/printers/evolis-zenius.toml"),
+    ),
+    (
+        "ipp-everywhere",
+        include_str!("../../profiles/printers/ipp-everywhere.toml"),
+    ),
+    (
+        "magicard-gutenprint",
+        include_str!("../../profiles/printers/magicard-gutenprint.toml"),
+    ),
+    (
+        "zebra-zc300",
+        include_str!("../../profiles/printers/zebra-zc300.toml"),
+    ),
+    (
+        "evolis-cups",
+        include_str!("../../profiles/printers/evolis-cups.toml"),
     ),
 ];
 

@@ -12,6 +12,7 @@ use crate::runtime::shutdown::Shutdown;
 use crate::runtime::state::{PrinterView, StateReport};
 use legitka_drivers::evolis::wire::Download;
 use legitka_drivers::evolis::{EvolisPrinter, EvolisSettings, StatusQuery};
+use legitka_drivers::ipp::{IppPrinter, IppSettings, PageLayout};
 use legitka_drivers::{open_uri, Capabilities, PrintError, Printer, PrinterUri, Status};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -47,6 +48,40 @@ struct Prepared {
 
 /// Connects to the printer the profile describes.
 pub fn connect(uri: &PrinterUri, profile: &PrinterProfile) -> Result<Link, String> {
+    let caps = Capabilities {
+        dpi: profile.dpi,
+        width_px: profile.width_px,
+        height_px: profile.height_px,
+        ribbons: profile.ribbons.clone(),
+        duplex: profile.duplex,
+    };
+    // How long a card may take before nobody knows what became of it:
+    // generous, since the answer then is an operator's check.
+    let card_timeout = Duration::from_secs_f32((profile.seconds_per_card * 4.0).max(60.0));
+    if let (PrinterUri::Ipp(address), Some(ipp)) = (uri, &profile.ipp) {
+        let settings = IppSettings {
+            document_format: ipp.document_format.clone(),
+            layout: PageLayout {
+                width_px: ipp.page_width_px,
+                height_px: ipp.page_height_px,
+                rotate: ipp.rotate,
+                offset_x_px: ipp.offset_x_px,
+                offset_y_px: ipp.offset_y_px,
+            },
+            attributes: ipp.attributes.clone().into_iter().collect(),
+            card_timeout,
+            poll: Duration::from_millis(250),
+        };
+        return IppPrinter::connect(address, settings, caps)
+            .map(|p| Box::new(p) as Link)
+            .map_err(|e| e.to_string());
+    }
+    if matches!(uri, PrinterUri::Ipp(_)) != (profile.protocol == "ipp") {
+        return Err(format!(
+            "printer.uri {uri:?} and the profile's protocol {:?} do not go together: an ipp:// or cups: printer takes a profile with protocol = \"ipp\" (ipp-everywhere, magicard-gutenprint, zebra-zc300, evolis-cups)",
+            profile.protocol
+        ));
+    }
     let link = open_uri(uri).map_err(|e| e.to_string())?;
     let settings = EvolisSettings {
         ribbon: profile.ribbon.to_ascii_lowercase(),
@@ -59,17 +94,8 @@ pub fn connect(uri: &PrinterUri, profile: &PrinterProfile) -> Result<Link, Strin
             .status_command
             .clone()
             .map_or(StatusQuery::Documented, StatusQuery::Words),
-        // How long a card may take before nobody knows what became of it:
-        // generous, since the answer then is an operator's check.
-        card_timeout: Duration::from_secs_f32((profile.seconds_per_card * 4.0).max(60.0)),
+        card_timeout,
         ..EvolisSettings::default()
-    };
-    let caps = Capabilities {
-        dpi: profile.dpi,
-        width_px: profile.width_px,
-        height_px: profile.height_px,
-        ribbons: profile.ribbons.clone(),
-        duplex: profile.duplex,
     };
     match profile.protocol.as_str() {
         "evolis" => EvolisPrinter::connect(link, settings, caps)

@@ -36,6 +36,10 @@ pub enum StationError {
     Keys(String),
     #[error("data_dir {0}: {1}")]
     DataDir(String, std::io::Error),
+    /// The printer or its CUPS queue cannot be used as configured (a queue
+    /// that retries failed jobs, a profile that is not for IPP).
+    #[error("printer: {0}")]
+    PrinterSetup(String),
     /// The configured school lines do not fit a layout: every order would
     /// be refused.
     #[error("{0}")]
@@ -55,6 +59,7 @@ impl StationError {
                 | StationError::Keys(_)
                 | StationError::SchoolCard(_)
                 | StationError::Locked(_)
+                | StationError::PrinterSetup(_)
         ) || matches!(self, StationError::Printer(m) if m.contains("uri"))
     }
 }
@@ -127,6 +132,10 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
         .map_err(|e: legitka_drivers::TransportError| StationError::Printer(e.to_string()))?;
     let uri = match uri {
         PrinterUri::Sim => start_simulator(&settings, &profiles)?,
+        PrinterUri::Ipp(address) => {
+            check_ipp_queue(&address, &profile).await?;
+            PrinterUri::Ipp(address)
+        }
         other => other,
     };
     let keys = TrustedKeys::from_config(&settings.central_keys, settings.require_signed)
@@ -292,6 +301,39 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
     }
     info!("station stopped");
     Ok(())
+}
+
+/// An IPP printer is asked once at start: a CUPS queue whose error policy
+/// retries failed jobs could print a card twice, so the station does not
+/// start on it (exit 78, the `lpadmin` line that mends it in the message). A
+/// printer that does not answer yet is the queue's to wait for.
+async fn check_ipp_queue(
+    address: &str,
+    profile: &crate::card::profile::PrinterProfile,
+) -> Result<(), StationError> {
+    if profile.protocol != "ipp" {
+        return Err(StationError::PrinterSetup(format!(
+            "printer.uri {address} is an IPP printer, but the profile {:?} is for protocol {:?}: choose one with protocol = \"ipp\" (ipp-everywhere, magicard-gutenprint, zebra-zc300, evolis-cups; `legitka printers probe {address}`)",
+            profile.model, profile.protocol
+        )));
+    }
+    let a = address.to_string();
+    match tokio::task::spawn_blocking(move || legitka_drivers::ipp::describe(&a)).await {
+        Ok(Ok(d)) if d.retries_jobs() => Err(StationError::PrinterSetup(format!(
+            "the CUPS queue {address} sends a failed job again (printer-error-policy={}), and a card could print twice; run: {}",
+            d.error_policy.unwrap_or_default(),
+            legitka_drivers::ipp::abort_policy_fix(&legitka_drivers::ipp::resolve(address))
+        ))),
+        Ok(Ok(d)) => {
+            info!(printer = %d.make_and_model, policy = ?d.error_policy, "IPP printer answers");
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            warn!(error = %e, "the IPP printer does not answer yet");
+            Ok(())
+        }
+        Err(e) => Err(StationError::Printer(e.to_string())),
+    }
 }
 
 /// How often the retention rules are applied (and once at start).

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod cups;
 pub mod mosquitto;
 pub mod records;
 pub mod web;
