@@ -27,6 +27,9 @@ enum Command {
     Proof(cmd::proof::Args),
     /// Check card templates and printer profiles.
     Templates(cmd::templates::Args),
+    /// Printers of other makes over IPP: `probe URI` says what a printer or
+    /// CUPS queue takes and which profile fits.
+    Printers(cmd::printers::PrintersArgs),
     /// List orders and their state.
     Orders(cmd::orders::ListArgs),
     /// Release a held card to print (again): the operator's word.
@@ -100,6 +103,9 @@ fn main() -> anyhow::Result<()> {
             Command::Release(a) => cmd::orders::release(a).await,
             Command::Confirm(a) => cmd::orders::confirm(a).await,
             Command::Discard(a) => cmd::orders::discard(a).await,
+            Command::Printers(a) => {
+                tokio::task::spawn_blocking(move || cmd::printers::run(a)).await?
+            }
             Command::Register(a) => cmd::orders::register(a).await,
             Command::Batch(a) => cmd::batch::run(a).await,
             Command::Report(a) => cmd::report::run(a).await,

@@ -18,6 +18,8 @@ async fn a_class_prints_on_an_ipp_everywhere_printer() {
     // seconds of pretending to print each).
     let printer = Ippeve::start(Some("exit 0"));
     let uri = printer.uri.clone();
+    let said = probe(&uri);
+    assert!(said.contains("profile:      ipp-everywhere"), "{said}");
     let mut h = common::Harness::start_with(|s| {
         s.printer.uri = uri;
         s.printer.profile = "ipp-everywhere".into();
@@ -87,5 +89,225 @@ sleep 0.2; exit 0"#,
         .parse()
         .unwrap();
     assert_eq!(jobs, 3, "one job a card, the jammed one not sent again");
+    h.stop().await;
+}
+
+/// The Magicard driver's output (Gutenprint 5.3's `rastertogutenprint`):
+/// a text header ending in 0x1c, then the Y, M and C planes, 672 x 1016
+/// bytes each, each followed by 0x1c and "B:", "G:" or "R:". With
+/// `StpBlackType=Resin` the header carries `X-GP-RK`, and the printer's
+/// backend sends to the resin K panel the pixels whose three plane bytes
+/// are all 252 or more (Gutenprint's `downscale_and_extract`).
+struct MagicardOutput {
+    resin: bool,
+    laminate: bool,
+    planes: [Vec<u8>; 3],
+}
+
+const MAGICARD_W: usize = 672;
+const MAGICARD_H: usize = 1016;
+/// Where the driver puts a page's column 0.
+const MAGICARD_X0: usize = 15;
+
+impl MagicardOutput {
+    fn parse(d: &[u8]) -> MagicardOutput {
+        let end = 65 + d[65..].iter().position(|&b| b == 0x1c).expect("a header");
+        let header = std::str::from_utf8(&d[65..end]).unwrap();
+        let tokens: Vec<&str> = header.split(',').collect();
+        let n = MAGICARD_W * MAGICARD_H;
+        let mut off = end + 1;
+        let mut planes: Vec<Vec<u8>> = Vec::new();
+        for tag in [b'B', b'G', b'R'] {
+            planes.push(d[off..off + n].to_vec());
+            assert_eq!(
+                &d[off + n..off + n + 3],
+                &[0x1c, tag, b':'],
+                "plane {}",
+                tag as char
+            );
+            off += n + 3;
+        }
+        assert_eq!(&d[off..], &[0x03]);
+        MagicardOutput {
+            resin: tokens.contains(&"X-GP-RK"),
+            laminate: tokens.contains(&"OVRON"),
+            planes: planes.try_into().unwrap(),
+        }
+    }
+
+    fn is_k(&self, x: usize, y: usize) -> bool {
+        let i = y * MAGICARD_W + x;
+        self.resin && self.planes.iter().all(|p| p[i] >= 252)
+    }
+
+    /// The colour the planes put down (Y = 255 - B and so on).
+    fn colour(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = y * MAGICARD_W + x;
+        [
+            255 - self.planes[2][i],
+            255 - self.planes[1][i],
+            255 - self.planes[0][i],
+        ]
+    }
+}
+
+/// Through a real CUPS with Gutenprint's Magicard driver into a file: every
+/// text pixel went to resin K, and nothing else did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_magicard_through_cups_all_text_and_only_text_goes_to_resin_k() {
+    let cups = common::cups::Cups::start();
+    let out = cups.magicard_queue("Magicard", "abort-job");
+    let uri = cups.uri("Magicard");
+    let mut h = common::Harness::start_with(|s| {
+        s.printer.uri = uri;
+        s.printer.profile = "magicard-gutenprint".into();
+    })
+    .await;
+    let ids = h.send_orders(0, 1).await;
+    h.wait_for(&ids[0], "card.printed").await;
+    // What the station sent (CUPS keeps it), and what the driver made of it.
+    let docs = cups.documents();
+    assert_eq!(docs.len(), 1, "{docs:?}\n{}", cups.log());
+    let page = raster::decode(&std::fs::read(&docs[0]).unwrap()).expect("a CUPS raster page");
+    assert_eq!(
+        page.dimensions(),
+        (642, 1016),
+        "portrait, as the driver's page"
+    );
+    let driver = MagicardOutput::parse(&std::fs::read(&out).unwrap());
+    assert!(
+        driver.resin && driver.laminate,
+        "StpBlackType=Resin and StpLaminate=On reached the driver"
+    );
+    let (mut text, mut wrong) = (0usize, Vec::new());
+    for (x, y, p) in page.enumerate_pixels() {
+        let is_text = p.0 == [0, 0, 0];
+        text += usize::from(is_text);
+        let k = driver.is_k(x as usize + MAGICARD_X0, y as usize);
+        if is_text != k {
+            wrong.push((x, y, p.0, k));
+        }
+    }
+    assert!(text > 2000, "the card's text is {text} pixels");
+    assert!(
+        wrong.is_empty(),
+        "{} pixels went to the wrong panel, e.g. {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
+    // The margins the driver adds are blank, and the photo is in colour.
+    for y in 0..MAGICARD_H {
+        for x in (0..MAGICARD_X0).chain(MAGICARD_X0 + 642..MAGICARD_W) {
+            assert_eq!(driver.colour(x, y), [255, 255, 255]);
+        }
+    }
+    if let Some(dir) = std::env::var_os("LEGITKA_TEST_PICTURES") {
+        // The K plane beside the colour planes, to look at.
+        let mut pic = image::RgbImage::new(2 * MAGICARD_W as u32, MAGICARD_H as u32);
+        for y in 0..MAGICARD_H {
+            for x in 0..MAGICARD_W {
+                let k = if driver.is_k(x, y) {
+                    [0, 0, 0]
+                } else {
+                    [255, 255, 255]
+                };
+                pic.put_pixel(x as u32, y as u32, image::Rgb(k));
+                // The backend leaves the colour panels blank under resin.
+                let c = if driver.is_k(x, y) {
+                    [255, 255, 255]
+                } else {
+                    driver.colour(x, y)
+                };
+                pic.put_pixel((x + MAGICARD_W) as u32, y as u32, image::Rgb(c));
+            }
+        }
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        pic.save(dir.join("magicard-k-and-colour.png")).unwrap();
+    }
+    h.stop().await;
+}
+
+/// A CUPS queue that retries failed jobs could print a card twice: the
+/// station does not start on it, and says how to mend it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_that_retries_failed_jobs_is_refused_at_start() {
+    let cups = common::cups::Cups::start();
+    cups.magicard_queue("Retrying", "retry-job");
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = common::settings(dir.path(), "unused");
+    settings.printer.uri = cups.uri("Retrying");
+    let config = dir.path().join("legitka.toml");
+    common::write_config(&settings, &config);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args(["daemon", "--config"])
+        .arg(&config)
+        .env("LEGITKA_PRINTER__PROFILE", "magicard-gutenprint")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("lpadmin -p Retrying -o printer-error-policy=abort-job"),
+        "{err}"
+    );
+    // `printers probe` names the profile and the same fix.
+    let said = probe(&cups.uri("Retrying"));
+    assert!(
+        said.contains("profile:      magicard-gutenprint (it names this printer)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("missing:      the queue sends a failed job again"),
+        "{said}"
+    );
+    cups.run(
+        "lpadmin",
+        &["-p", "Retrying", "-o", "printer-error-policy=abort-job"],
+    );
+    let said = probe(&cups.uri("Retrying"));
+    assert!(said.contains("missing:      nothing"), "{said}");
+}
+
+fn probe(uri: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args(["printers", "probe", uri])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A stopped queue (`cupsdisable`, as CUPS does itself when a backend
+/// fails) holds the printing back; enabled again, the card prints once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_queue_pauses_the_station_and_it_goes_on_when_enabled() {
+    let cups = common::cups::Cups::start();
+    cups.magicard_queue("Magicard", "abort-job");
+    cups.run("cupsdisable", &["Magicard"]);
+    let uri = cups.uri("Magicard");
+    let mut h = common::Harness::start_with(|s| {
+        s.printer.uri = uri;
+        s.printer.profile = "magicard-gutenprint".into();
+    })
+    .await;
+    let ids = h.send_orders(0, 1).await;
+    h.wait_for(&ids[0], "order.accepted").await;
+    let stopped = h
+        .central
+        .wait_state(Duration::from_secs(20), |s| {
+            s["printer"]["state"] == "error"
+        })
+        .await;
+    assert!(stopped.is_some(), "the stopped queue is not reported");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(h.central.events_for(&ids[0], "card.printed").count(), 0);
+    assert!(
+        cups.documents().is_empty(),
+        "a job was sent to a stopped queue"
+    );
+    cups.run("cupsenable", &["Magicard"]);
+    h.wait_for(&ids[0], "card.printed").await;
+    assert_eq!(cups.documents().len(), 1);
     h.stop().await;
 }

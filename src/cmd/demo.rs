@@ -32,6 +32,14 @@ pub struct Args {
     /// and keep the station running after the cards until Ctrl-C.
     #[arg(long)]
     web: Option<String>,
+    /// Print on this printer instead of the simulator: an IPP printer or
+    /// CUPS queue (`ipp://127.0.0.1:8631/ipp/print`, `cups:Magicard`), with
+    /// `--profile` (README, "Printers of other makes").
+    #[arg(long)]
+    printer: Option<String>,
+    /// The printer profile for `--printer`.
+    #[arg(long, default_value = "ipp-everywhere", requires = "printer")]
+    profile: String,
 }
 
 const STATION: &str = "demo-sekretariat";
@@ -69,6 +77,15 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         &format!("serial:{pty}"),
     );
     settings.printer.operator = Some("demo".into());
+    let external = a.printer.is_some();
+    if let Some(uri) = &a.printer {
+        settings.printer.uri = uri.clone();
+        settings.printer.profile = a.profile.clone();
+        eprintln!(
+            "printing on {uri} (profile {}), not on the simulator",
+            a.profile
+        );
+    }
     let web_password = match &a.web {
         Some(listen) => {
             settings.http.listen = listen.clone();
@@ -126,7 +143,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
     }
     trigger.fire();
     station.await??;
-    if !sim.wait_images_written(Duration::from_secs(60)) {
+    if !external && !sim.wait_images_written(Duration::from_secs(60)) {
         bail!("the simulator did not write every card's image");
     }
 
@@ -156,6 +173,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         let png = register
             .iter()
             .position(|r| r.order_id == id)
+            .filter(|_| !external)
             .map(|i| format!("cards/card-{:05}.png", i + 1))
             .unwrap_or_default();
         let name = format!(
@@ -174,6 +192,20 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         );
     }
     let printed = count(&central.seen, "card.printed");
+    if external {
+        println!(
+            "total: {printed} of {} cards printed, {} rejected, {} held, in {:.1} s; see {}",
+            a.cards,
+            count(&central.seen, "order.rejected"),
+            count(&central.seen, "order.held"),
+            started.elapsed().as_secs_f64(),
+            a.out.display()
+        );
+        if !complete || printed != a.cards {
+            bail!("the demo did not print every card");
+        }
+        return Ok(());
+    }
     let mut gaps = sim.with(|p| p.idle_gaps());
     gaps.sort();
     if let (Some(median), Some(max)) = (gaps.get(gaps.len() / 2), gaps.last()) {

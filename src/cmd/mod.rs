@@ -5,6 +5,7 @@ pub mod daemon;
 pub mod demo;
 pub mod holograms;
 pub mod orders;
+pub mod printers;
 pub mod proof;
 pub mod render;
 pub mod report;

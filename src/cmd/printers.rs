@@ -1,0 +1,120 @@
+//! `legitka printers probe URI`: asks an IPP printer or CUPS queue what it
+//! is and what it takes (Get-Printer-Attributes), and says which printer
+//! profile fits it and what is missing before the station can print there.
+
+use anyhow::Context;
+use legitka::card::profile::{PrinterProfile, Profiles};
+use legitka_drivers::ipp::{self, Description};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct PrintersArgs {
+    #[command(subcommand)]
+    command: PrintersCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum PrintersCommand {
+    /// Ask a printer (`ipp://HOST:631/ipp/print`, `ipp://HOST:631/printers/QUEUE`,
+    /// `cups:QUEUE`) what it takes and which profile fits it.
+    Probe {
+        uri: String,
+        /// Profiles from this directory (`printers/*.toml`) instead of the
+        /// built-in set.
+        #[arg(long)]
+        profiles: Option<PathBuf>,
+    },
+}
+
+/// The IPP profiles that fit, best first: those whose model words name the
+/// printer, then those that only share its document format.
+pub fn fitting<'a>(
+    d: &Description,
+    profiles: &'a Profiles,
+) -> Vec<(&'a str, &'a PrinterProfile, bool)> {
+    let model = d.make_and_model.to_lowercase();
+    let mut out: Vec<(&str, &PrinterProfile, bool)> = profiles
+        .printers
+        .iter()
+        .filter_map(|(name, p)| {
+            let ipp = p.ipp.as_ref()?;
+            if !d.formats.iter().any(|f| f == &ipp.document_format) {
+                return None;
+            }
+            let named = ipp.models.iter().any(|m| model.contains(&m.to_lowercase()));
+            (named || ipp.models.is_empty()).then_some((name.as_str(), p, named))
+        })
+        .collect();
+    out.sort_by_key(|(name, _, named)| (!named, *name));
+    out
+}
+
+pub fn run(a: PrintersArgs) -> anyhow::Result<()> {
+    let PrintersCommand::Probe { uri, profiles } = a.command;
+    let profiles = match &profiles {
+        Some(d) => Profiles::load_dir(d)?,
+        None => Profiles::builtin(),
+    };
+    let d = ipp::describe(&uri).with_context(|| format!("asking {uri}"))?;
+    println!(
+        "printer:      {}",
+        if d.make_and_model.is_empty() {
+            "(no printer-make-and-model)"
+        } else {
+            &d.make_and_model
+        }
+    );
+    let status = ipp::status_of(&d);
+    println!(
+        "state:        {:?}{} (printer-state-reasons: {})",
+        status.state,
+        status.detail.map(|c| format!(", {c}")).unwrap_or_default(),
+        if d.reasons.is_empty() {
+            "none".into()
+        } else {
+            d.reasons.join(", ")
+        }
+    );
+    println!("takes:        {}", d.formats.join(", "));
+    if !d.media.is_empty() {
+        println!("media:        {}", d.media.join(", "));
+    }
+    if let Some(p) = &d.error_policy {
+        println!("error policy: {p}");
+    }
+    let fits = fitting(&d, &profiles);
+    let mut missing = Vec::new();
+    match fits.first() {
+        Some((name, _, named)) => {
+            println!(
+                "profile:      {name}{}",
+                if *named { " (it names this printer)" } else { " (by its document format only: check one card)" }
+            );
+            for (other, _, _) in fits.iter().skip(1) {
+                println!("also fits:    {other}");
+            }
+        }
+        None => missing.push(
+            "no profile fits: the printer takes neither image/pwg-raster nor application/vnd.cups-raster; put a CUPS queue with the vendor's driver in front of it".to_string(),
+        ),
+    }
+    if d.retries_jobs() {
+        missing.push(format!(
+            "the queue sends a failed job again, which can print a card twice (the station refuses it): {}",
+            ipp::abort_policy_fix(&ipp::resolve(&uri))
+        ));
+    }
+    if !status.can_print() {
+        missing.push(format!("the printer cannot print now ({:?})", status.state));
+    }
+    if missing.is_empty() {
+        println!(
+            "missing:      nothing; set printer.uri = {uri:?} and printer.profile = {:?}",
+            fits[0].0
+        );
+    }
+    for m in &missing {
+        println!("missing:      {m}");
+    }
+    Ok(())
+}
