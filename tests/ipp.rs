@@ -311,3 +311,112 @@ async fn a_stopped_queue_pauses_the_station_and_it_goes_on_when_enabled() {
     assert_eq!(cups.documents().len(), 1);
     h.stop().await;
 }
+
+/// Numbered blanks, a batch, a held card and the register work on an IPP
+/// printer as on the native one: the jammed card's blank is recorded
+/// spoiled on the operator's word, its reprint takes the next blank.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_on_numbered_blanks_prints_holds_and_registers_over_ipp() {
+    use legitka::records::store::QueueMode;
+    let printer = Ippeve::start(Some(
+        r#"n=$(cat "$(dirname "$0")/jobs" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$(dirname "$0")/jobs"
+if [ "$n" = 3 ]; then echo "STATE: +media-jam" >&2; sleep 1; exit 1; fi
+exit 0"#,
+    ));
+    let uri = printer.uri.clone();
+    let mut h = common::Harness::start_with(|s| {
+        s.printer.uri = uri;
+        s.printer.profile = "ipp-everywhere".into();
+        s.queue.mode = QueueMode::Batch;
+    })
+    .await;
+    let config = h.dir.path().join("legitka.toml");
+    common::write_config(&h.settings, &config);
+    let ids = h.send_orders(0, 5).await;
+    for id in &ids {
+        h.wait_for(id, "order.accepted").await;
+    }
+    common::cli::receive_blanks(&config, "000101", 10, "Anna Kowalska");
+    common::cli::ok(
+        &config,
+        &[
+            "batch",
+            "start",
+            "--first-blank",
+            "000101",
+            "--operator",
+            "Anna Kowalska",
+            "--class",
+            "1a",
+        ],
+    );
+    let held = h.wait_for(&ids[2], "order.held").await;
+    assert_eq!(held["code"], "needs_check", "{held}");
+    common::cli::ok(
+        &config,
+        &[
+            "release",
+            &ids[2],
+            "--spoiled",
+            "--operator",
+            "Anna Kowalska",
+        ],
+    );
+    // The spoiled blank left the batch one short: the next one goes into
+    // the feeder, as a person would put it there, and the batch goes on.
+    h.wait_for(&ids[3], "card.printed").await;
+    common::cli::ok(
+        &config,
+        &[
+            "blanks",
+            "load",
+            "--first",
+            "000106",
+            "--count",
+            "1",
+            "--operator",
+            "Anna Kowalska",
+        ],
+    );
+    let batches = legitka::records::store::Store::open(&h.db(), &h.settings.station)
+        .await
+        .unwrap()
+        .batch_summaries(true, 10, 0)
+        .await
+        .unwrap();
+    for b in &batches {
+        if b.status == "paused" {
+            common::cli::ok(
+                &config,
+                &["batch", "resume", &b.id, "--operator", "Anna Kowalska"],
+            );
+        }
+    }
+    for id in &ids {
+        h.wait_for(id, "card.printed").await;
+    }
+    let h = h.stop().await;
+    let store = legitka::records::store::Store::open(&h.db(), &h.settings.station)
+        .await
+        .unwrap();
+    let mut serials: Vec<String> = store
+        .register()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.blank_serial)
+        .collect();
+    serials.sort();
+    assert_eq!(serials, ["000101", "000102", "000104", "000105", "000106"]);
+    let spoiled = store.spoiled_blanks().await.unwrap();
+    assert!(
+        spoiled.iter().any(|(_, s)| s.as_deref() == Some("000103")),
+        "{spoiled:?}"
+    );
+    let jobs: u32 = std::fs::read_to_string(printer.dir.path().join("jobs"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(jobs, 6, "five cards and the one reprint");
+}

@@ -82,6 +82,9 @@ pub fn resolve(uri: &str) -> String {
 }
 
 fn client(uri: &Uri, timeout: Duration) -> IppClient {
+    // ipps:// uses the process's rustls provider: ring, as the broker link
+    // and the web page do; whichever installs it first wins.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     IppClient::builder(uri.clone())
         .request_timeout(timeout)
         .build()
