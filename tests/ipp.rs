@@ -9,6 +9,20 @@ use common::cups::Ippeve;
 use legitka_drivers::ipp::raster;
 use std::time::Duration;
 
+/// A station whose printer is `uri`, with `profile`.
+async fn station_on(
+    uri: String,
+    profile: &str,
+    tweak: impl FnOnce(&mut legitka::settings::Settings),
+) -> common::Harness {
+    common::Harness::start_with(|s| {
+        s.printer.uri = uri;
+        s.printer.profile = profile.into();
+        tweak(s);
+    })
+    .await
+}
+
 /// A class of 30 prints on an IPP Everywhere printer: 30 jobs, 30 register
 /// rows, and every page carries its text as pure black and nothing else
 /// near black.
@@ -20,11 +34,7 @@ async fn a_class_prints_on_an_ipp_everywhere_printer() {
     let uri = printer.uri.clone();
     let said = probe(&uri);
     assert!(said.contains("profile:      ipp-everywhere"), "{said}");
-    let mut h = common::Harness::start_with(|s| {
-        s.printer.uri = uri;
-        s.printer.profile = "ipp-everywhere".into();
-    })
-    .await;
+    let mut h = station_on(uri, "ipp-everywhere", |_| {}).await;
     let ids = h.send_orders(0, 30).await;
     for id in &ids {
         let printed = h.wait_for(id, "card.printed").await;
@@ -67,11 +77,7 @@ if [ "$n" = 2 ]; then echo "STATE: +media-jam" >&2; sleep 1; echo "ERROR: card j
 sleep 0.2; exit 0"#,
     ));
     let uri = printer.uri.clone();
-    let mut h = common::Harness::start_with(|s| {
-        s.printer.uri = uri;
-        s.printer.profile = "ipp-everywhere".into();
-    })
-    .await;
+    let mut h = station_on(uri, "ipp-everywhere", |_| {}).await;
     let ids = h.send_orders(0, 3).await;
     h.wait_for(&ids[0], "card.printed").await;
     let held = h.wait_for(&ids[1], "order.held").await;
@@ -158,11 +164,7 @@ async fn on_a_magicard_through_cups_all_text_and_only_text_goes_to_resin_k() {
     let cups = common::cups::Cups::start();
     let out = cups.magicard_queue("Magicard", "abort-job");
     let uri = cups.uri("Magicard");
-    let mut h = common::Harness::start_with(|s| {
-        s.printer.uri = uri;
-        s.printer.profile = "magicard-gutenprint".into();
-    })
-    .await;
+    let mut h = station_on(uri, "magicard-gutenprint", |_| {}).await;
     let ids = h.send_orders(0, 1).await;
     h.wait_for(&ids[0], "card.printed").await;
     // What the station sent (CUPS keeps it), and what the driver made of it.
@@ -286,11 +288,7 @@ async fn a_stopped_queue_pauses_the_station_and_it_goes_on_when_enabled() {
     cups.magicard_queue("Magicard", "abort-job");
     cups.run("cupsdisable", &["Magicard"]);
     let uri = cups.uri("Magicard");
-    let mut h = common::Harness::start_with(|s| {
-        s.printer.uri = uri;
-        s.printer.profile = "magicard-gutenprint".into();
-    })
-    .await;
+    let mut h = station_on(uri, "magicard-gutenprint", |_| {}).await;
     let ids = h.send_orders(0, 1).await;
     h.wait_for(&ids[0], "order.accepted").await;
     let stopped = h
@@ -324,12 +322,7 @@ if [ "$n" = 3 ]; then echo "STATE: +media-jam" >&2; sleep 1; exit 1; fi
 exit 0"#,
     ));
     let uri = printer.uri.clone();
-    let mut h = common::Harness::start_with(|s| {
-        s.printer.uri = uri;
-        s.printer.profile = "ipp-everywhere".into();
-        s.queue.mode = QueueMode::Batch;
-    })
-    .await;
+    let mut h = station_on(uri, "ipp-everywhere", |s| s.queue.mode = QueueMode::Batch).await;
     let config = h.dir.path().join("legitka.toml");
     common::write_config(&h.settings, &config);
     let ids = h.send_orders(0, 5).await;
