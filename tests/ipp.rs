@@ -330,19 +330,7 @@ exit 0"#,
         h.wait_for(id, "order.accepted").await;
     }
     common::cli::receive_blanks(&config, "000101", 10, "Anna Kowalska");
-    common::cli::ok(
-        &config,
-        &[
-            "batch",
-            "start",
-            "--first-blank",
-            "000101",
-            "--operator",
-            "Anna Kowalska",
-            "--class",
-            "1a",
-        ],
-    );
+    common::cli::start_class_batch(&config, "000101", "1a", "Anna Kowalska");
     let held = h.wait_for(&ids[2], "order.held").await;
     assert_eq!(held["code"], "needs_check", "{held}");
     common::cli::ok(

@@ -170,39 +170,12 @@ async fn every_report_keeps_the_longest_names_whole_and_stays_small() {
     }
     let ids = common::send_accepted(&mut h.central, &orders).await;
     common::cli::receive_blanks(&config, "000101", 40, OPERATOR);
-    let batch = ok(
-        &config,
-        &[
-            "batch",
-            "start",
-            "--first-blank",
-            "000101",
-            "--operator",
-            OPERATOR,
-            "--class",
-            class,
-        ],
-    );
-    let batch = batch.trim().to_string();
+    let batch = common::cli::start_class_batch(&config, "000101", class, OPERATOR);
     for id in &ids {
         h.wait_for(id, "card.printed").await;
     }
     let year = legitka::records::hologram::SchoolYear::current().to_string();
-    ok(
-        &config,
-        &[
-            "holograms",
-            "receive",
-            "--year",
-            &year,
-            "--first",
-            "H0000001",
-            "--count",
-            "40",
-            "--operator",
-            OPERATOR,
-        ],
-    );
+    common::cli::receive_holograms(&config, &year, "H0000001", 40, OPERATOR);
     ok(
         &config,
         &[

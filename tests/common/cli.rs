@@ -137,3 +137,42 @@ pub fn receive_blanks(config: &Path, first: &str, count: u32, operator: &str) {
         ],
     );
 }
+
+/// `legitka batch start` for a class on blanks from `first`: the batch's id.
+pub fn start_class_batch(config: &Path, first: &str, class: &str, operator: &str) -> String {
+    ok(
+        config,
+        &[
+            "batch",
+            "start",
+            "--first-blank",
+            first,
+            "--operator",
+            operator,
+            "--class",
+            class,
+        ],
+    )
+    .trim()
+    .to_string()
+}
+
+/// `legitka holograms receive`: a delivery of `count` stickers from `first`.
+pub fn receive_holograms(config: &Path, year: &str, first: &str, count: u32, operator: &str) {
+    let count = count.to_string();
+    ok(
+        config,
+        &[
+            "holograms",
+            "receive",
+            "--year",
+            year,
+            "--first",
+            first,
+            "--count",
+            &count,
+            "--operator",
+            operator,
+        ],
+    );
+}
