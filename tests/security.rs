@@ -747,6 +747,7 @@ async fn the_daemon_deletes_what_it_kept_too_long_and_says_so() {
     common::cli::add_user(&config, "anna", "Anna Kowalska", "operator", PASSWORD);
     let mut central = common::central(&settings).await;
     let mut first = common::daemon(&config, &dir.path().join("first.log"));
+    let _first_guard = common::kill_on_panic(first.id());
     central
         .wait_state(Duration::from_secs(60), |s| s["online"] == true)
         .await
@@ -795,6 +796,7 @@ async fn the_daemon_deletes_what_it_kept_too_long_and_says_so() {
         .collect();
 
     let mut second = common::daemon(&config, &dir.path().join("second.log"));
+    let _second_guard = common::kill_on_panic(second.id());
     let expired = central
         .wait_count("order.rejected", 30, Duration::from_secs(60))
         .await;

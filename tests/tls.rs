@@ -252,7 +252,7 @@ async fn a_broker_certificate_from_another_ca_is_refused_and_said_so() {
     let log = dir.path().join("daemon.log");
     let mut child = daemon(&config, &log);
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let kill_on_panic = scopeguard(child.id());
+    let kill_on_panic = common::kill_on_panic(child.id());
 
     // A clear error, naming the certificate problem, within 10 s.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -332,24 +332,4 @@ async fn a_broker_certificate_from_another_ca_is_refused_and_said_so() {
         read_log(&log),
         mosquitto.log()
     );
-}
-
-/// Kills the daemon if the test fails before it stopped it.
-struct KillOnDrop(Option<u32>);
-
-fn scopeguard(pid: u32) -> KillOnDrop {
-    KillOnDrop(Some(pid))
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            if let Some(pid) = self.0 {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-        }
-    }
 }

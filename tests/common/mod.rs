@@ -250,3 +250,23 @@ pub async fn send_accepted(central: &mut Central, orders: &[serde_json::Value]) 
     );
     ids
 }
+
+/// Kills the daemon if the test fails before it stopped it.
+pub struct KillOnDrop(Option<u32>);
+
+pub fn kill_on_panic(pid: u32) -> KillOnDrop {
+    KillOnDrop(Some(pid))
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(pid) = self.0 {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
