@@ -401,3 +401,34 @@ exit 0"#,
         .unwrap();
     assert_eq!(jobs, 6, "five cards and the one reprint");
 }
+
+/// A printer that answers but refuses every card (its spool is gone) is not
+/// asked again several times a second: the card waits, and the station
+/// pauses between tries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printer_refusing_every_card_is_not_hammered() {
+    let printer = Ippeve::start(Some("exit 0"));
+    std::fs::remove_dir(&printer.spool).unwrap();
+    let uri = printer.uri.clone();
+    let mut h = station_on(uri, "ipp-everywhere", |_| {}).await;
+    let ids = h.send_orders(0, 1).await;
+    h.wait_for(&ids[0], "order.accepted").await;
+    let log = printer.dir.path().join("ippeveprinter.log");
+    let jobs = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("Print-Job document-format")
+            .count()
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = jobs();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let tries = jobs() - before;
+    assert!(tries >= 1, "the card is tried again");
+    assert!(tries <= 4, "{tries} Print-Job requests in 6 s");
+    assert_eq!(h.central.events_for(&ids[0], "card.printed").count(), 0);
+    // The spool back: the card prints, once.
+    std::fs::create_dir(&printer.spool).unwrap();
+    h.wait_for(&ids[0], "card.printed").await;
+    h.stop().await;
+}

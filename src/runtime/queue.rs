@@ -40,6 +40,9 @@ pub struct Queue {
 
 type Link = Box<dyn Printer>;
 
+/// How long the queue waits after a card the printer did not start.
+const NOT_STARTED_PAUSE: Duration = Duration::from_secs(2);
+
 /// A card rendered ahead of its turn.
 struct Prepared {
     order_id: String,
@@ -379,6 +382,10 @@ impl Queue {
             }
             Err(PrintError::NotStarted(e)) => {
                 warn!(order_id = %id, error = %e, "printer lost before the card started; card stays queued");
+                // A printer that answers but refuses the card (an IPP
+                // printer with a full spool, say) reconnects at once: without
+                // a pause it would be asked again several times a second.
+                tokio::time::sleep(NOT_STARTED_PAUSE).await;
                 (Outcome::Requeue, false)
             }
             Err(PrintError::Spoiled { cause, message }) => {
