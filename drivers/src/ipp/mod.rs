@@ -116,21 +116,38 @@ fn ints(v: &IppValue) -> Vec<i32> {
     }
 }
 
+/// What the printer is and how it is: asked at connect and by `probe`.
+const EVERYTHING: &[&str] = &[
+    "printer-make-and-model",
+    "printer-uuid",
+    "printer-firmware-string-version",
+    "printer-state",
+    "printer-state-reasons",
+    "document-format-supported",
+    "media-supported",
+    "printer-error-policy",
+    "marker-levels",
+];
+
+/// How it is: asked before each card and four times a second while one
+/// prints, so only what a status needs (a printer's media list alone can
+/// be kilobytes).
+const STATE: &[&str] = &["printer-state", "printer-state-reasons", "marker-levels"];
+
 /// Asks the printer what it is and how it is.
 pub fn describe(uri: &str) -> Result<Description, TransportError> {
+    ask(uri, EVERYTHING)
+}
+
+/// Asks the printer how it is, and nothing else.
+pub fn reading(uri: &str) -> Result<Description, TransportError> {
+    ask(uri, STATE)
+}
+
+fn ask(uri: &str, attributes: &[&str]) -> Result<Description, TransportError> {
     let uri = parse_uri(uri)?;
     let op = IppOperationBuilder::get_printer_attributes(uri.clone())
-        .attributes([
-            "printer-make-and-model",
-            "printer-uuid",
-            "printer-firmware-string-version",
-            "printer-state",
-            "printer-state-reasons",
-            "document-format-supported",
-            "media-supported",
-            "printer-error-policy",
-            "marker-levels",
-        ])
+        .attributes(attributes.iter().copied())
         .build()
         .map_err(|e| unreachable(&uri, e))?;
     let resp = client(&uri, Duration::from_secs(10))
@@ -327,11 +344,11 @@ impl Printer for IppPrinter {
     }
 
     fn status(&mut self) -> Result<Status, TransportError> {
-        describe(&self.uri).map(|d| status_of(&d))
+        reading(&self.uri).map(|d| status_of(&d))
     }
 
     fn print(&mut self, card: &PanelSet) -> Result<PrintReport, PrintError> {
-        let before = describe(&self.uri).map_err(PrintError::NotStarted)?;
+        let before = reading(&self.uri).map_err(PrintError::NotStarted)?;
         let status = status_of(&before);
         if !status.can_print() {
             return Err(PrintError::NotReady(
@@ -406,7 +423,7 @@ impl Printer for IppPrinter {
                 }
                 Err(_) => continue,
             };
-            if let Ok(d) = describe(&self.uri) {
+            if let Ok(d) = reading(&self.uri) {
                 let s = status_of(&d);
                 if let Some(c) = s.detail.filter(|c| c.blocks_printing()) {
                     fault = Some(c);
