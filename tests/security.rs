@@ -984,3 +984,65 @@ async fn over_tls_the_page_sends_hsts_and_cuts_a_silent_handshake() {
     );
     w.h.stop().await;
 }
+
+/// Point 15 at a school's size: a September's worth of orders left waiting
+/// past the retention period are all deleted and answered, a few hundred to
+/// a transaction; recent and possibly-printed ones stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_expires_a_septembers_worth_of_orders_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::records::store(&dir).await;
+    let template = common::records::valid(0);
+    let n = 2_000;
+    for i in 0..n {
+        let mut o = template.clone();
+        o.data.order_id = uuid::Uuid::new_v4().to_string();
+        o.data.card_number = format!("{}/2026", i + 1);
+        o.data.student_id = format!("S-{i:06}");
+        o.content_sha256 = format!("{i:064x}");
+        store.offer(&o).await.unwrap();
+    }
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("legitka.db").display()
+    ))
+    .await
+    .unwrap();
+    let old = (chrono::Utc::now() - chrono::Duration::days(61))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    // All but the last 100 came two months ago; one of the old ones may
+    // have printed (held for checking): only a person settles it.
+    sqlx::query("UPDATE orders SET received_at = ? WHERE seq <= ?")
+        .bind(&old)
+        .bind(n - 100)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE orders SET status = 'held', hold_code = 'needs_check' WHERE seq = 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let expired = store.expire_orders(60).await.unwrap();
+    assert_eq!(expired, (n - 101) as i64);
+    let (queued, held, left_data): (i64, i64, i64) = sqlx::query_as(
+        "SELECT SUM(status = 'queued'), SUM(status = 'held'),
+                SUM(status = 'cancelled' AND (data != '{}' OR photo IS NOT NULL))
+           FROM orders",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((queued, held, left_data), (100, 1, 0));
+    let events = common::records::events(&store).await;
+    let rejected = events
+        .iter()
+        .filter(|(k, e)| k == "order.rejected" && e["code"] == "expired")
+        .count();
+    let purged = events.iter().filter(|(k, _)| k == "photo.purged").count();
+    assert_eq!((rejected, purged), ((n - 101) as usize, (n - 101) as usize));
+    assert_eq!(
+        store.expire_orders(60).await.unwrap(),
+        0,
+        "a second pass finds nothing"
+    );
+}
