@@ -8,14 +8,17 @@
 //! revocations from the central system; stacks loaded and unloaded;
 //! batches started, paused, resumed and cancelled; jams, an open cover, the
 //! ribbon out, the cable pulled; the station killed mid-card and restarted;
-//! held cards settled as the operator finds them; blanks destroyed. The
-//! operator is honest: what they tell the station is what they did.
+//! held cards settled as the operator finds them; orders held for a revoked
+//! photo discarded; orders left unprinted past the retention period
+//! expired; blanks destroyed. The operator is honest: what they tell the
+//! station is what they did.
 //!
 //! After every step, once the station has nothing left it can do, the
 //! records are checked against `feeder.jsonl` and the feeder: each card
 //! printed is registered on the blank it physically took (or is the one
 //! card held for the operator), each spoiled blank likewise, every serial
-//! is in one state that matches where it is, and the blanks add up.
+//! is in one state that matches where it is, and the blanks add up; and no
+//! order whose data the station deleted (discarded, expired) ever prints.
 //!
 //! `LEGITKA_TEST_MODEL_SEEDS=N` runs N sequences (3 by default),
 //! `LEGITKA_TEST_MODEL_STEPS=N` makes each N steps long (30), and
@@ -54,6 +57,10 @@ struct World {
     operator: Actor,
     received: bool,
     mode: QueueMode,
+    /// The database file, to date orders back as the calendar would.
+    db: PathBuf,
+    /// Orders discarded or expired: their data is gone, no card may print.
+    forgotten: BTreeSet<String>,
 }
 
 impl World {
@@ -109,6 +116,8 @@ impl World {
             operator: Actor::named("Model Operator", Via::Cli),
             received: false,
             mode,
+            db: settings.db_path(),
+            forgotten: BTreeSet::new(),
         };
         w.start_daemon().await;
         if plain == 0 {
@@ -518,11 +527,90 @@ impl World {
                 panic!("{}", self.story(&format!("settling {id}: {e}")));
             }
         }
+        // An order held for a revoked photo: sometimes the operator ends it.
+        for o in held
+            .iter()
+            .filter(|o| o.hold_code.as_deref() == Some("photo_revoked"))
+        {
+            if self.rng.bool() {
+                continue;
+            }
+            let id = &o.order_id;
+            match self.store.discard_held(id, &self.operator).await {
+                Ok(()) => {
+                    said.push(format!("discard {id} (photo revoked)"));
+                    self.forgotten.insert(id.clone());
+                }
+                Err(e) => panic!("{}", self.story(&format!("discarding {id}: {e}"))),
+            }
+        }
         if said.is_empty() {
             "settle: nothing held".into()
         } else {
             said.join("; ")
         }
+    }
+
+    /// Some waiting orders came in longer ago than the retention period:
+    /// the station forgets them (as its hourly pass would) while the queue
+    /// runs, a batch may be holding blanks for them.
+    async fn expire(&mut self) -> String {
+        let waiting: Vec<String> = self
+            .store
+            .order_lines(&["queued", "held"])
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.hold_code.as_deref() != Some("needs_check"))
+            .map(|o| o.order_id)
+            .collect();
+        if waiting.is_empty() {
+            return "expire: nothing waiting".into();
+        }
+        let k = self.rng.usize(1..=waiting.len().min(4));
+        let old: Vec<String> = (0..k)
+            .map(|_| waiting[self.rng.usize(..waiting.len())].clone())
+            .collect();
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", self.db.display()))
+            .await
+            .unwrap();
+        let then = (chrono::Utc::now() - chrono::Duration::days(61))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        for id in &old {
+            sqlx::query("UPDATE orders SET received_at = ? WHERE order_id = ?")
+                .bind(&then)
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+        let expired = self.store.expire_orders(60).await.unwrap();
+        // Those the queue took meanwhile print; the rest are forgotten.
+        let deleted = self.deleted().await;
+        let mut gone = Vec::new();
+        for id in &old {
+            if deleted.contains(id) && self.forgotten.insert(id.clone()) {
+                gone.push(id.clone());
+            }
+        }
+        format!("{k} dated back 61 days: {expired} expired {gone:?}")
+    }
+
+    /// Orders cancelled with nothing kept but what recognises them.
+    async fn deleted(&self) -> BTreeSet<String> {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", self.db.display()))
+            .await
+            .unwrap();
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT order_id FROM orders
+              WHERE status = 'cancelled' AND data = '{}' AND photo IS NULL AND student_id = ''",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        ids.into_iter().map(|(id,)| id).collect()
     }
 
     async fn destroy(&mut self) -> String {
@@ -594,7 +682,8 @@ impl World {
             71..=74 => self.clear(),
             75..=84 => self.kill().await,
             85..=92 => self.settle().await,
-            _ => self.destroy().await,
+            93..=96 => self.destroy().await,
+            _ => self.expire().await,
         };
         self.steps.push(said);
         self.quiet().await;
@@ -687,6 +776,17 @@ impl World {
                     "{physical} plain cards {what}, {recorded} recorded so without a serial"
                 ));
             }
+        }
+        // Nothing prints of an order whose data the station deleted.
+        if let Some(r) = reg.iter().find(|r| self.forgotten.contains(&r.order_id)) {
+            fail(format!(
+                "card {} printed for {}, whose data was deleted",
+                r.card_number, r.order_id
+            ));
+        }
+        let deleted = self.deleted().await;
+        if let Some(id) = self.forgotten.difference(&deleted).next() {
+            fail(format!("order {id} was deleted; its data is back"));
         }
         // No card twice: one register row per order.
         let orders: BTreeSet<&str> = reg.iter().map(|r| r.order_id.as_str()).collect();
