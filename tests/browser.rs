@@ -441,6 +441,46 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
         );
         person.shot("pulpit").await;
 
+        // The 4"a pupil's photo is revoked before the class is printed: the
+        // order is held, and the secretary deletes its data (issue 17).
+        let quoted_id = quoted["order_id"].as_str().unwrap();
+        h.central
+            .send_revoke(quoted["student"]["id"].as_str().unwrap())
+            .await;
+        h.wait_for(quoted_id, "order.held").await;
+        person.click_link("Do sprawdzenia").await;
+        person
+            .wait_for("the revoked photo's hold", |p| {
+                p.contains("Usuń dane zamówienia")
+            })
+            .await;
+        person.click_link("Usuń dane zamówienia").await;
+        let ask = person.text_of("main").await;
+        assert!(
+            ask.contains("Usunąć dane zamówienia (imiona, datę urodzenia, PESEL)?"),
+            "{ask}"
+        );
+        assert!(
+            person.c.find(Locator::Css("#blank")).await.is_err(),
+            "no blank's number is asked for a card that was never printed"
+        );
+        person.shot("usun-dane").await;
+        person.click("form button.primary").await;
+        let said = person.flash().await;
+        assert!(said.contains("dane zamówienia skasowane"), "{said}");
+        let ev = h.wait_for(quoted_id, "order.rejected").await;
+        assert_eq!(ev["code"], "discarded");
+        // The dashboard whole, its "Dane uczniów" panel with it.
+        person.click_link("Pulpit").await;
+        let panel = person.text_of("main").await;
+        assert!(
+            panel.contains("Dane uczniów") && panel.contains("60 dni"),
+            "{panel}"
+        );
+        person.c.set_window_size(1366, 1800).await.unwrap();
+        person.shot("pulpit-cala").await;
+        person.c.set_window_size(1366, 768).await.unwrap();
+
         // A hologram by typing the card number and Enter, as a scanner does:
         // Enter moves to the serial instead of sending half a form.
         person.click_link("Hologramy").await;

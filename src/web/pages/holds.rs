@@ -104,7 +104,8 @@ pub async fn confirm_page(
             }
             form.actions method="post" action={ "/sprawdzenie/" (order) "/" (word) } {
                 (layout::csrf(&p))
-                @if reserved.is_none() && word != "ponow" {
+                // A discarded order never printed: no blank to name.
+                @if reserved.is_none() && word != "ponow" && word != "usun" {
                     label for="blank" { "Nr druku z karty (jeśli był ponumerowany)" }
                     input #blank name="blank" autocomplete="off" inputmode="numeric" placeholder="np. 000105";
                 }
