@@ -439,6 +439,13 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
             serde_json::Value::Bool(true),
             "updated in place, not reloaded"
         );
+        // No blank is left, and the 4"a pupil waits for a batch of its
+        // own: that is not a card waiting for blanks.
+        let board = person.text_of("main").await;
+        assert!(
+            !board.contains("Czeka na druki"),
+            "a pupil outside any batch is said to wait for blanks: {board}"
+        );
         person.shot("pulpit").await;
 
         // The 4"a pupil's photo is revoked before the class is printed: the

@@ -8,7 +8,7 @@
 //! Blanks taken out of the feeder are unloaded (back to stock), never
 //! "returned" (that is to the supplier).
 
-use super::{audit_in, Result, Store, WriteTx};
+use super::{audit_in, QueueMode, Result, Store, WriteTx};
 use crate::card::template::KnownPattern;
 use crate::records::actor::Actor;
 use crate::records::event;
@@ -409,17 +409,22 @@ impl Store {
     }
 
     /// Patterns whose waiting cards cannot print for want of a loaded blank
-    /// (they are accounted on numbered blanks, and none is loaded).
+    /// (they are accounted on numbered blanks, and none is loaded). In batch
+    /// mode only cards of a running batch would print now: an order outside
+    /// one waits for the operator's batch, not for blanks.
     pub async fn patterns_waiting_for_blanks(&self) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             // The waiting patterns first (a handful), then the blanks of
             // each: not two lookups for every one of September's orders.
-            "SELECT o.pattern FROM (SELECT DISTINCT pattern FROM orders WHERE status = 'queued') o
+            "SELECT o.pattern FROM (SELECT DISTINCT pattern FROM orders q WHERE status = 'queued'
+                    AND (?1 = 0 OR EXISTS (SELECT 1 FROM batch_orders bo JOIN batches b ON b.id = bo.batch_id
+                                            WHERE bo.order_id = q.order_id AND b.status = 'running'))) o
              WHERE EXISTS (SELECT 1 FROM blanks ab WHERE ab.pattern = o.pattern AND ab.status != 'voided')
                AND NOT EXISTS (SELECT 1 FROM blanks lb WHERE lb.pattern = o.pattern
                                AND lb.status = 'loaded' AND lb.order_id IS NULL)
              ORDER BY o.pattern",
         )
+        .bind(self.mode == QueueMode::Batch)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(p,)| p).collect())
