@@ -113,13 +113,19 @@ async fn blocking<T: Send + 'static>(
     link: Link,
     f: impl FnOnce(&mut Link) -> T + Send + 'static,
 ) -> (Link, T) {
-    tokio::task::spawn_blocking(move || {
+    match tokio::task::spawn_blocking(move || {
         let mut link = link;
         let r = f(&mut link);
         (link, r)
     })
     .await
-    .expect("printer thread panicked")
+    {
+        Ok(done) => done,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Cancelled: the runtime is shutting down and drops this task with
+        // it; there is nothing to hand back and nothing went wrong.
+        Err(_) => std::future::pending().await,
+    }
 }
 
 impl Queue {
