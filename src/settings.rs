@@ -289,6 +289,11 @@ pub struct PrinterSettings {
     /// (photo and PESEL included). Nowhere unless set.
     #[serde(default)]
     pub sim_out_dir: Option<PathBuf>,
+    /// For `ipps://`: the printer's own certificate (PEM), or the authority
+    /// that signed it. A printer's certificate is self-signed, so no system
+    /// authority vouches for it; saved once (README), it is trusted here.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for PrinterSettings {
@@ -299,6 +304,7 @@ impl Default for PrinterSettings {
             operator: None,
             sim_card_seconds: 0.0,
             sim_out_dir: None,
+            ca_file: None,
         }
     }
 }

@@ -432,3 +432,61 @@ async fn a_printer_refusing_every_card_is_not_hammered() {
     h.wait_for(&ids[0], "card.printed").await;
     h.stop().await;
 }
+
+/// Over `ipps://` a printer shows its own, self-signed certificate: refused
+/// until the school saves it (the line `probe` gives) and names it; then the
+/// station prints on it. Another certificate is no proof of this printer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipps_printer_is_trusted_by_its_own_saved_certificate() {
+    let printer = Ippeve::start(Some("exit 0"));
+    // The certificate names the host `localhost`, not the address.
+    let uri = printer.uri.replace("ipp://127.0.0.1:", "ipps://localhost:");
+    let legitka = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_legitka"))
+            .args(args)
+            .current_dir(printer.dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = legitka(&["printers", "probe", &uri]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(said.contains("self-signed"), "{said}");
+    let line = said
+        .lines()
+        .find(|l| l.trim_start().starts_with("openssl s_client"))
+        .unwrap_or_else(|| panic!("no line to save the certificate: {said}"))
+        .trim()
+        .to_string();
+    let saved = std::process::Command::new("sh")
+        .args(["-c", &line])
+        .current_dir(printer.dir.path())
+        .output()
+        .unwrap();
+    assert!(saved.status.success(), "{saved:?}");
+    assert!(
+        String::from_utf8_lossy(&saved.stdout).contains("Fingerprint="),
+        "{saved:?}"
+    );
+    let pem = printer.dir.path().join("printer.pem");
+    let out = legitka(&["printers", "probe", &uri, "--ca-file", "printer.pem"]);
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(said.contains("legitka Card Test"), "{said}");
+
+    // A certificate of somebody else's proves nothing.
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let stranger = printer.dir.path().join("stranger.pem");
+    std::fs::write(&stranger, other.cert.pem()).unwrap();
+    let out = legitka(&["printers", "probe", &uri, "--ca-file", "stranger.pem"]);
+    assert!(!out.status.success(), "{out:?}");
+
+    // The station, told the printer's certificate, prints over TLS.
+    let mut h = station_on(uri, "ipp-everywhere", |s| s.printer.ca_file = Some(pem)).await;
+    let ids = h.send_orders(0, 2).await;
+    for id in &ids {
+        h.wait_for(id, "card.printed").await;
+    }
+    assert_eq!(printer.documents().len(), 2);
+    h.stop().await;
+}

@@ -46,7 +46,7 @@ pub enum PrinterUri {
     UsbAuto,
     /// An IPP printer or CUPS queue (`ipp://`, `ipps://`, `http://`, or
     /// `cups:QUEUE` for the local CUPS): not a byte stream, a job service.
-    Ipp(String),
+    Ipp(crate::ipp::Endpoint),
 }
 
 /// USB vendors whose card printers speak a protocol we drive.
@@ -81,7 +81,7 @@ impl std::str::FromStr for PrinterUri {
             || s.strip_prefix("cups:")
                 .is_some_and(|q| !q.is_empty() && !q.contains('/'))
         {
-            return Ok(PrinterUri::Ipp(s.to_string()));
+            return Ok(PrinterUri::Ipp(crate::ipp::Endpoint::new(s)));
         }
         if let Some(rest) = s.strip_prefix("usb:") {
             let mut parts = rest.splitn(3, ':');
@@ -119,7 +119,7 @@ pub fn open_uri(uri: &PrinterUri) -> Result<Box<dyn Transport>, TransportError> 
         )?)),
         PrinterUri::UsbAuto => Ok(Box::new(UsbTransport::open(None, None)?)),
         PrinterUri::Ipp(uri) => Err(TransportError::Open {
-            uri: uri.clone(),
+            uri: uri.to_string(),
             message: "an IPP printer takes jobs, not a byte stream: give it a profile with protocol = \"ipp\"".into(),
         }),
     }

@@ -23,6 +23,10 @@ enum PrintersCommand {
         /// built-in set.
         #[arg(long)]
         profiles: Option<PathBuf>,
+        /// For `ipps://`: the printer's own certificate (PEM), as
+        /// `printer.ca_file` will name it.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
     },
 }
 
@@ -50,12 +54,33 @@ pub fn fitting<'a>(
 }
 
 pub fn run(a: PrintersArgs) -> anyhow::Result<()> {
-    let PrintersCommand::Probe { uri, profiles } = a.command;
+    let PrintersCommand::Probe {
+        uri,
+        profiles,
+        ca_file,
+    } = a.command;
     let profiles = match &profiles {
         Some(d) => Profiles::load_dir(d)?,
         None => Profiles::builtin(),
     };
-    let d = ipp::describe(&uri).with_context(|| format!("asking {uri}"))?;
+    let mut at = ipp::Endpoint::new(&uri);
+    if let Some(f) = &ca_file {
+        let pem = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+        at = at
+            .trusting(&pem)
+            .with_context(|| format!("{}", f.display()))?;
+    }
+    let d = match ipp::describe(&at) {
+        Ok(d) => d,
+        // A printer's certificate is its own: say how to trust it.
+        Err(e) if uri.starts_with("ipps://") && e.to_string().contains("UnknownIssuer") => {
+            anyhow::bail!(
+                "asking {uri}: {e}\nThe printer's certificate is self-signed. Save it (and compare its fingerprint with the one on the printer's own page or panel):\n  {}\nthen probe again with --ca-file printer.pem and set printer.ca_file to it.",
+                save_certificate_line(&uri)
+            )
+        }
+        Err(e) => return Err(e).with_context(|| format!("asking {uri}")),
+    };
     println!(
         "printer:      {}",
         if d.make_and_model.is_empty() {
@@ -117,4 +142,22 @@ pub fn run(a: PrintersArgs) -> anyhow::Result<()> {
         println!("missing:      {m}");
     }
     Ok(())
+}
+
+/// The line that saves an `ipps://` printer's certificate and shows its
+/// fingerprint.
+fn save_certificate_line(uri: &str) -> String {
+    let host_port = uri
+        .trim_start_matches("ipps://")
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let host_port = if host_port.contains(':') && !host_port.ends_with(']') {
+        host_port.to_string()
+    } else {
+        format!("{host_port}:631")
+    };
+    format!(
+        "openssl s_client -connect {host_port} </dev/null 2>/dev/null | openssl x509 > printer.pem && openssl x509 -in printer.pem -noout -fingerprint -sha256"
+    )
 }

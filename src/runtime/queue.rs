@@ -75,7 +75,7 @@ pub fn connect(uri: &PrinterUri, profile: &PrinterProfile) -> Result<Link, Strin
             card_timeout,
             poll: Duration::from_millis(250),
         };
-        return IppPrinter::connect(address, settings, caps)
+        return IppPrinter::connect(address.clone(), settings, caps)
             .map(|p| Box::new(p) as Link)
             .map_err(|e| e.to_string());
     }

@@ -133,6 +133,15 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
     let uri = match uri {
         PrinterUri::Sim => start_simulator(&settings, &profiles)?,
         PrinterUri::Ipp(address) => {
+            let address = match &settings.printer.ca_file {
+                Some(f) => std::fs::read(f)
+                    .map_err(|e| e.to_string())
+                    .and_then(|pem| address.trusting(&pem).map_err(|e| e.to_string()))
+                    .map_err(|e| {
+                        StationError::PrinterSetup(format!("printer.ca_file {}: {e}", f.display()))
+                    })?,
+                None => address,
+            };
             check_ipp_queue(&address, &profile).await?;
             PrinterUri::Ipp(address)
         }
@@ -308,7 +317,7 @@ pub async fn run(settings: Settings, mut shutdown: Shutdown) -> Result<(), Stati
 /// start on it (exit 78, the `lpadmin` line that mends it in the message). A
 /// printer that does not answer yet is the queue's to wait for.
 async fn check_ipp_queue(
-    address: &str,
+    address: &legitka_drivers::ipp::Endpoint,
     profile: &crate::card::profile::PrinterProfile,
 ) -> Result<(), StationError> {
     if profile.protocol != "ipp" {
@@ -317,12 +326,12 @@ async fn check_ipp_queue(
             profile.model, profile.protocol
         )));
     }
-    let a = address.to_string();
+    let a = address.clone();
     match tokio::task::spawn_blocking(move || legitka_drivers::ipp::describe(&a)).await {
         Ok(Ok(d)) if d.retries_jobs() => Err(StationError::PrinterSetup(format!(
             "the CUPS queue {address} sends a failed job again (printer-error-policy={}), and a card could print twice; run: {}",
             d.error_policy.unwrap_or_default(),
-            legitka_drivers::ipp::abort_policy_fix(&legitka_drivers::ipp::resolve(address))
+            legitka_drivers::ipp::abort_policy_fix(&legitka_drivers::ipp::resolve(address.as_str()))
         ))),
         Ok(Ok(d)) => {
             info!(printer = %d.make_and_model, policy = ?d.error_policy, "IPP printer answers");

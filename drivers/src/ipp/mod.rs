@@ -81,13 +81,65 @@ pub fn resolve(uri: &str) -> String {
     }
 }
 
-fn client(uri: &Uri, timeout: Duration) -> IppClient {
-    // ipps:// uses the process's rustls provider: ring, as the broker link
-    // and the web page do; whichever installs it first wins.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    IppClient::builder(uri.clone())
-        .request_timeout(timeout)
-        .build()
+/// Where an IPP printer is, and what proves it over `ipps://` besides the
+/// system's authorities: a printer's own certificate is self-signed, so the
+/// school saves it once and names it (`printer.ca_file`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    uri: String,
+    trusted: Vec<Vec<u8>>,
+}
+
+impl Endpoint {
+    pub fn new(uri: &str) -> Self {
+        Endpoint {
+            uri: uri.to_string(),
+            trusted: Vec::new(),
+        }
+    }
+
+    /// Also trusts the certificates of a PEM file (the printer's own, or
+    /// the authority that signed it).
+    pub fn trusting(mut self, pem: &[u8]) -> Result<Self, TransportError> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(pem)
+            .map(|c| c.map(|c| c.as_ref().to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| TransportError::Io(std::io::Error::other(format!("{e:?}"))))?;
+        if certs.is_empty() {
+            return Err(TransportError::Io(std::io::Error::other(
+                "no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+            )));
+        }
+        self.trusted.extend(certs);
+        Ok(self)
+    }
+
+    /// The address as configured (`cups:QUEUE` as such).
+    pub fn as_str(&self) -> &str {
+        &self.uri
+    }
+
+    fn parsed(&self) -> Result<Uri, TransportError> {
+        parse_uri(&self.uri)
+    }
+
+    fn client(&self, uri: &Uri, timeout: Duration) -> IppClient {
+        // ipps:// uses the process's rustls provider: ring, as the broker
+        // link and the web page do; whichever installs it first wins.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut b = IppClient::builder(uri.clone()).request_timeout(timeout);
+        for der in &self.trusted {
+            b = b.ca_cert(der);
+        }
+        b.build()
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.uri)
+    }
 }
 
 fn parse_uri(uri: &str) -> Result<Uri, TransportError> {
@@ -135,22 +187,23 @@ const EVERYTHING: &[&str] = &[
 const STATE: &[&str] = &["printer-state", "printer-state-reasons", "marker-levels"];
 
 /// Asks the printer what it is and how it is.
-pub fn describe(uri: &str) -> Result<Description, TransportError> {
-    ask(uri, EVERYTHING)
+pub fn describe(printer: &Endpoint) -> Result<Description, TransportError> {
+    ask(printer, EVERYTHING)
 }
 
 /// Asks the printer how it is, and nothing else.
-pub fn reading(uri: &str) -> Result<Description, TransportError> {
-    ask(uri, STATE)
+pub fn reading(printer: &Endpoint) -> Result<Description, TransportError> {
+    ask(printer, STATE)
 }
 
-fn ask(uri: &str, attributes: &[&str]) -> Result<Description, TransportError> {
-    let uri = parse_uri(uri)?;
+fn ask(printer: &Endpoint, attributes: &[&str]) -> Result<Description, TransportError> {
+    let uri = printer.parsed()?;
     let op = IppOperationBuilder::get_printer_attributes(uri.clone())
         .attributes(attributes.iter().copied())
         .build()
         .map_err(|e| unreachable(&uri, e))?;
-    let resp = client(&uri, Duration::from_secs(10))
+    let resp = printer
+        .client(&uri, Duration::from_secs(10))
         .send(op)
         .map_err(|e| unreachable(&uri, e))?;
     if !resp.header().status_code().is_success() {
@@ -247,7 +300,7 @@ pub fn status_of(d: &Description) -> Status {
 
 /// A printer over IPP.
 pub struct IppPrinter {
-    uri: String,
+    at: Endpoint,
     settings: IppSettings,
     caps: Capabilities,
     identity: Identity,
@@ -258,11 +311,12 @@ impl IppPrinter {
     /// Asks the printer who it is. A CUPS queue that retries failed jobs is
     /// refused: it could print a card twice.
     pub fn connect(
-        uri: &str,
+        at: Endpoint,
         settings: IppSettings,
         caps: Capabilities,
     ) -> Result<Self, TransportError> {
-        let d = describe(uri)?;
+        let uri = at.as_str();
+        let d = describe(&at)?;
         if d.retries_jobs() {
             return Err(TransportError::Io(std::io::Error::other(format!(
                 "the CUPS queue {uri} sends a failed job again (printer-error-policy={}), which can print a card twice: run `{}`",
@@ -287,7 +341,7 @@ impl IppPrinter {
             firmware: d.firmware.clone(),
         };
         Ok(IppPrinter {
-            uri: uri.to_string(),
+            at,
             dpi: caps.dpi,
             settings,
             caps,
@@ -296,7 +350,7 @@ impl IppPrinter {
     }
 
     fn uri(&self) -> Result<Uri, TransportError> {
-        parse_uri(&self.uri)
+        self.at.parsed()
     }
 
     /// The job's state and reasons.
@@ -304,7 +358,9 @@ impl IppPrinter {
         let op = IppOperationBuilder::get_job_attributes(uri.clone(), id)
             .build()
             .map_err(|e| unreachable(uri, e))?;
-        let resp = client(uri, Duration::from_secs(10))
+        let resp = self
+            .at
+            .client(uri, Duration::from_secs(10))
             .send(op)
             .map_err(|e| unreachable(uri, e))?;
         let mut state = 0;
@@ -327,7 +383,7 @@ impl IppPrinter {
 
     fn cancel(&self, uri: &Uri, id: i32) {
         if let Ok(op) = IppOperationBuilder::cancel_job(uri.clone(), id).build() {
-            if let Err(e) = client(uri, Duration::from_secs(10)).send(op) {
+            if let Err(e) = self.at.client(uri, Duration::from_secs(10)).send(op) {
                 tracing::warn!(job = id, error = %e, "cannot cancel the job");
             }
         }
@@ -344,11 +400,11 @@ impl Printer for IppPrinter {
     }
 
     fn status(&mut self) -> Result<Status, TransportError> {
-        reading(&self.uri).map(|d| status_of(&d))
+        reading(&self.at).map(|d| status_of(&d))
     }
 
     fn print(&mut self, card: &PanelSet) -> Result<PrintReport, PrintError> {
-        let before = reading(&self.uri).map_err(PrintError::NotStarted)?;
+        let before = reading(&self.at).map_err(PrintError::NotStarted)?;
         let status = status_of(&before);
         if !status.can_print() {
             return Err(PrintError::NotReady(
@@ -392,7 +448,7 @@ impl Printer for IppPrinter {
             .map_err(|e| PrintError::Protocol(e.to_string()))?;
         // Whether the job reached the printer is known only from its answer:
         // a request that fails on the way may have been taken.
-        let resp = match client(&uri, Duration::from_secs(60)).send(op) {
+        let resp = match self.at.client(&uri, Duration::from_secs(60)).send(op) {
             Ok(r) => r,
             Err(e) => {
                 return Err(PrintError::LostMidCard(unreachable(&uri, e)));
@@ -423,7 +479,7 @@ impl Printer for IppPrinter {
                 }
                 Err(_) => continue,
             };
-            if let Ok(d) = reading(&self.uri) {
+            if let Ok(d) = reading(&self.at) {
                 let s = status_of(&d);
                 if let Some(c) = s.detail.filter(|c| c.blocks_printing()) {
                     fault = Some(c);
