@@ -527,12 +527,13 @@ impl World {
                 panic!("{}", self.story(&format!("settling {id}: {e}")));
             }
         }
-        // An order held for a revoked photo: sometimes the operator ends it.
+        // An order held for a revoked photo: the operator ends it (three
+        // times in four; the rest wait for the retention period).
         for o in held
             .iter()
             .filter(|o| o.hold_code.as_deref() == Some("photo_revoked"))
         {
-            if self.rng.bool() {
+            if self.rng.u8(..4) == 0 {
                 continue;
             }
             let id = &o.order_id;
@@ -663,16 +664,31 @@ impl World {
                     format!("cancel {id}")
                 }
             }
-            23..=24 => {
-                if self.sent.is_empty() {
+            23..=25 => {
+                // The pupils of orders still waiting are drawn twice as
+                // often: their orders become holds the operator may discard.
+                let waiting: Vec<String> = self
+                    .store
+                    .order_lines(&["queued"])
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|o| o.order_id)
+                    .collect();
+                let pick: Vec<&(String, String)> = self
+                    .sent
+                    .iter()
+                    .filter(|(id, _)| self.rng.bool() || waiting.contains(id))
+                    .collect();
+                if pick.is_empty() {
                     "revoke: nothing sent".into()
                 } else {
-                    let (_, student) = self.sent[self.rng.usize(..self.sent.len())].clone();
+                    let (_, student) = pick[self.rng.usize(..pick.len())].clone();
                     self.central.send_revoke(&student).await;
                     format!("revoke {student}")
                 }
             }
-            25..=36 => self.load().await,
+            26..=36 => self.load().await,
             37..=40 => self.unload().await,
             41..=46 => self.batch_start().await,
             47..=54 if batch => self.batch_start().await,
