@@ -480,6 +480,13 @@ async fn an_ipps_printer_is_trusted_by_its_own_saved_certificate() {
     std::fs::write(&stranger, other.cert.pem()).unwrap();
     let out = legitka(&["printers", "probe", &uri, "--ca-file", "stranger.pem"]);
     assert!(!out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(said.contains("is not this printer's"), "{said}");
+    // Its certificate does not name the address: the name is asked for.
+    let by_address = uri.replace("ipps://localhost:", "ipps://127.0.0.1:");
+    let out = legitka(&["printers", "probe", &by_address, "--ca-file", "printer.pem"]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(said.contains("write one of the names"), "{said}");
 
     // The station, told the printer's certificate, prints over TLS.
     let mut h = station_on(uri, "ipp-everywhere", |s| s.printer.ca_file = Some(pem)).await;

@@ -74,9 +74,21 @@ pub fn run(a: PrintersArgs) -> anyhow::Result<()> {
         Ok(d) => d,
         // A printer's certificate is its own: say how to trust it.
         Err(e) if uri.starts_with("ipps://") && e.to_string().contains("UnknownIssuer") => {
+            match &ca_file {
+                Some(f) => anyhow::bail!(
+                    "asking {uri}: {e}\nThe certificate in {} is not this printer's (nor its authority's). Save the printer's own:\n  {}",
+                    f.display(),
+                    save_certificate_line(&uri)
+                ),
+                None => anyhow::bail!(
+                    "asking {uri}: {e}\nThe printer's certificate is self-signed. Save it (and compare its fingerprint with the one on the printer's own page or panel):\n  {}\nthen probe again with --ca-file printer.pem and set printer.ca_file to it.",
+                    save_certificate_line(&uri)
+                ),
+            }
+        }
+        Err(e) if uri.starts_with("ipps://") && e.to_string().contains("not valid for name") => {
             anyhow::bail!(
-                "asking {uri}: {e}\nThe printer's certificate is self-signed. Save it (and compare its fingerprint with the one on the printer's own page or panel):\n  {}\nthen probe again with --ca-file printer.pem and set printer.ca_file to it.",
-                save_certificate_line(&uri)
+                "asking {uri}: {e}\nThe printer's certificate names other hosts: write one of the names it is valid for in the URI (and in printer.uri)."
             )
         }
         Err(e) => return Err(e).with_context(|| format!("asking {uri}")),
