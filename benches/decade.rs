@@ -1,7 +1,7 @@
 //! The station's records on ten years of a school: what an operator waits
 //! for (the next card chosen, the counts behind the state report, the
 //! queue's batches, a search of the register, a year's register and a
-//! batch's protocol as PDF, the whole register as CSV).
+//! batch's protocol as PDF, the whole register as CSV, the retention pass).
 //!
 //! The database is the decade example's: `bash benches/decade.sh` builds it
 //! once (about 12 minutes) and runs this on a copy, with the web pages, the
@@ -104,6 +104,18 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("report register, every year (CSV)", |b| {
         b.iter(|| black_box(report(Report::Register { year: None }, false)))
+    });
+    // Last: the first pass deletes from this copy what is past the periods
+    // (the decade's old audit lines and sent events; orders waiting longer
+    // than 60 days). Timed once; then the hourly pass that finds nothing.
+    let started = std::time::Instant::now();
+    let first = rt.block_on(store.retention_pass(60, 24)).unwrap();
+    eprintln!(
+        "first retention pass on the decade: {first:?} in {:.2?}",
+        started.elapsed()
+    );
+    g.bench_function("retention pass, hourly (nothing due)", |b| {
+        b.iter(|| rt.block_on(async { black_box(store.retention_pass(60, 24).await.unwrap()) }))
     });
     g.finish();
 }
