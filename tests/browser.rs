@@ -236,21 +236,7 @@ async fn a_secretary_runs_a_batch_settles_a_held_card_and_applies_a_hologram_in_
         .await;
     common::cli::receive_blanks(&config, "000101", 20, "Anna Kowalska");
     let year = legitka::records::hologram::SchoolYear::current().to_string();
-    common::cli::ok(
-        &config,
-        &[
-            "holograms",
-            "receive",
-            "--year",
-            &year,
-            "--first",
-            "H000501",
-            "--count",
-            "10",
-            "--operator",
-            "Anna Kowalska",
-        ],
-    );
+    common::cli::receive_holograms(&config, &year, "H000501", 10, "Anna Kowalska");
 
     let steps = async {
         // A wrong password is refused with a message.

@@ -277,21 +277,7 @@ async fn an_operator_command_naming_an_account_is_recorded_as_that_account() {
     let ids = h.send_orders(0, 1).await;
     h.wait_for(&ids[0], "card.printed").await;
     let year = legitka::records::hologram::SchoolYear::current().to_string();
-    common::cli::ok(
-        &w.config,
-        &[
-            "holograms",
-            "receive",
-            "--year",
-            &year,
-            "--first",
-            "H000001",
-            "--count",
-            "2",
-            "--operator",
-            "anna",
-        ],
-    );
+    common::cli::receive_holograms(&w.config, &year, "H000001", 2, "anna");
     // A class's holograms from the page: the preview shows card -> serial
     // and records nothing.
     let anna = client();
@@ -548,21 +534,7 @@ async fn blanks_and_a_scanned_pile_are_handled_from_the_page() {
 
     // Holograms on a scanned pile: a preview card -> sticker, then saved.
     let year = legitka::records::hologram::SchoolYear::current().to_string();
-    common::cli::ok(
-        &w.config,
-        &[
-            "holograms",
-            "receive",
-            "--year",
-            &year,
-            "--first",
-            "H000001",
-            "--count",
-            "5",
-            "--operator",
-            "anna",
-        ],
-    );
+    common::cli::receive_holograms(&w.config, &year, "H000001", 5, "anna");
     let pile = |step: &str| {
         vec![
             ("cards", "2/2026\r\n1/2026\r\n".to_string()),
