@@ -488,12 +488,60 @@ async fn an_ipps_printer_is_trusted_by_its_own_saved_certificate() {
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(said.contains("write one of the names"), "{said}");
 
-    // The station, told the printer's certificate, prints over TLS.
+    // The station, told the printer's certificate, prints a class over TLS.
     let mut h = station_on(uri, "ipp-everywhere", |s| s.printer.ca_file = Some(pem)).await;
-    let ids = h.send_orders(0, 2).await;
+    let started = std::time::Instant::now();
+    let ids = h.send_orders(0, 30).await;
     for id in &ids {
         h.wait_for(id, "card.printed").await;
     }
-    assert_eq!(printer.documents().len(), 2);
+    eprintln!("30 cards over ipps:// in {:.1?}", started.elapsed());
+    assert_eq!(printer.documents().len(), 30);
     h.stop().await;
+}
+
+/// A `printer.ca_file` that holds no certificate stops the station at
+/// start, naming the file, before any printer is asked.
+#[test]
+fn a_ca_file_without_a_certificate_stops_the_station_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = common::settings(dir.path(), "unused");
+    settings.printer.uri = "ipps://localhost:1/ipp/print".into();
+    let pem = dir.path().join("printer.pem");
+    std::fs::write(&pem, "not a certificate\n").unwrap();
+    let config = dir.path().join("legitka.toml");
+    common::write_config(&settings, &config);
+    // The test's configuration writer names the printer's uri only.
+    let toml = std::fs::read_to_string(&config).unwrap().replace(
+        "[printer]\n",
+        &format!("[printer]\nca_file = \"{}\"\n", pem.display()),
+    );
+    std::fs::write(&config, toml).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_legitka"))
+        .args(["daemon", "--config"])
+        .arg(&config)
+        .env("LEGITKA_PRINTER__PROFILE", "ipp-everywhere")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A station that ignored the file would run on: give it 30 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(78), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("printer.ca_file") && err.contains("no PEM certificate"),
+        "{err}"
+    );
 }
